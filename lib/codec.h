@@ -1,0 +1,45 @@
+/*
+ * codec.h — entities <-> JSON in SPEC's shape (private; the service links
+ * the static library and uses it to render responses).
+ *
+ * to_cjson builds the object a client sees: snake_case field names, times as
+ * RFC 3339 UTC with 3 fraction digits (null for FR_TIME_NULL, and for an
+ * FR_TIME_INF end/latest_end), quantities as exact JSON numbers (cJSON number
+ * from the decimal text, never a float sum), enums by name, JSON-text fields
+ * (labels, metadata) embedded as objects.  Computed fields are included.
+ *
+ * from_cjson is the inverse, for the stores and for event replay: it accepts
+ * what to_cjson produced and fills a zeroed entity (deep copies; free with
+ * fr_*_clear).  It returns FR_EINVAL on anything malformed, leaving *out
+ * cleared.
+ */
+#ifndef FR_CODEC_H
+#define FR_CODEC_H
+
+#include <cjson/cJSON.h>
+
+#include "fleetres.h"
+
+cJSON *fr__pool_to_cjson(const fr_pool *pool);
+cJSON *fr__allocation_to_cjson(const fr_allocation *allocation);
+cJSON *fr__request_to_cjson(const fr_request *request);
+cJSON *fr__conflict_to_cjson(const fr_conflict *conflict);
+cJSON *fr__event_to_cjson(const fr_event *event);
+
+int fr__pool_from_cjson(const cJSON *json, fr_pool *out);
+int fr__allocation_from_cjson(const cJSON *json, fr_allocation *out);
+int fr__request_from_cjson(const cJSON *json, fr_request *out);
+int fr__conflict_from_cjson(const cJSON *json, fr_conflict *out);
+
+/* A quantity as an exact JSON number (built from its decimal text). */
+cJSON *fr__qty_to_cjson(int64_t milli);
+/* A time as RFC 3339 text, or JSON null for FR_TIME_NULL / FR_TIME_INF. */
+cJSON *fr__time_to_cjson(int64_t ms);
+
+/* Unformatted JSON text of an entity (malloc'd), or NULL when out of memory. */
+char *fr__pool_to_json_text(const fr_pool *pool);
+char *fr__allocation_to_json_text(const fr_allocation *allocation);
+char *fr__request_to_json_text(const fr_request *request);
+char *fr__conflict_to_json_text(const fr_conflict *conflict);
+
+#endif /* FR_CODEC_H */

@@ -1,0 +1,481 @@
+/*
+ * conflicts.c — conflict detection (SPEC §6): over-capacity intervals after a
+ * capacity cut or an overcommit, vehicle double bookings after a pool turns
+ * exclusive, auto-resolution when the condition disappears, and manual
+ * conflicts.  Resolution strategies (preempt, reschedule, reassign) build on
+ * these records in a later module.
+ *
+ * Over-capacity reconciliation of one pool costs O((k + 1) log n) for k runs
+ * (ledger.h), plus the pool's open conflicts.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fr_int.h"
+
+/* Runs where the pool's free capacity is negative, in time order. */
+#define FR__RUNS_MAX 10000
+
+typedef struct run {
+    int64_t start_ms, end_ms, excess_milli;
+} run;
+
+static int overlaps(int64_t a0, int64_t a1, int64_t b0, int64_t b1)
+{
+    return a0 < b1 && b0 < a1;
+}
+
+static int collect_runs(const fr__pool_rec *pool, run **out, size_t *count)
+{
+    size_t n = 0, cap = 0;
+    run *runs = NULL;
+    int64_t from = FR_TIME_MIN_MS - 1;
+    run r;
+    while (n < FR__RUNS_MAX &&
+           fr__ledger_next_overrun(pool->live, from, &r.start_ms, &r.end_ms, &r.excess_milli)) {
+        if (n == cap) {
+            cap = cap == 0 ? 4 : cap * 2;
+            run *grown = realloc(runs, cap * sizeof *grown);
+            if (grown == NULL) {
+                free(runs);
+                return FR_ENOMEM;
+            }
+            runs = grown;
+        }
+        runs[n++] = r;
+        if (r.end_ms == FR_TIME_INF) {
+            break;
+        }
+        from = r.end_ms;
+    }
+    *out = runs;
+    *count = n;
+    return FR_OK;
+}
+
+/* Sets the conflict's allocation ids to the live bookings over [start, end). */
+static int set_ids_over(fr_conflict *c, const fr__pool_rec *pool)
+{
+    uint64_t *tags = malloc(FR__CONFLICT_IDS_MAX * sizeof *tags);
+    char(*ids)[FR_ID_SIZE] = malloc(FR__CONFLICT_IDS_MAX * sizeof *ids);
+    if (tags == NULL || ids == NULL) {
+        free(tags);
+        free(ids);
+        return FR_ENOMEM;
+    }
+    size_t n = fr__ledger_overlapping(pool->live, c->start_ms, c->end_ms, tags,
+                                      FR__CONFLICT_IDS_MAX);
+    n = n < FR__CONFLICT_IDS_MAX ? n : FR__CONFLICT_IDS_MAX;
+    for (size_t i = 0; i < n; i++) {
+        memcpy(ids[i], ((const fr__alloc_rec *)(uintptr_t)tags[i])->a.id, FR_ID_SIZE);
+    }
+    free(tags);
+    free(c->allocation_ids);
+    c->allocation_ids = ids;
+    c->allocation_ids_len = n;
+    return FR_OK;
+}
+
+static int describe(fr_conflict *c, const char *pool_name)
+{
+    char excess[32], start[32], end[32] = "open end";
+    fr_qty_format(c->excess_milli, excess, sizeof excess);
+    fr_time_format(c->start_ms, start, sizeof start);
+    if (c->end_ms != FR_TIME_INF) {
+        fr_time_format(c->end_ms, end, sizeof end);
+    }
+    char text[512];
+    snprintf(text, sizeof text, "pool %s is over capacity by %s from %s to %s", pool_name,
+             excess, start, end);
+    char *copy = strdup(text);
+    if (copy == NULL) {
+        return FR_ENOMEM;
+    }
+    free(c->description);
+    c->description = copy;
+    return FR_OK;
+}
+
+static int resolve_auto(fr_engine *e, fr__conflict_rec *rec)
+{
+    int rc = fr__conflict_touch(e, rec);
+    if (rc != FR_OK) {
+        return rc;
+    }
+    rec->c.status = FR_CONFLICT_RESOLVED;
+    rec->c.resolved_at_ms = e->txn.now_ms;
+    free(rec->c.resolution_strategy);
+    free(rec->c.resolution_resolved_by);
+    rec->c.resolution_strategy = strdup("auto");
+    rec->c.resolution_resolved_by = strdup("system");
+    if (rec->c.resolution_strategy == NULL || rec->c.resolution_resolved_by == NULL) {
+        return FR_ENOMEM;
+    }
+    return fr__conflict_changed(e, rec, "resolved");
+}
+
+/* Updates an open conflict to the hull of the runs meeting it. */
+static int refresh(fr_engine *e, fr__conflict_rec *rec, int64_t start, int64_t end,
+                   int64_t excess)
+{
+    if (rec->c.start_ms == start && rec->c.end_ms == end && rec->c.excess_milli == excess) {
+        return FR_OK;
+    }
+    int rc = fr__conflict_touch(e, rec);
+    if (rc != FR_OK) {
+        return rc;
+    }
+    rec->c.start_ms = start;
+    rec->c.end_ms = end;
+    rec->c.excess_milli = excess;
+    rc = set_ids_over(&rec->c, rec->pool);
+    if (rc == FR_OK) {
+        rc = describe(&rec->c, rec->pool->p.name);
+    }
+    if (rc == FR_OK) {
+        rc = fr__conflict_changed(e, rec, "updated");
+    }
+    return rc;
+}
+
+static int create_overcap(fr_engine *e, fr__pool_rec *pool, const run *r)
+{
+    fr__conflict_rec *rec = calloc(1, sizeof *rec);
+    if (rec == NULL) {
+        return FR_ENOMEM;
+    }
+    fr_conflict *c = &rec->c;
+    rec->pool = pool;
+    c->type = FR_CONFLICT_OVER_CAPACITY;
+    c->status = FR_CONFLICT_OPEN;
+    c->start_ms = r->start_ms;
+    c->end_ms = r->end_ms;
+    c->excess_milli = r->excess_milli;
+    c->resolved_at_ms = FR_TIME_NULL;
+    memcpy(c->pool_id, pool->p.id, FR_ID_SIZE);
+    c->fleet_id = strdup(pool->p.fleet_id);
+    int rc = c->fleet_id == NULL ? FR_ENOMEM : set_ids_over(c, pool);
+    if (rc == FR_OK) {
+        rc = describe(c, pool->p.name);
+    }
+    if (rc == FR_OK) {
+        fr__new_id(e, c->id);
+        rc = fr__conflict_created(e, rec, "detected");
+        if (rc == FR_OK || fr__idmap_get(&e->conflicts_by_id, c->id) == rec) {
+            return rc; /* registered: the txn owns it now */
+        }
+    }
+    fr_conflict_clear(c);
+    free(rec);
+    return rc;
+}
+
+/* Open over-capacity conflicts of the pool (borrowed pointers). */
+static int open_overcap_of(fr_engine *e, const fr__pool_rec *pool, fr__vec *out)
+{
+    if (pool->open_overcap == 0) {
+        return FR_OK;
+    }
+    for (size_t i = 0; i < e->conflicts.len; i++) {
+        fr__conflict_rec *c = e->conflicts.items[i];
+        if (c->pool == pool && c->c.type == FR_CONFLICT_OVER_CAPACITY &&
+            c->c.status == FR_CONFLICT_OPEN) {
+            int rc = fr__vec_push(out, c);
+            if (rc != FR_OK) {
+                return rc;
+            }
+        }
+    }
+    return FR_OK;
+}
+
+static int reconcile(fr_engine *e, fr__pool_rec *pool, const run *runs, size_t n,
+                     fr__vec *open)
+{
+    /* Which runs meet an open conflict (by the conflicts' old intervals). */
+    char *met = calloc(n > 0 ? n : 1, 1);
+    if (met == NULL) {
+        return FR_ENOMEM;
+    }
+    int rc = FR_OK;
+    for (size_t i = 0; rc == FR_OK && i < open->len; i++) {
+        fr__conflict_rec *c = open->items[i];
+        int64_t s = 0, t = 0, excess = 0;
+        int any = 0;
+        for (size_t j = 0; j < n; j++) {
+            if (!overlaps(c->c.start_ms, c->c.end_ms, runs[j].start_ms, runs[j].end_ms)) {
+                continue;
+            }
+            met[j] = 1;
+            s = any ? s : runs[j].start_ms;
+            t = runs[j].end_ms;
+            excess = (!any || runs[j].excess_milli > excess) ? runs[j].excess_milli : excess;
+            any = 1;
+        }
+        rc = any ? refresh(e, c, s, t, excess) : resolve_auto(e, c);
+    }
+    for (size_t j = 0; rc == FR_OK && j < n; j++) {
+        if (!met[j]) {
+            rc = create_overcap(e, pool, &runs[j]);
+        }
+    }
+    free(met);
+    return rc;
+}
+
+int fr__detect_overcap(fr_engine *e, fr__pool_rec *pool)
+{
+    run *runs = NULL;
+    size_t n = 0;
+    int rc = collect_runs(pool, &runs, &n);
+    if (rc != FR_OK) {
+        return rc;
+    }
+    fr__vec open = {0};
+    rc = open_overcap_of(e, pool, &open);
+    if (rc == FR_OK && (n > 0 || open.len > 0)) {
+        rc = reconcile(e, pool, runs, n, &open);
+    }
+    fr__vec_free(&open);
+    free(runs);
+    return rc;
+}
+
+/* ---- double booking --------------------------------------------------------- */
+
+static int listed_in_open_double(fr_engine *e, const char *alloc_id)
+{
+    for (size_t i = 0; i < e->open_double.len; i++) {
+        const fr_conflict *c = &((fr__conflict_rec *)e->open_double.items[i])->c;
+        for (size_t k = 0; k < c->allocation_ids_len; k++) {
+            if (strcmp(c->allocation_ids[k], alloc_id) == 0) {
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+static int create_double(fr_engine *e, fr__pool_rec *pool, fr__alloc_rec *a,
+                         fr__alloc_rec **others, size_t n)
+{
+    fr__conflict_rec *rec = calloc(1, sizeof *rec);
+    if (rec == NULL) {
+        return FR_ENOMEM;
+    }
+    fr_conflict *c = &rec->c;
+    rec->pool = pool;
+    c->type = FR_CONFLICT_DOUBLE_BOOKING;
+    c->status = FR_CONFLICT_OPEN;
+    c->resolved_at_ms = FR_TIME_NULL;
+    memcpy(c->pool_id, pool->p.id, FR_ID_SIZE);
+    c->start_ms = FR_TIME_INF;
+    c->end_ms = FR_TIME_MIN_MS;
+    c->allocation_ids = calloc(n + 1, sizeof *c->allocation_ids);
+    c->fleet_id = strdup(pool->p.fleet_id);
+    c->vehicle_id = strdup(a->a.vehicle_id);
+    char text[256];
+    snprintf(text, sizeof text, "vehicle %s holds %zu overlapping allocations of type %s",
+             a->a.vehicle_id, n + 1, a->a.resource_type);
+    c->description = strdup(text);
+    int rc = (c->allocation_ids && c->fleet_id && c->vehicle_id && c->description) ? FR_OK
+                                                                                 : FR_ENOMEM;
+    for (size_t i = 0; rc == FR_OK && i <= n; i++) {
+        const fr_allocation *x = i == 0 ? &a->a : &others[i - 1]->a;
+        memcpy(c->allocation_ids[i], x->id, FR_ID_SIZE);
+        if (i > 0) { /* the overlap with a */
+            int64_t s = x->start_ms > a->a.start_ms ? x->start_ms : a->a.start_ms;
+            int64_t t = x->end_ms < a->a.end_ms ? x->end_ms : a->a.end_ms;
+            c->start_ms = s < c->start_ms ? s : c->start_ms;
+            c->end_ms = t > c->end_ms ? t : c->end_ms;
+        }
+    }
+    c->allocation_ids_len = n + 1;
+    if (rc == FR_OK) {
+        fr__new_id(e, c->id);
+        rc = fr__conflict_created(e, rec, "detected");
+        if (rc == FR_OK || fr__idmap_get(&e->conflicts_by_id, c->id) == rec) {
+            return rc;
+        }
+    }
+    fr_conflict_clear(c);
+    free(rec);
+    return rc;
+}
+
+int fr__detect_double(fr_engine *e, fr__pool_rec *pool)
+{
+    size_t n = fr__ledger_overlapping(pool->live, FR_TIME_MIN_MS, FR_TIME_INF, NULL, 0);
+    if (n == 0) {
+        return FR_OK;
+    }
+    uint64_t *tags = malloc(n * sizeof *tags);
+    if (tags == NULL) {
+        return FR_ENOMEM;
+    }
+    fr__ledger_overlapping(pool->live, FR_TIME_MIN_MS, FR_TIME_INF, tags, n);
+    int rc = FR_OK;
+    for (size_t i = 0; rc == FR_OK && i < n; i++) {
+        fr__alloc_rec *a = (fr__alloc_rec *)(uintptr_t)tags[i];
+        if (a->a.vehicle_id == NULL || listed_in_open_double(e, a->a.id)) {
+            continue;
+        }
+        fr__alloc_rec *others[FR_CONFLICTING_MAX];
+        size_t k = fr__vehicle_overlaps(e, a->a.fleet_id, a->a.resource_type, a->a.vehicle_id,
+                                        a->a.start_ms, a->a.end_ms, a, others, FR_CONFLICTING_MAX);
+        if (k > 0) {
+            rc = create_double(e, pool, a, others, k < FR_CONFLICTING_MAX ? k : FR_CONFLICTING_MAX);
+        }
+    }
+    free(tags);
+    return rc;
+}
+
+/* A double booking persists while two of its allocations are live and overlap. */
+static int still_double(fr_engine *e, const fr_conflict *c)
+{
+    for (size_t i = 0; i < c->allocation_ids_len; i++) {
+        const fr__alloc_rec *x = fr__idmap_get(&e->allocs_by_id, c->allocation_ids[i]);
+        if (x == NULL || !fr__alloc_is_live(&x->a)) {
+            continue;
+        }
+        for (size_t j = i + 1; j < c->allocation_ids_len; j++) {
+            const fr__alloc_rec *y = fr__idmap_get(&e->allocs_by_id, c->allocation_ids[j]);
+            if (y != NULL && fr__alloc_is_live(&y->a) &&
+                overlaps(x->a.start_ms, x->a.end_ms, y->a.start_ms, y->a.end_ms)) {
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+int fr__recheck_double(fr_engine *e)
+{
+    /* Resolving removes entries from open_double: walk a copy. */
+    fr__vec todo = {0};
+    int rc = FR_OK;
+    for (size_t i = 0; rc == FR_OK && i < e->open_double.len; i++) {
+        fr__conflict_rec *c = e->open_double.items[i];
+        if (!still_double(e, &c->c)) {
+            rc = fr__vec_push(&todo, c);
+        }
+    }
+    for (size_t i = 0; rc == FR_OK && i < todo.len; i++) {
+        rc = resolve_auto(e, todo.items[i]);
+    }
+    fr__vec_free(&todo);
+    return rc;
+}
+
+/* ---- manual conflicts and reads ----------------------------------------------- */
+
+static int create_manual(fr_engine *e, const fr_conflict_params *p, fr__conflict_rec **out,
+                         fr_result *res)
+{
+    fr__pool_rec *pool = p->pool_id == NULL ? NULL : fr__idmap_get(&e->pools_by_id, p->pool_id);
+    if (pool == NULL) {
+        fr__result_fail(res, FR_EREFERENCE, "pool_id", "pool_id names no pool");
+        return FR_EREFERENCE;
+    }
+    if (!fr__valid_time(p->start_ms) || !fr__valid_end(p->end_ms) || p->end_ms <= p->start_ms) {
+        fr__result_fail(res, FR_EINVAL, "end", "end must be after start");
+        return FR_EINVAL;
+    }
+    if (p->description == NULL || strlen(p->description) > 4096 ||
+        p->allocation_ids_len > FR__CONFLICT_IDS_MAX) {
+        fr__result_fail(res, FR_EINVAL, p->description == NULL ? "description" : "allocation_ids",
+                        "description is required (<= 4096 bytes), at most 1000 allocation ids");
+        return FR_EINVAL;
+    }
+    for (size_t i = 0; i < p->allocation_ids_len; i++) {
+        if (p->allocation_ids[i] == NULL ||
+            fr__idmap_get(&e->allocs_by_id, p->allocation_ids[i]) == NULL) {
+            fr__result_fail(res, FR_EREFERENCE, "allocation_ids", "allocation %s does not exist",
+                            p->allocation_ids[i] != NULL ? p->allocation_ids[i] : "(null)");
+            return FR_EREFERENCE;
+        }
+    }
+    fr__conflict_rec *rec = calloc(1, sizeof *rec);
+    if (rec == NULL) {
+        return FR_ENOMEM;
+    }
+    fr_conflict *c = &rec->c;
+    rec->pool = pool;
+    c->type = FR_CONFLICT_MANUAL;
+    c->status = FR_CONFLICT_OPEN;
+    c->start_ms = p->start_ms;
+    c->end_ms = p->end_ms;
+    c->resolved_at_ms = FR_TIME_NULL;
+    memcpy(c->pool_id, pool->p.id, FR_ID_SIZE);
+    c->fleet_id = strdup(pool->p.fleet_id);
+    c->description = strdup(p->description);
+    c->allocation_ids = calloc(p->allocation_ids_len + 1, sizeof *c->allocation_ids);
+    int rc = (c->fleet_id && c->description && c->allocation_ids) ? FR_OK : FR_ENOMEM;
+    for (size_t i = 0; rc == FR_OK && i < p->allocation_ids_len; i++) {
+        const fr__alloc_rec *a = fr__idmap_get(&e->allocs_by_id, p->allocation_ids[i]);
+        memcpy(c->allocation_ids[i], a->a.id, FR_ID_SIZE);
+    }
+    c->allocation_ids_len = p->allocation_ids_len;
+    if (rc == FR_OK) {
+        fr__new_id(e, c->id);
+        rc = fr__conflict_created(e, rec, "detected");
+        if (rc == FR_OK || fr__idmap_get(&e->conflicts_by_id, c->id) == rec) {
+            *out = rec;
+            return rc;
+        }
+    }
+    fr_conflict_clear(c);
+    free(rec);
+    return rc;
+}
+
+int fr_conflict_create(fr_engine *engine, const fr_ctx *ctx, const fr_conflict_params *params,
+                       fr_conflict *out, fr_result *res)
+{
+    if (engine == NULL || params == NULL) {
+        fr__result_fail(res, FR_EINVAL, NULL, "engine and params are required");
+        return FR_EINVAL;
+    }
+    fr__lock(engine);
+    int64_t now = fr__now(engine);
+    int rc = fr__advance(engine, now);
+    if (rc == FR_OK) {
+        rc = fr__txn_begin(engine, now, ctx != NULL ? ctx->actor : NULL);
+    }
+    fr__conflict_rec *rec = NULL;
+    if (rc == FR_OK) {
+        rc = create_manual(engine, params, &rec, res);
+        if (rc != FR_OK) {
+            fr__txn_abort(engine);
+        }
+    }
+    char id[FR_ID_SIZE] = "";
+    if (rc == FR_OK) {
+        memcpy(id, rec->c.id, FR_ID_SIZE);
+        rc = fr__txn_commit(engine, res);
+    }
+    if (rc == FR_OK && out != NULL) {
+        rec = fr__idmap_get(&engine->conflicts_by_id, id);
+        rc = fr__conflict_copy(out, &rec->c);
+    }
+    fr__unlock(engine);
+    return rc;
+}
+
+int fr_conflict_get(fr_engine *engine, const char *id, fr_conflict *out)
+{
+    if (engine == NULL || out == NULL) {
+        return FR_EINVAL;
+    }
+    fr__lock(engine);
+    int rc = fr__advance(engine, fr__now(engine));
+    fr__conflict_rec *rec =
+        (rc == FR_OK && id != NULL) ? fr__idmap_get(&engine->conflicts_by_id, id) : NULL;
+    if (rc == FR_OK) {
+        rc = rec == NULL ? FR_ENOTFOUND : fr__conflict_copy(out, &rec->c);
+    }
+    fr__unlock(engine);
+    return rc;
+}

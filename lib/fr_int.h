@@ -1,0 +1,267 @@
+/*
+ * fr_int.h — private declarations shared by the engine's files.
+ *
+ * The engine keeps the working state in memory (records below) and indexes
+ * derived from it: the pool ledgers, the vehicle index, the request queues,
+ * the time-driven heaps.  Every index is a pure function of the records'
+ * state, maintained by index/unindex pairs, so undoing a change is: unindex,
+ * restore the record's snapshot, index again (txn.c).
+ */
+#ifndef FR_INT_H
+#define FR_INT_H
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdint.h>
+
+#include "entity.h"
+#include "fleetres.h"
+#include "fleetres_store.h"
+#include "heap.h"
+#include "idmap.h"
+#include "ledger.h"
+#include "queue.h"
+
+#define FR__DAY_MS (INT64_C(86400) * 1000)
+#define FR__AGING_DEFAULT_MS INT64_C(60000)
+/* How long the time-driven re-dispatch of every queue may be delayed; it
+ * covers fits that enter the 30-day search window as time passes. */
+#define FR__FULL_DISPATCH_EVERY_MS INT64_C(60000)
+/* At most this many allocation ids are listed in one conflict. */
+#define FR__CONFLICT_IDS_MAX 1000
+
+/* A growable array of pointers (borrowed; the vector owns only its array). */
+typedef struct fr__vec {
+    void **items;
+    size_t len;
+    size_t cap;
+} fr__vec;
+
+int fr__vec_push(fr__vec *v, void *item);
+/* Removes the first occurrence of item (order of the rest is kept); 1 if found. */
+int fr__vec_remove(fr__vec *v, void *item);
+void fr__vec_free(fr__vec *v);
+
+/* Uniform random numbers for ids (xorshift128+), seeded from the OS or the
+ * engine options. */
+typedef struct fr__rng {
+    uint64_t s[2];
+} fr__rng;
+
+void fr__rng_seed(fr__rng *rng, uint64_t seed);
+uint64_t fr__rng_next(fr__rng *rng);
+/* A UUIDv7 for time ms: 48-bit time, then a 12-bit counter-ordered part and
+ * random bits, so ids made by one engine sort in creation order. */
+void fr__uuid_v7(fr__rng *rng, int64_t ms, uint16_t *counter, int64_t *last_ms,
+                 char out[FR_ID_SIZE]);
+
+typedef struct fr__pool_rec fr__pool_rec;
+
+/* The working records.  The public struct comes first; the rest is derived. */
+typedef struct fr__pool_rec {
+    fr_pool p;
+    fr__ledger *live;  /* held + confirmed bookings: the capacity invariant */
+    fr__ledger *usage; /* live + ended ones up to their end: utilization */
+    size_t open_overcap; /* open over_capacity conflicts on this pool */
+    uint64_t journal_txn;
+} fr__pool_rec;
+
+typedef struct fr__alloc_rec {
+    fr_allocation a;
+    fr__pool_rec *pool;
+    fr__booking_ref live_ref;
+    fr__booking_ref usage_ref;
+    int in_vehicle_index;
+    uint64_t stamp; /* bumped on every index, invalidating old heap entries */
+    uint64_t journal_txn;
+} fr__alloc_rec;
+
+typedef struct fr__queue_rec {
+    char *key; /* fleet_id \x1f resource_type */
+    fr__queue *queue;
+    uint64_t dirty_txn; /* scheduled for dispatch in this txn */
+} fr__queue_rec;
+
+typedef struct fr__req_rec {
+    fr_request r;
+    fr__queue_rec *queue;
+    fr__queue_ref queue_ref;
+    uint64_t stamp;
+    uint64_t journal_txn;
+} fr__req_rec;
+
+typedef struct fr__conflict_rec {
+    fr_conflict c;
+    fr__pool_rec *pool;
+    int indexed_open; /* counted in pool->open_overcap / engine->open_double */
+    uint64_t journal_txn;
+} fr__conflict_rec;
+
+/* One entry of a transaction's undo journal. */
+typedef struct fr__journal_entry {
+    int kind;       /* enum fr_entity_type */
+    void *rec;      /* the engine's record */
+    void *snapshot; /* deep copy of the public struct before the txn; NULL = created */
+} fr__journal_entry;
+
+/* An event queued in the current transaction (seq assigned at commit). */
+typedef struct fr__pending_event {
+    fr_event ev;
+} fr__pending_event;
+
+typedef struct fr__txn {
+    uint64_t id;
+    int64_t now_ms;
+    const char *actor;
+    fr__journal_entry *journal;
+    size_t journal_len, journal_cap;
+    fr_event *events;
+    size_t events_len, events_cap;
+    fr__vec dirty_queues;   /* fr__queue_rec*: dispatch before commit */
+    fr__vec dirty_pools;    /* fr__pool_rec*: re-detect over-capacity */
+    int touched_allocations;
+    fr__vec detected;       /* fr__conflict_rec* created in this txn */
+} fr__txn;
+
+struct fr_engine {
+    pthread_mutex_t lock;
+    fr_store *store;
+    fr_clock_fn clock;
+    void *clock_ctx;
+    int64_t aging_ms;
+    fr__rng rng;
+    uint16_t uuid_counter;
+    int64_t uuid_last_ms;
+    int64_t head_seq;
+    int64_t last_full_dispatch_ms;
+
+    fr__idmap pools_by_id;     /* id -> fr__pool_rec* */
+    fr__idmap allocs_by_id;    /* id -> fr__alloc_rec* */
+    fr__idmap reqs_by_id;      /* id -> fr__req_rec* */
+    fr__idmap conflicts_by_id; /* id -> fr__conflict_rec* */
+    fr__vec pools;             /* by (created_at, id) */
+    fr__vec allocs;
+    fr__vec reqs;
+    fr__vec conflicts;
+
+    fr__idmap pools_by_type;   /* fleet\x1ftype -> fr__vec* of fr__pool_rec* (not deleted) */
+    fr__idmap vehicles;        /* fleet\x1ftype\x1fvehicle -> fr__vec* of live fr__alloc_rec* */
+    fr__idmap queues;          /* fleet\x1ftype -> fr__queue_rec* */
+    fr__vec open_double;       /* open double_booking fr__conflict_rec* */
+    fr__heap *hold_heap;       /* held allocations by hold_expires_at */
+    fr__heap *deadline_heap;   /* pending requests by latest start */
+
+    uint64_t txn_seq;
+    fr__txn txn; /* the open transaction (txn.id != 0) */
+};
+
+/* ---- engine.c ---------------------------------------------------------- */
+int64_t fr__now(fr_engine *e);
+void fr__lock(fr_engine *e);
+void fr__unlock(fr_engine *e);
+/* Applies time-driven changes due at now in their own transaction. */
+int fr__advance(fr_engine *e, int64_t now_ms);
+/* "a\x1fb[\x1fc]" into buf; 0 if it did not fit. */
+int fr__key2(char *buf, size_t size, const char *a, const char *b);
+int fr__key3(char *buf, size_t size, const char *a, const char *b, const char *c);
+#define FR__KEY_SIZE (3 * (FR_CLIENT_ID_MAX + FR_SLUG_MAX) + 8)
+void fr__new_id(fr_engine *e, char out[FR_ID_SIZE]);
+/* Checks a client id / slug / name; 1 when valid. */
+int fr__valid_client_id(const char *s);
+int fr__valid_slug(const char *s);
+int fr__valid_name(const char *s);
+int fr__valid_json_object(const char *s);
+int fr__valid_time(int64_t ms);
+int fr__valid_end(int64_t ms); /* a time or FR_TIME_INF */
+/* Inserts rec into v keeping (created_at, id) order; created_at at +0 of the
+ * public struct is not shared, so callers pass the accessors' values. */
+int fr__vec_insert_ordered(fr__vec *v, void *rec, int64_t created_at_ms, const char *id,
+                           int64_t (*created_of)(const void *), const char *(*id_of)(const void *));
+int fr__check_if_match(const fr_ctx *ctx, int64_t version, fr_result *res);
+
+/* ---- txn.c ------------------------------------------------------------- */
+/* Opens the engine's transaction at now with the given actor. */
+int fr__txn_begin(fr_engine *e, int64_t now_ms, const char *actor);
+/* Runs dispatch / conflict detection the txn scheduled, writes everything to
+ * the store and commits; on any failure undoes the txn and returns the code. */
+int fr__txn_commit(fr_engine *e, fr_result *res);
+/* Undoes every change of the open txn (memory and store). */
+void fr__txn_abort(fr_engine *e);
+/* Journal a record before its first change in the txn and take it out of its
+ * indexes; the caller then mutates it and calls *_changed. */
+int fr__pool_touch(fr_engine *e, fr__pool_rec *rec);
+int fr__alloc_touch(fr_engine *e, fr__alloc_rec *rec);
+int fr__req_touch(fr_engine *e, fr__req_rec *rec);
+int fr__conflict_touch(fr_engine *e, fr__conflict_rec *rec);
+/* Re-index after a change, bump version/updated_at and queue an event
+ * "<entity>.<verb>".  A record created in the txn: journal it with
+ * fr__*_created (which also indexes and queues "<entity>.created"...). */
+int fr__pool_changed(fr_engine *e, fr__pool_rec *rec, const char *verb);
+int fr__alloc_changed(fr_engine *e, fr__alloc_rec *rec, const char *verb);
+int fr__req_changed(fr_engine *e, fr__req_rec *rec, const char *verb);
+int fr__conflict_changed(fr_engine *e, fr__conflict_rec *rec, const char *verb);
+int fr__pool_created(fr_engine *e, fr__pool_rec *rec);
+int fr__alloc_created(fr_engine *e, fr__alloc_rec *rec);
+int fr__req_created(fr_engine *e, fr__req_rec *rec, const char *verb);
+int fr__conflict_created(fr_engine *e, fr__conflict_rec *rec, const char *verb);
+/* Schedules a dispatch of the queue of (fleet, type) / a conflict re-check. */
+int fr__mark_queue_dirty(fr_engine *e, const char *fleet_id, const char *resource_type);
+int fr__mark_pool_dirty(fr_engine *e, fr__pool_rec *pool);
+
+/* ---- index.c (in txn.c): index = f(state) -------------------------------- */
+int fr__pool_index(fr_engine *e, fr__pool_rec *rec);
+void fr__pool_unindex(fr_engine *e, fr__pool_rec *rec);
+int fr__alloc_index(fr_engine *e, fr__alloc_rec *rec);
+void fr__alloc_unindex(fr_engine *e, fr__alloc_rec *rec);
+int fr__req_index(fr_engine *e, fr__req_rec *rec);
+void fr__req_unindex(fr_engine *e, fr__req_rec *rec);
+void fr__conflict_index(fr_engine *e, fr__conflict_rec *rec);
+void fr__conflict_unindex(fr_engine *e, fr__conflict_rec *rec);
+fr__queue_rec *fr__queue_get(fr_engine *e, const char *fleet_id, const char *resource_type,
+                             int create);
+fr__vec *fr__pools_of_type(fr_engine *e, const char *fleet_id, const char *resource_type);
+
+/* ---- allocations.c ------------------------------------------------------- */
+int fr__alloc_is_live(const fr_allocation *a);
+/* Live allocations of the vehicle in (fleet, type) overlapping [start, end),
+ * except `except`; writes up to max into out; returns the total. */
+size_t fr__vehicle_overlaps(fr_engine *e, const char *fleet_id, const char *resource_type,
+                            const char *vehicle_id, int64_t start_ms, int64_t end_ms,
+                            const fr__alloc_rec *except, fr__alloc_rec **out, size_t max);
+/* Creates a confirmed/held allocation record in the txn (no checks). */
+int fr__alloc_insert(fr_engine *e, fr__pool_rec *pool, const fr_allocation *proto,
+                     fr__alloc_rec **out);
+/* Ends a live allocation at now: released if started, else
+ * `not_started_status` (cancelled or preempted); with requeue, the request
+ * it came from goes back to pending. */
+int fr__alloc_end(fr_engine *e, fr__alloc_rec *rec, int not_started_status, int requeue);
+/* The earliest s in [from, latest_start] where q fits in pool for
+ * [s, s+dur) and (if exclusive) the vehicle has no other live booking. */
+int64_t fr__pool_next_fit(fr_engine *e, fr__pool_rec *pool, int64_t from_ms, int64_t dur_ms,
+                          int64_t q_milli, const char *vehicle_id, int64_t latest_start_ms);
+
+/* ---- requests.c / dispatch.c ------------------------------------------- */
+int fr__dispatch_queue(fr_engine *e, fr__queue_rec *q);
+int fr__req_requeue(fr_engine *e, const char *request_id);
+int fr__req_expire_due(fr_engine *e, int64_t now_ms);
+int64_t fr__req_latest_start(const fr_request *r);
+/* Earliest fit at now ignoring the deadline (within 30 days), or FR_TIME_NULL. */
+int64_t fr__req_estimated_start(fr_engine *e, const fr_request *r, int64_t now_ms);
+void fr__req_fill_computed(fr_engine *e, const fr__req_rec *rec, fr_request *out);
+
+/* ---- pools.c ----------------------------------------------------------- */
+void fr__pool_fill_computed(fr_engine *e, const fr__pool_rec *rec, fr_pool *out);
+int fr__schedule_valid(const fr_schedule_entry *s, size_t n, int64_t *bad_index);
+
+/* ---- conflicts.c ------------------------------------------------------- */
+/* Reconciles the pool's over_capacity conflicts with its ledger. */
+int fr__detect_overcap(fr_engine *e, fr__pool_rec *pool);
+/* Records double_booking conflicts for overlaps in an exclusive pool. */
+int fr__detect_double(fr_engine *e, fr__pool_rec *pool);
+/* Resolves open double_booking conflicts whose overlap disappeared. */
+int fr__recheck_double(fr_engine *e);
+
+/* Load callbacks (engine.c) */
+int fr__load_state(fr_engine *e);
+
+#endif /* FR_INT_H */

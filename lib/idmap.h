@@ -1,0 +1,38 @@
+/*
+ * idmap.h — a string-keyed hash map (private).
+ *
+ * Workload: lookups of entities by id and of indexes by composite keys, far
+ * more reads than writes, up to millions of keys.  Open addressing with
+ * linear probing and backward-shift deletion keeps it one array, no
+ * tombstones, O(1) expected.  Keys are copied; values are borrowed pointers.
+ */
+#ifndef FR_IDMAP_H
+#define FR_IDMAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct fr__idmap_slot {
+    char *key; /* NULL: empty */
+    uint64_t hash;
+    void *value;
+} fr__idmap_slot;
+
+typedef struct fr__idmap {
+    fr__idmap_slot *slots;
+    size_t cap; /* power of two, or 0 */
+    size_t len;
+} fr__idmap;
+
+/* A zeroed fr__idmap is a valid empty map. */
+void fr__idmap_free(fr__idmap *map);
+/* The value of key, or NULL. */
+void *fr__idmap_get(const fr__idmap *map, const char *key);
+/* Inserts or replaces.  FR_OK or FR_ENOMEM (then the map is unchanged). */
+int fr__idmap_put(fr__idmap *map, const char *key, void *value);
+/* Removes key; returns its value or NULL. */
+void *fr__idmap_del(fr__idmap *map, const char *key);
+/* Iteration: *cursor starts at 0; returns 1 and sets key/value while entries remain. */
+int fr__idmap_next(const fr__idmap *map, size_t *cursor, const char **key, void **value);
+
+#endif /* FR_IDMAP_H */

@@ -1,0 +1,314 @@
+/*
+ * store_memory.c — the volatile store: an event log in memory, nothing else.
+ *
+ * The engine keeps the authoritative working state (pools, allocations,
+ * requests, conflicts) in its own memory, and a memory store dies with the
+ * process, so storing a second copy of every entity here would buy nothing:
+ * there is no later `load` that could use it.  put_* therefore accept the
+ * entity and do nothing.  What the store does keep is the event log, because
+ * fr_event_list answers from it (`events_after`) and because the transaction
+ * rules still apply to it: events appended inside a transaction become visible
+ * on commit and vanish on rollback.
+ *
+ * Workload: appends at the tail in seq order, reads of a seq range (catch-up,
+ * replay, GET /events).  A growing array sorted by seq fits: append is
+ * amortized O(1), events_after is a binary search plus a scan.  Appended
+ * events wait in a pending array until commit; commit cannot fail because
+ * append_event reserves room in the committed array beforehand.
+ *
+ * Not thread-safe; the engine serializes its calls (see fleetres_store.h).
+ */
+#include <assert.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "entity.h"
+#include "fleetres_store.h"
+
+/* An array of owned events, sorted by seq. */
+typedef struct event_array {
+    fr_event *items;
+    size_t len;
+    size_t cap;
+} event_array;
+
+typedef struct memory_store {
+    fr_store base; /* first: a memory_store * is a fr_store * */
+    event_array committed;
+    event_array pending;
+    int in_transaction;
+} memory_store;
+
+static memory_store *memory_store_of(fr_store *store)
+{
+    assert(store != NULL);
+    return (memory_store *)store;
+}
+
+/* Grows a's capacity to at least need items.  FR_OK or FR_ENOMEM (a untouched). */
+static int event_array_reserve(event_array *a, size_t need)
+{
+    if (need <= a->cap) {
+        return FR_OK;
+    }
+    size_t cap = a->cap < 16 ? 16 : a->cap;
+    while (cap < need) {
+        if (cap > SIZE_MAX / 2 / sizeof(fr_event)) {
+            return FR_ENOMEM;
+        }
+        cap *= 2;
+    }
+    fr_event *items = realloc(a->items, cap * sizeof(fr_event));
+    if (items == NULL) {
+        return FR_ENOMEM;
+    }
+    a->items = items;
+    a->cap = cap;
+    return FR_OK;
+}
+
+/* Clears every event in a and empties it (the capacity is kept). */
+static void event_array_clear(event_array *a)
+{
+    for (size_t i = 0; i < a->len; i++) {
+        fr_event_clear(&a->items[i]);
+    }
+    a->len = 0;
+}
+
+static void event_array_free(event_array *a)
+{
+    event_array_clear(a);
+    free(a->items);
+    a->items = NULL;
+    a->cap = 0;
+}
+
+static int64_t committed_head(const memory_store *m)
+{
+    return m->committed.len == 0 ? 0 : m->committed.items[m->committed.len - 1].seq;
+}
+
+/* Index of the first committed event with seq > after (len when none). */
+static size_t committed_lower_bound(const memory_store *m, int64_t after)
+{
+    size_t lo = 0;
+    size_t hi = m->committed.len;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (m->committed.items[mid].seq <= after) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo;
+}
+
+static void memory_close(fr_store *store)
+{
+    memory_store *m = memory_store_of(store);
+    /* An open transaction is lost, as with a crash of a durable store. */
+    event_array_free(&m->pending);
+    event_array_free(&m->committed);
+    free(m);
+}
+
+/* Nothing but the event log is kept, so nothing is streamed. */
+static int memory_load(fr_store *store, const fr_store_loader *loader, int64_t *head_seq)
+{
+    memory_store *m = memory_store_of(store);
+    assert(loader != NULL);
+    assert(head_seq != NULL);
+    assert(!m->in_transaction);
+    *head_seq = committed_head(m);
+    return FR_OK;
+}
+
+static int memory_begin(fr_store *store, int64_t *head_seq)
+{
+    memory_store *m = memory_store_of(store);
+    assert(head_seq != NULL);
+    assert(!m->in_transaction);
+    assert(m->pending.len == 0);
+    m->in_transaction = 1;
+    *head_seq = committed_head(m);
+    return FR_OK;
+}
+
+static int memory_commit(fr_store *store)
+{
+    memory_store *m = memory_store_of(store);
+    assert(m->in_transaction);
+    /* append_event reserved the room, so this move cannot fail. */
+    assert(m->committed.cap - m->committed.len >= m->pending.len);
+    if (m->pending.len > 0) {
+        memcpy(&m->committed.items[m->committed.len], m->pending.items,
+               m->pending.len * sizeof(fr_event));
+        m->committed.len += m->pending.len;
+        m->pending.len = 0; /* ownership moved: do not clear */
+    }
+    m->in_transaction = 0;
+    return FR_OK;
+}
+
+static void memory_rollback(fr_store *store)
+{
+    memory_store *m = memory_store_of(store);
+    event_array_clear(&m->pending);
+    m->in_transaction = 0;
+}
+
+/* Entities are not stored: the engine's memory is the only copy (see the top
+ * of this file).  Accepting them keeps the engine's code backend-agnostic. */
+static int memory_put_pool(fr_store *store, const fr_pool *pool)
+{
+    assert(memory_store_of(store)->in_transaction);
+    assert(pool != NULL);
+    (void)pool;
+    return FR_OK;
+}
+
+static int memory_put_allocation(fr_store *store, const fr_allocation *allocation)
+{
+    assert(memory_store_of(store)->in_transaction);
+    assert(allocation != NULL);
+    (void)allocation;
+    return FR_OK;
+}
+
+static int memory_put_request(fr_store *store, const fr_request *request)
+{
+    assert(memory_store_of(store)->in_transaction);
+    assert(request != NULL);
+    (void)request;
+    return FR_OK;
+}
+
+static int memory_put_conflict(fr_store *store, const fr_conflict *conflict)
+{
+    assert(memory_store_of(store)->in_transaction);
+    assert(conflict != NULL);
+    (void)conflict;
+    return FR_OK;
+}
+
+static int memory_append_event(fr_store *store, const fr_event *event)
+{
+    memory_store *m = memory_store_of(store);
+    assert(m->in_transaction);
+    assert(event != NULL);
+    int64_t last = m->pending.len > 0 ? m->pending.items[m->pending.len - 1].seq
+                                      : committed_head(m);
+    assert(event->seq == last + 1);
+    (void)last;
+
+    /* Reserve the committed room now so that commit cannot fail later. */
+    size_t need = m->committed.len + m->pending.len + 1;
+    int rc = event_array_reserve(&m->committed, need);
+    if (rc == FR_OK) {
+        rc = event_array_reserve(&m->pending, m->pending.len + 1);
+    }
+    if (rc != FR_OK) {
+        return rc;
+    }
+    rc = fr__event_copy(&m->pending.items[m->pending.len], event);
+    if (rc != FR_OK) {
+        return rc;
+    }
+    m->pending.len++;
+    return FR_OK;
+}
+
+static int fleet_matches(const fr_event *event, const char *fleet_id)
+{
+    if (fleet_id == NULL) {
+        return 1;
+    }
+    return event->fleet_id != NULL && strcmp(event->fleet_id, fleet_id) == 0;
+}
+
+/* Answers from committed events only: events appended by an open transaction
+ * are not visible until commit. */
+static int memory_events_after(fr_store *store, int64_t after, size_t limit,
+                               const char *fleet_id, fr_event **items, size_t *count)
+{
+    memory_store *m = memory_store_of(store);
+    assert(items != NULL);
+    assert(count != NULL);
+
+    size_t first = committed_lower_bound(m, after);
+    size_t room = m->committed.len - first;
+    if (room > limit) {
+        room = limit;
+    }
+    fr_event *out = NULL;
+    if (room > 0) {
+        out = calloc(room, sizeof(fr_event));
+        if (out == NULL) {
+            return FR_ENOMEM;
+        }
+    }
+    size_t n = 0;
+    for (size_t i = first; i < m->committed.len && n < room; i++) {
+        const fr_event *e = &m->committed.items[i];
+        if (!fleet_matches(e, fleet_id)) {
+            continue;
+        }
+        int rc = fr__event_copy(&out[n], e);
+        if (rc != FR_OK) {
+            fr_event_free_array(out, n);
+            return rc;
+        }
+        n++;
+    }
+    assert(n <= room);
+    if (n == 0) {
+        free(out);
+        out = NULL;
+    }
+    *items = out;
+    *count = n;
+    return FR_OK;
+}
+
+static int memory_control(fr_store *store, int op, void *arg)
+{
+    (void)memory_store_of(store);
+    (void)arg;
+    if (op == FR_STORE_CTL_PING) {
+        return FR_OK;
+    }
+    return FR_ENOTFOUND;
+}
+
+static const struct fr_store_methods memory_methods = {
+    .version = FR_STORE_METHODS_VERSION,
+    .close = memory_close,
+    .load = memory_load,
+    .begin = memory_begin,
+    .commit = memory_commit,
+    .rollback = memory_rollback,
+    .put_pool = memory_put_pool,
+    .put_allocation = memory_put_allocation,
+    .put_request = memory_put_request,
+    .put_conflict = memory_put_conflict,
+    .append_event = memory_append_event,
+    .events_after = memory_events_after,
+    .control = memory_control,
+};
+
+FR_API int fr_store_memory_open(fr_store **out)
+{
+    if (out == NULL) {
+        return FR_EINVAL;
+    }
+    memory_store *m = calloc(1, sizeof(*m));
+    if (m == NULL) {
+        return FR_ENOMEM;
+    }
+    m->base.methods = &memory_methods;
+    *out = &m->base;
+    return FR_OK;
+}

@@ -1,0 +1,772 @@
+/*
+ * test_ledger.c — unit tests of the capacity ledger (lib/ledger.c), and a
+ * randomized model-based test against a brute-force reference.
+ *
+ * The reference keeps the bookings and the schedule in plain arrays and
+ * rebuilds the step functions capacity(t) / booked(t) from scratch before
+ * every check, so it shares no code and no idea with the treaps.  A mismatch
+ * prints the seed and the operation index: rerun with that seed alone.
+ */
+#include <criterion/criterion.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fleetres.h"
+#include "ledger.h"
+
+#define INF FR_TIME_INF
+#define NUL FR_TIME_NULL
+
+/* Time integrals (milli x ms) need more than 64 bits. */
+__extension__ typedef __int128 wide;
+
+static fr__ledger *new_ledger(int64_t total, const fr_schedule_entry *schedule, size_t len) {
+    fr__ledger *ledger = fr__ledger_new();
+    cr_assert_not_null(ledger);
+    cr_assert_eq(fr__ledger_set_capacity(ledger, total, schedule, len), FR_OK);
+    return ledger;
+}
+
+static fr__booking_ref book(fr__ledger *ledger, int64_t start, int64_t end, int64_t qty,
+                            uint64_t tag) {
+    fr__booking_ref ref = 0;
+    cr_assert_eq(fr__ledger_book(ledger, start, end, qty, tag, &ref), FR_OK);
+    cr_assert_neq(ref, 0);
+    return ref;
+}
+
+/* ---------------------------------------------------------------------------
+ * Unit tests.
+ * ------------------------------------------------------------------------- */
+
+Test(ledger, empty) {
+    fr__ledger *ledger = fr__ledger_new();
+    cr_assert_not_null(ledger);
+    cr_assert_eq(fr__ledger_count(ledger), 0);
+    cr_assert_eq(fr__ledger_capacity_at(ledger, 0), 0);
+    cr_assert_eq(fr__ledger_booked_at(ledger, 0), 0);
+    cr_assert_eq(fr__ledger_free_at(ledger, 0), 0);
+    cr_assert_eq(fr__ledger_min_free(ledger, -5, INF), 0);
+    cr_assert_eq(fr__ledger_first_shortfall(ledger, 0, 10, 0), NUL);
+    cr_assert_eq(fr__ledger_first_shortfall(ledger, 0, 10, 1), 0);
+    cr_assert_eq(fr__ledger_next_fit(ledger, 0, 10, 1, INF), NUL);
+    cr_assert_eq(fr__ledger_next_fit(ledger, 7, 10, 0, INF), 7);
+    cr_assert_eq(fr__ledger_overlapping(ledger, 0, INF, NULL, 0), 0);
+    int64_t a = 1, b = 2, c = 3;
+    cr_assert_eq(fr__ledger_next_overrun(ledger, 0, &a, &b, &c), 0);
+    cr_assert_eq(a, 1); /* untouched when none */
+    cr_assert_gt(fr__ledger_bytes(ledger), 0);
+    fr__ledger_free(ledger);
+    fr__ledger_free(NULL);
+}
+
+Test(ledger, capacity_with_schedule) {
+    fr_schedule_entry schedule[] = {{100, 200, 4}, {200, 250, 10}, {300, INF, 15}};
+    fr__ledger *ledger = new_ledger(10, schedule, 3);
+    cr_assert_eq(fr__ledger_capacity_at(ledger, INT64_C(-260000000000000)), 10);
+    cr_assert_eq(fr__ledger_capacity_at(ledger, 99), 10);
+    cr_assert_eq(fr__ledger_capacity_at(ledger, 100), 4);
+    cr_assert_eq(fr__ledger_capacity_at(ledger, 199), 4);
+    cr_assert_eq(fr__ledger_capacity_at(ledger, 200), 10);
+    cr_assert_eq(fr__ledger_capacity_at(ledger, 299), 10);
+    cr_assert_eq(fr__ledger_capacity_at(ledger, 300), 15);
+    cr_assert_eq(fr__ledger_capacity_at(ledger, INT64_C(260000000000000)), 15);
+    cr_assert_eq(fr__ledger_min_free(ledger, 0, INF), 4);
+    cr_assert_eq(fr__ledger_min_free(ledger, 200, INF), 10);
+    cr_assert_eq(fr__ledger_min_free(ledger, 199, 200), 4);
+    cr_assert_eq(fr__ledger_first_shortfall(ledger, 0, 1000, 5), 100);
+    cr_assert_eq(fr__ledger_first_shortfall(ledger, 0, 100, 5), NUL);
+    cr_assert_eq(fr__ledger_first_shortfall(ledger, 0, 1000, 11), 0);
+    cr_assert_eq(fr__ledger_first_shortfall(ledger, 300, INF, 15), NUL);
+    cr_assert_eq(fr__ledger_next_fit(ledger, 0, INF, 11, INF), 300);
+    cr_assert_eq(fr__ledger_next_fit(ledger, 50, 60, 5, INF), 200);
+
+    /* Replacing the schedule removes the old overrides entirely. */
+    fr_schedule_entry other[] = {{150, 160, 0}};
+    cr_assert_eq(fr__ledger_set_capacity(ledger, 7, other, 1), FR_OK);
+    cr_assert_eq(fr__ledger_capacity_at(ledger, 100), 7);
+    cr_assert_eq(fr__ledger_capacity_at(ledger, 155), 0);
+    cr_assert_eq(fr__ledger_capacity_at(ledger, 160), 7);
+    cr_assert_eq(fr__ledger_capacity_at(ledger, 300), 7);
+    cr_assert_eq(fr__ledger_set_capacity(ledger, 3, NULL, 0), FR_OK);
+    cr_assert_eq(fr__ledger_capacity_at(ledger, 155), 3);
+    cr_assert_eq(fr__ledger_min_free(ledger, INT64_C(-260000000000000), INF), 3);
+    /* An override equal to total changes nothing. */
+    fr_schedule_entry same[] = {{10, 20, 3}};
+    cr_assert_eq(fr__ledger_set_capacity(ledger, 3, same, 1), FR_OK);
+    cr_assert_eq(fr__ledger_capacity_at(ledger, 15), 3);
+    fr__ledger_free(ledger);
+}
+
+Test(ledger, open_ended_booking) {
+    fr__ledger *ledger = new_ledger(10, NULL, 0);
+    fr__booking_ref ref = book(ledger, 50, INF, 3, 1);
+    cr_assert_eq(fr__ledger_booked_at(ledger, 49), 0);
+    cr_assert_eq(fr__ledger_booked_at(ledger, 50), 3);
+    cr_assert_eq(fr__ledger_booked_at(ledger, INT64_C(260000000000000)), 3);
+    cr_assert_eq(fr__ledger_free_at(ledger, INT64_C(260000000000000)), 7);
+    cr_assert_eq(fr__ledger_capacity_at(ledger, 1000), 10);
+    cr_assert_eq(fr__ledger_min_free(ledger, 0, 50), 10);
+    cr_assert_eq(fr__ledger_min_free(ledger, 0, INF), 7);
+    cr_assert_eq(fr__ledger_first_shortfall(ledger, 0, INF, 8), 50);
+    cr_assert_eq(fr__ledger_next_fit(ledger, 0, INF, 8, INF), NUL);
+    cr_assert_eq(fr__ledger_next_fit(ledger, 0, 50, 8, INF), 0);
+    cr_assert_eq(fr__ledger_next_fit(ledger, 1, 50, 8, INF), NUL);
+    uint64_t tags[2];
+    cr_assert_eq(fr__ledger_overlapping(ledger, INT64_C(100000000000000), INF, tags, 2), 1);
+    cr_assert_eq(tags[0], 1);
+    cr_assert_eq(fr__ledger_overlapping(ledger, 0, 50, tags, 2), 0);
+    fr__ledger_unbook(ledger, ref);
+    cr_assert_eq(fr__ledger_min_free(ledger, 0, INF), 10);
+    cr_assert_eq(fr__ledger_count(ledger), 0);
+    fr__ledger_free(ledger);
+}
+
+Test(ledger, touching_intervals_do_not_overlap) {
+    fr__ledger *ledger = new_ledger(5, NULL, 0);
+    book(ledger, 10, 20, 5, 100);
+    cr_assert_eq(fr__ledger_first_shortfall(ledger, 20, 30, 5), NUL);
+    cr_assert_eq(fr__ledger_first_shortfall(ledger, 0, 10, 5), NUL);
+    cr_assert_eq(fr__ledger_first_shortfall(ledger, 0, 11, 5), 10);
+    book(ledger, 20, 30, 5, 200);
+    book(ledger, 0, 10, 5, 300);
+    cr_assert_eq(fr__ledger_min_free(ledger, 0, 30), 0);
+    cr_assert_eq(fr__ledger_booked_at(ledger, 20), 5);
+    cr_assert_eq(fr__ledger_booked_at(ledger, 10), 5);
+    cr_assert_eq(fr__ledger_booked_at(ledger, 30), 0);
+    uint64_t tags[4];
+    cr_assert_eq(fr__ledger_overlapping(ledger, 19, 20, tags, 4), 1);
+    cr_assert_eq(tags[0], 100);
+    cr_assert_eq(fr__ledger_overlapping(ledger, 20, 21, tags, 4), 1);
+    cr_assert_eq(tags[0], 200);
+    cr_assert_eq(fr__ledger_overlapping(ledger, 30, 40, tags, 4), 0);
+    cr_assert_eq(fr__ledger_overlapping(ledger, 9, 21, tags, 4), 3);
+    cr_assert_eq(tags[0], 300);
+    cr_assert_eq(tags[1], 100);
+    cr_assert_eq(tags[2], 200);
+    int64_t s, e, x;
+    cr_assert_eq(fr__ledger_next_overrun(ledger, INT64_C(-1000), &s, &e, &x), 0);
+    cr_assert_eq(fr__ledger_next_fit(ledger, 0, 5, 1, INF), 30);
+    fr__ledger_free(ledger);
+}
+
+Test(ledger, unbook_restores_state) {
+    fr_schedule_entry schedule[] = {{0, 100, 20}};
+    fr__ledger *ledger = new_ledger(10, schedule, 1);
+    size_t bytes_empty = fr__ledger_bytes(ledger);
+    enum { N = 3000 };
+    static fr__booking_ref refs[N];
+    srand(7);
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < N; i++) {
+            int64_t start = rand() % 500;
+            int64_t end = rand() % 10 == 0 ? INF : start + 1 + rand() % 50;
+            refs[i] = book(ledger, start, end, 1 + rand() % 4, (uint64_t)i);
+        }
+        cr_assert_eq(fr__ledger_count(ledger), N);
+        cr_assert_lt(fr__ledger_min_free(ledger, 0, INF), 0);
+        /* Unbook in a shuffled order. */
+        for (int i = N - 1; i > 0; i--) {
+            int j = rand() % (i + 1);
+            fr__booking_ref tmp = refs[i];
+            refs[i] = refs[j];
+            refs[j] = tmp;
+        }
+        for (int i = 0; i < N; i++) {
+            fr__ledger_unbook(ledger, refs[i]);
+        }
+        cr_assert_eq(fr__ledger_count(ledger), 0);
+        cr_assert_eq(fr__ledger_booked_at(ledger, 50), 0);
+        cr_assert_eq(fr__ledger_free_at(ledger, 50), 20);
+        cr_assert_eq(fr__ledger_free_at(ledger, 100), 10);
+        cr_assert_eq(fr__ledger_min_free(ledger, -10, INF), 10);
+        cr_assert_eq(fr__ledger_overlapping(ledger, -10, INF, NULL, 0), 0);
+        int64_t s, e, x;
+        cr_assert_eq(fr__ledger_next_overrun(ledger, INT64_C(-1000), &s, &e, &x), 0);
+    }
+    /* The chunks stay for reuse: the second round allocated nothing new. */
+    cr_assert_gt(fr__ledger_bytes(ledger), bytes_empty);
+    fr__ledger_free(ledger);
+}
+
+Test(ledger, handles_are_reused_and_distinct) {
+    fr__ledger *ledger = new_ledger(10, NULL, 0);
+    fr__booking_ref a = book(ledger, 0, 10, 1, 1);
+    fr__booking_ref b = book(ledger, 0, 10, 1, 2);
+    cr_assert_neq(a, b);
+    fr__ledger_unbook(ledger, a);
+    fr__booking_ref c = book(ledger, 5, 15, 2, 3);
+    cr_assert_neq(c, b);
+    cr_assert_eq(fr__ledger_booked_at(ledger, 7), 3);
+    uint64_t tags[4];
+    cr_assert_eq(fr__ledger_overlapping(ledger, 0, 20, tags, 4), 2);
+    cr_assert_eq(tags[0], 2);
+    cr_assert_eq(tags[1], 3);
+    fr__ledger_free(ledger);
+}
+
+Test(ledger, overlapping_order_and_truncation) {
+    fr__ledger *ledger = new_ledger(100, NULL, 0);
+    /* Same starts: ordered by handle, i.e. by booking order here. */
+    fr__booking_ref r[6];
+    r[0] = book(ledger, 30, 40, 1, 1000);
+    r[1] = book(ledger, 10, 20, 1, 1001);
+    r[2] = book(ledger, 10, 50, 1, 1002);
+    r[3] = book(ledger, 10, INF, 1, 1003);
+    r[4] = book(ledger, 5, 6, 1, 1004);
+    r[5] = book(ledger, 60, 70, 1, 1005);
+    cr_assert(r[1] < r[2] && r[2] < r[3]);
+    uint64_t tags[8] = {0};
+    cr_assert_eq(fr__ledger_overlapping(ledger, 15, 35, tags, 8), 4);
+    cr_assert_eq(tags[0], 1001);
+    cr_assert_eq(tags[1], 1002);
+    cr_assert_eq(tags[2], 1003);
+    cr_assert_eq(tags[3], 1000);
+    memset(tags, 0, sizeof(tags));
+    cr_assert_eq(fr__ledger_overlapping(ledger, 15, 35, tags, 2), 4);
+    cr_assert_eq(tags[0], 1001);
+    cr_assert_eq(tags[1], 1002);
+    cr_assert_eq(tags[2], 0); /* nothing written past max */
+    cr_assert_eq(fr__ledger_overlapping(ledger, 15, 35, NULL, 0), 4);
+    cr_assert_eq(fr__ledger_overlapping(ledger, 0, INF, tags, 8), 6);
+    cr_assert_eq(tags[0], 1004);
+    cr_assert_eq(tags[5], 1005);
+    cr_assert_eq(fr__ledger_overlapping(ledger, 50, 60, tags, 8), 1);
+    cr_assert_eq(tags[0], 1003);
+    cr_assert_eq(fr__ledger_overlapping(ledger, 6, 10, tags, 8), 0);
+    fr__ledger_free(ledger);
+}
+
+Test(ledger, next_fit_across_shortfall_runs) {
+    fr__ledger *ledger = new_ledger(10, NULL, 0);
+    book(ledger, 10, 20, 8, 1);
+    book(ledger, 25, 30, 8, 2);
+    book(ledger, 35, 50, 8, 3);
+    cr_assert_eq(fr__ledger_next_fit(ledger, 0, 5, 5, INF), 0);
+    cr_assert_eq(fr__ledger_next_fit(ledger, 0, 11, 5, INF), 50);
+    cr_assert_eq(fr__ledger_next_fit(ledger, 8, 5, 5, INF), 20);
+    cr_assert_eq(fr__ledger_next_fit(ledger, 8, 6, 5, INF), 50);
+    cr_assert_eq(fr__ledger_next_fit(ledger, 21, 5, 5, INF), 30);
+    cr_assert_eq(fr__ledger_next_fit(ledger, 8, 6, 5, 49), NUL);
+    cr_assert_eq(fr__ledger_next_fit(ledger, 8, 6, 5, 50), 50);
+    cr_assert_eq(fr__ledger_next_fit(ledger, 8, INF, 5, INF), 50);
+    cr_assert_eq(fr__ledger_next_fit(ledger, 8, 6, 2, INF), 8);
+    cr_assert_eq(fr__ledger_next_fit(ledger, 8, 6, 11, INF), NUL);
+    cr_assert_eq(fr__ledger_next_fit(ledger, 60, 6, 5, 59), NUL);
+    /* from beyond every point; and a duration whose end overflows. */
+    cr_assert_eq(fr__ledger_next_fit(ledger, 100, 6, 5, INF), 100);
+    cr_assert_eq(fr__ledger_next_fit(ledger, INT64_C(250000000000000), INT64_MAX - 10, 10, INF),
+                 INT64_C(250000000000000));
+    cr_assert_eq(fr__ledger_next_fit(ledger, 0, INT64_MAX - 1, 5, INF), 50);
+    cr_assert_eq(fr__ledger_next_fit(ledger, INT64_C(-250000000000000), INT64_MAX - 1, 5, INF),
+                 50);
+    fr__ledger_free(ledger);
+}
+
+Test(ledger, next_overrun_runs) {
+    fr_schedule_entry schedule[] = {{60, 70, 0}};
+    fr__ledger *ledger = new_ledger(10, schedule, 1);
+    book(ledger, 10, 20, 12, 1);
+    book(ledger, 30, 40, 11, 2);
+    book(ledger, 35, 45, 11, 3);
+    book(ledger, 50, 80, 1, 4);
+    book(ledger, 100, INF, 15, 5);
+    int64_t s = 0, e = 0, x = 0;
+    cr_assert_eq(fr__ledger_next_overrun(ledger, 0, &s, &e, &x), 1);
+    cr_assert_eq(s, 10);
+    cr_assert_eq(e, 20);
+    cr_assert_eq(x, 2);
+    cr_assert_eq(fr__ledger_next_overrun(ledger, 15, &s, &e, &x), 1);
+    cr_assert_eq(s, 10);
+    cr_assert_eq(e, 20);
+    cr_assert_eq(fr__ledger_next_overrun(ledger, 19, &s, &e, &x), 1);
+    cr_assert_eq(s, 10);
+    cr_assert_eq(fr__ledger_next_overrun(ledger, 20, &s, &e, &x), 1);
+    cr_assert_eq(s, 30);
+    cr_assert_eq(e, 45);
+    cr_assert_eq(x, 12);
+    cr_assert_eq(fr__ledger_next_overrun(ledger, 44, &s, &e, &x), 1);
+    cr_assert_eq(s, 30);
+    cr_assert_eq(fr__ledger_next_overrun(ledger, 45, &s, &e, &x), 1);
+    cr_assert_eq(s, 60);
+    cr_assert_eq(e, 70);
+    cr_assert_eq(x, 1);
+    cr_assert_eq(fr__ledger_next_overrun(ledger, 70, &s, &e, &x), 1);
+    cr_assert_eq(s, 100);
+    cr_assert_eq(e, INF);
+    cr_assert_eq(x, 5);
+    cr_assert_eq(fr__ledger_next_overrun(ledger, INT64_C(260000000000000), &s, &e, &x), 1);
+    cr_assert_eq(s, 100);
+    cr_assert_eq(e, INF);
+    /* Raising the capacity clears them all. */
+    cr_assert_eq(fr__ledger_set_capacity(ledger, 30, NULL, 0), FR_OK);
+    cr_assert_eq(fr__ledger_next_overrun(ledger, 0, &s, &e, &x), 0);
+    fr__ledger_free(ledger);
+}
+
+Test(ledger, stats_by_hand) {
+    fr_schedule_entry schedule[] = {{0, 50, 20}};
+    fr__ledger *ledger = new_ledger(10, schedule, 1);
+    book(ledger, 10, 30, 4, 1);
+    book(ledger, 20, 60, 6, 2);
+    int64_t cap = 0, avg = 0, peak = 0;
+    fr__ledger_stats(ledger, 0, 100, &cap, &avg, &peak);
+    cr_assert_eq(cap, 15);  /* (20*50 + 10*50) / 100 */
+    cr_assert_eq(avg, 3);   /* (4*10 + 10*10 + 6*30) / 100 = 3.2 */
+    cr_assert_eq(peak, 10);
+    fr__ledger_stats(ledger, 25, 26, &cap, &avg, &peak);
+    cr_assert_eq(cap, 20);
+    cr_assert_eq(avg, 10);
+    cr_assert_eq(peak, 10);
+    fr__ledger_stats(ledger, -100, 0, &cap, &avg, &peak);
+    cr_assert_eq(cap, 10);
+    cr_assert_eq(avg, 0);
+    cr_assert_eq(peak, 0);
+    fr__ledger_stats(ledger, 30, 61, &cap, &avg, &peak);
+    cr_assert_eq(cap, (20 * 20 + 10 * 11) / 31);
+    cr_assert_eq(avg, 6 * 30 / 31);
+    cr_assert_eq(peak, 6);
+    /* Large values: milli x ms overflows int64 without the wide integral. */
+    fr__ledger *big = new_ledger(FR_QTY_MAX_MILLI, NULL, 0);
+    book(big, INT64_C(-200000000000000), INT64_C(200000000000000), FR_QTY_MAX_MILLI - 1, 1);
+    fr__ledger_stats(big, INT64_C(-250000000000000), INT64_C(250000000000000), &cap, &avg,
+                     &peak);
+    cr_assert_eq(cap, FR_QTY_MAX_MILLI);
+    cr_assert_eq(avg, (int64_t)(((wide)(FR_QTY_MAX_MILLI - 1) * 4) / 5));
+    cr_assert_eq(peak, FR_QTY_MAX_MILLI - 1);
+    fr__ledger_free(big);
+    fr__ledger_free(ledger);
+}
+
+Test(ledger, overflow_guard) {
+    fr__ledger *ledger = new_ledger(FR_QTY_MAX_MILLI, NULL, 0);
+    int64_t limit = INT64_C(1) << 62;
+    int64_t n = limit / FR_QTY_MAX_MILLI;
+    for (int64_t i = 0; i < n; i++) {
+        book(ledger, i % 7, INF, FR_QTY_MAX_MILLI, (uint64_t)i);
+    }
+    fr__booking_ref ref = 77;
+    cr_assert_eq(fr__ledger_book(ledger, 0, 1, FR_QTY_MAX_MILLI, 0, &ref), FR_ELIMIT);
+    cr_assert_eq(ref, 77);
+    cr_assert_eq(fr__ledger_count(ledger), (size_t)n);
+    int64_t rest = limit - n * FR_QTY_MAX_MILLI;
+    cr_assert_eq(fr__ledger_book(ledger, 0, 1, rest, 0, &ref), FR_OK);
+    cr_assert_eq(fr__ledger_book(ledger, 0, 1, 1, 0, &ref), FR_ELIMIT);
+    cr_assert_eq(fr__ledger_booked_at(ledger, 0), (n + 6) / 7 * FR_QTY_MAX_MILLI + rest);
+    cr_assert_eq(fr__ledger_booked_at(ledger, 100), n * FR_QTY_MAX_MILLI);
+    cr_assert_eq(fr__ledger_free_at(ledger, 100), FR_QTY_MAX_MILLI - n * FR_QTY_MAX_MILLI);
+    int64_t s, e, x;
+    cr_assert_eq(fr__ledger_next_overrun(ledger, 0, &s, &e, &x), 1);
+    cr_assert_eq(s, 0);
+    cr_assert_eq(e, INF);
+    cr_assert_eq(x, n * FR_QTY_MAX_MILLI - FR_QTY_MAX_MILLI);
+    fr__ledger_free(ledger);
+}
+
+Test(ledger, bytes_per_booking) {
+    fr__ledger *ledger = new_ledger(INT64_C(1000000000), NULL, 0);
+    srand(11);
+    for (int i = 1; i <= 10000; i++) {
+        int64_t start = (int64_t)(rand() % 1000000) * 1000;
+        book(ledger, start, start + 1000 + rand() % 100000, 1000, (uint64_t)i);
+        if (i == 10 || i == 100 || i == 1000 || i == 5000 || i == 10000) {
+            size_t per = fr__ledger_bytes(ledger) / (size_t)i;
+            /* Below a full chunk the first chunk's doubling may waste up to
+             * half of it; from 1000 bookings on the bound is 256. */
+            cr_assert_leq(per, i < 1000 ? 1024 : 256, "%d bookings: %zu bytes each", i, per);
+        }
+    }
+    fr__ledger_free(ledger);
+}
+
+/* ---------------------------------------------------------------------------
+ * The model-based test.
+ * ------------------------------------------------------------------------- */
+
+#define MODEL_BOOKINGS_MAX 64
+#define MODEL_SCHEDULE_MAX 5
+#define MODEL_POINTS_MAX (2 * (MODEL_BOOKINGS_MAX + MODEL_SCHEDULE_MAX) + 1)
+
+typedef struct model_booking {
+    int64_t start, end, qty;
+    uint64_t tag;
+    fr__booking_ref ref;
+} model_booking;
+
+typedef struct model {
+    model_booking b[MODEL_BOOKINGS_MAX];
+    int n;
+    int64_t total;
+    fr_schedule_entry sched[MODEL_SCHEDULE_MAX];
+    size_t sched_len;
+    /* The step function, rebuilt after every operation: segment i is
+     * [seg_start[i], seg_start[i + 1]) (the last one ends at INF). */
+    int64_t seg_start[MODEL_POINTS_MAX];
+    int64_t seg_cap[MODEL_POINTS_MAX];
+    int64_t seg_book[MODEL_POINTS_MAX];
+    int segs;
+} model;
+
+static uint64_t rng_state;
+
+static uint64_t rnd(void) {
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return rng_state;
+}
+
+static int64_t rnd_range(int64_t lo, int64_t hi) { /* inclusive */
+    return lo + (int64_t)(rnd() % (uint64_t)(hi - lo + 1));
+}
+
+/* A time in a small domain, often on a coarse grid so that points collide. */
+static int64_t rnd_time(void) {
+    return rnd() % 2 ? rnd_range(0, 40) * 25 : rnd_range(-20, 1020);
+}
+
+static int64_t model_capacity_at(const model *m, int64_t t) {
+    for (size_t i = 0; i < m->sched_len; i++) {
+        if (m->sched[i].start_ms <= t && t < m->sched[i].end_ms) {
+            return m->sched[i].capacity_milli;
+        }
+    }
+    return m->total;
+}
+
+static int64_t model_booked_at(const model *m, int64_t t) {
+    int64_t sum = 0;
+    for (int i = 0; i < m->n; i++) {
+        if (m->b[i].start <= t && t < m->b[i].end) {
+            sum += m->b[i].qty;
+        }
+    }
+    return sum;
+}
+
+static int cmp_i64(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static int seg_index(const model *m, int64_t t) {
+    int lo = 0, hi = m->segs - 1; /* the last segment starting at or before t */
+    while (lo < hi) {
+        int mid = (lo + hi + 1) / 2;
+        if (m->seg_start[mid] <= t) {
+            lo = mid;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    return lo;
+}
+
+/* Sorts the distinct breakpoints, then fills capacity by direct evaluation
+ * and booked by a difference array over the segments. */
+static void model_rebuild(model *m) {
+    int64_t pts[MODEL_POINTS_MAX];
+    int n = 0;
+    pts[n++] = INT64_MIN;
+    for (int i = 0; i < m->n; i++) {
+        pts[n++] = m->b[i].start;
+        if (m->b[i].end != INF) {
+            pts[n++] = m->b[i].end;
+        }
+    }
+    for (size_t i = 0; i < m->sched_len; i++) {
+        pts[n++] = m->sched[i].start_ms;
+        if (m->sched[i].end_ms != INF) {
+            pts[n++] = m->sched[i].end_ms;
+        }
+    }
+    qsort(pts, (size_t)n, sizeof(pts[0]), cmp_i64);
+    m->segs = 0;
+    for (int i = 0; i < n; i++) {
+        if (i > 0 && pts[i] == pts[i - 1]) {
+            continue;
+        }
+        m->seg_start[m->segs] = pts[i];
+        m->seg_cap[m->segs] = model_capacity_at(m, pts[i]);
+        m->seg_book[m->segs] = 0;
+        m->segs++;
+    }
+    int64_t diff[MODEL_POINTS_MAX + 1] = {0};
+    for (int i = 0; i < m->n; i++) {
+        diff[seg_index(m, m->b[i].start)] += m->b[i].qty;
+        if (m->b[i].end != INF) {
+            diff[seg_index(m, m->b[i].end)] -= m->b[i].qty;
+        }
+    }
+    int64_t booked = 0;
+    for (int i = 0; i < m->segs; i++) {
+        booked += diff[i];
+        m->seg_book[i] = booked;
+    }
+}
+
+static int64_t seg_end(const model *m, int i) {
+    return i + 1 < m->segs ? m->seg_start[i + 1] : INF;
+}
+
+static int64_t seg_free(const model *m, int i) { return m->seg_cap[i] - m->seg_book[i]; }
+
+static int64_t model_min_free(const model *m, int64_t a, int64_t b) {
+    int64_t best = INT64_MAX;
+    for (int i = 0; i < m->segs; i++) {
+        if (m->seg_start[i] < b && seg_end(m, i) > a && seg_free(m, i) < best) {
+            best = seg_free(m, i);
+        }
+    }
+    return best;
+}
+
+static int64_t model_first_shortfall(const model *m, int64_t a, int64_t b, int64_t need) {
+    for (int i = 0; i < m->segs; i++) {
+        if (m->seg_start[i] < b && seg_end(m, i) > a && seg_free(m, i) < need) {
+            return m->seg_start[i] > a ? m->seg_start[i] : a;
+        }
+    }
+    return NUL;
+}
+
+static int64_t add_time(int64_t s, int64_t d) {
+    if (d == INF || (s > 0 && d >= INF - s)) {
+        return INF;
+    }
+    return s + d;
+}
+
+/* Tries every candidate start (from, then each breakpoint) in order, each
+ * checked segment by segment. */
+static int64_t model_next_fit(const model *m, int64_t from, int64_t dur, int64_t need,
+                              int64_t latest) {
+    for (int i = seg_index(m, from); i < m->segs; i++) {
+        int64_t c = m->seg_start[i] > from ? m->seg_start[i] : from;
+        if (c > latest) {
+            return NUL;
+        }
+        int64_t end = add_time(c, dur);
+        bool fits = true;
+        for (int j = i; j < m->segs && m->seg_start[j] < end && fits; j++) {
+            fits = seg_free(m, j) >= need;
+        }
+        if (fits) {
+            return c;
+        }
+    }
+    return NUL;
+}
+
+static int model_next_overrun(const model *m, int64_t from, int64_t *s, int64_t *e,
+                              int64_t *x) {
+    for (int i = 0; i < m->segs; i++) {
+        if (seg_free(m, i) >= 0) {
+            continue;
+        }
+        int j = i;
+        int64_t worst = seg_free(m, i);
+        while (j + 1 < m->segs && seg_free(m, j + 1) < 0) {
+            j++;
+            worst = seg_free(m, j) < worst ? seg_free(m, j) : worst;
+        }
+        if (seg_end(m, j) > from) {
+            *s = m->seg_start[i];
+            *e = seg_end(m, j);
+            *x = -worst;
+            return 1;
+        }
+        i = j;
+    }
+    return 0;
+}
+
+static void model_stats(const model *m, int64_t a, int64_t b, int64_t *cap, int64_t *avg,
+                        int64_t *peak) {
+    wide ci = 0, bi = 0;
+    *peak = INT64_MIN;
+    for (int i = 0; i < m->segs; i++) {
+        int64_t lo = m->seg_start[i] > a ? m->seg_start[i] : a;
+        int64_t hi = seg_end(m, i) < b ? seg_end(m, i) : b;
+        if (lo >= hi) {
+            continue;
+        }
+        ci += (wide)m->seg_cap[i] * (hi - lo);
+        bi += (wide)m->seg_book[i] * (hi - lo);
+        *peak = m->seg_book[i] > *peak ? m->seg_book[i] : *peak;
+    }
+    *cap = (int64_t)(ci / (b - a));
+    *avg = (int64_t)(bi / (b - a));
+}
+
+static int cmp_booking(const void *a, const void *b) {
+    const model_booking *x = a, *y = b;
+    if (x->start != y->start) {
+        return x->start < y->start ? -1 : 1;
+    }
+    return (x->ref > y->ref) - (x->ref < y->ref);
+}
+
+static size_t model_overlapping(const model *m, int64_t a, int64_t b, uint64_t *tags,
+                                size_t max) {
+    model_booking hit[MODEL_BOOKINGS_MAX];
+    size_t k = 0;
+    for (int i = 0; i < m->n; i++) {
+        if (m->b[i].start < b && m->b[i].end > a) {
+            hit[k++] = m->b[i];
+        }
+    }
+    qsort(hit, k, sizeof(hit[0]), cmp_booking);
+    for (size_t i = 0; i < k && i < max; i++) {
+        tags[i] = hit[i].tag;
+    }
+    return k;
+}
+
+/* A random interval [a, b): b may be INF unless finite is asked. */
+static void rnd_interval(int64_t *a, int64_t *b, bool finite) {
+    *a = rnd_time();
+    if (!finite && rnd() % 6 == 0) {
+        *b = INF;
+    } else {
+        *b = *a + rnd_range(1, 300);
+    }
+}
+
+static void model_random_schedule(model *m) {
+    m->total = rnd_range(0, 40);
+    m->sched_len = (size_t)rnd_range(0, MODEL_SCHEDULE_MAX);
+    int64_t t = rnd_range(-50, 200);
+    for (size_t i = 0; i < m->sched_len; i++) {
+        m->sched[i].start_ms = t;
+        bool last = i + 1 == m->sched_len;
+        m->sched[i].end_ms = last && rnd() % 3 == 0 ? INF : t + rnd_range(1, 250);
+        m->sched[i].capacity_milli = rnd_range(0, 40);
+        if (m->sched[i].end_ms == INF) {
+            break;
+        }
+        t = m->sched[i].end_ms + (rnd() % 2 ? 0 : rnd_range(1, 100));
+    }
+}
+
+/* Applies one random operation to both the ledger and the model. */
+static void model_step(model *m, fr__ledger *ledger, uint64_t *tag_next) {
+    uint64_t op = rnd() % 100;
+    if (op < 10) {
+        model_random_schedule(m);
+        cr_assert_eq(fr__ledger_set_capacity(ledger, m->total, m->sched, m->sched_len), FR_OK);
+    } else if ((op < 55 && m->n < MODEL_BOOKINGS_MAX) || m->n == 0) {
+        model_booking *b = &m->b[m->n];
+        rnd_interval(&b->start, &b->end, false);
+        b->qty = rnd_range(1, 9);
+        b->tag = (*tag_next)++;
+        cr_assert_eq(fr__ledger_book(ledger, b->start, b->end, b->qty, b->tag, &b->ref), FR_OK);
+        m->n++;
+    } else {
+        int i = (int)(rnd() % (uint64_t)m->n);
+        fr__ledger_unbook(ledger, m->b[i].ref);
+        m->b[i] = m->b[--m->n];
+    }
+    model_rebuild(m);
+}
+
+/* Compares every query on random arguments. */
+static void model_check(const model *m, const fr__ledger *ledger, uint64_t seed, int step) {
+    cr_assert_eq(fr__ledger_count(ledger), (size_t)m->n, "seed %llu op %d: count",
+                 (unsigned long long)seed, step);
+    for (int k = 0; k < 2; k++) {
+        int64_t t = k == 0 ? rnd_time() : m->seg_start[rnd() % (uint64_t)m->segs];
+        if (t == INT64_MIN) {
+            t = -1000;
+        }
+        cr_assert_eq(fr__ledger_capacity_at(ledger, t), model_capacity_at(m, t),
+                     "seed %llu op %d: capacity_at(%lld)", (unsigned long long)seed, step,
+                     (long long)t);
+        cr_assert_eq(fr__ledger_booked_at(ledger, t), model_booked_at(m, t),
+                     "seed %llu op %d: booked_at(%lld)", (unsigned long long)seed, step,
+                     (long long)t);
+        cr_assert_eq(fr__ledger_free_at(ledger, t), model_capacity_at(m, t) - model_booked_at(m, t),
+                     "seed %llu op %d: free_at(%lld)", (unsigned long long)seed, step,
+                     (long long)t);
+    }
+    int64_t a, b;
+    rnd_interval(&a, &b, false);
+    cr_assert_eq(fr__ledger_min_free(ledger, a, b), model_min_free(m, a, b),
+                 "seed %llu op %d: min_free(%lld, %lld)", (unsigned long long)seed, step,
+                 (long long)a, (long long)b);
+    int64_t need = rnd_range(-5, 40);
+    rnd_interval(&a, &b, false);
+    cr_assert_eq(fr__ledger_first_shortfall(ledger, a, b, need),
+                 model_first_shortfall(m, a, b, need),
+                 "seed %llu op %d: first_shortfall(%lld, %lld, %lld)", (unsigned long long)seed,
+                 step, (long long)a, (long long)b, (long long)need);
+    int64_t from = rnd_time();
+    int64_t dur = rnd() % 8 == 0 ? INF : rnd_range(1, 200);
+    int64_t latest = rnd() % 4 == 0 ? INF : from + rnd_range(0, 600);
+    need = rnd_range(0, 30);
+    cr_assert_eq(fr__ledger_next_fit(ledger, from, dur, need, latest),
+                 model_next_fit(m, from, dur, need, latest),
+                 "seed %llu op %d: next_fit(%lld, %lld, %lld, %lld)", (unsigned long long)seed,
+                 step, (long long)from, (long long)dur, (long long)need, (long long)latest);
+    uint64_t got[MODEL_BOOKINGS_MAX], want[MODEL_BOOKINGS_MAX];
+    size_t max = (size_t)rnd_range(0, 12);
+    rnd_interval(&a, &b, false);
+    size_t count = fr__ledger_overlapping(ledger, a, b, got, max);
+    cr_assert_eq(count, model_overlapping(m, a, b, want, max),
+                 "seed %llu op %d: overlapping count", (unsigned long long)seed, step);
+    for (size_t i = 0; i < count && i < max; i++) {
+        cr_assert_eq(got[i], want[i], "seed %llu op %d: overlapping[%zu]",
+                     (unsigned long long)seed, step, i);
+    }
+    from = rnd_time();
+    int64_t s1 = 0, e1 = 0, x1 = 0, s2 = 0, e2 = 0, x2 = 0;
+    int found = fr__ledger_next_overrun(ledger, from, &s1, &e1, &x1);
+    cr_assert_eq(found, model_next_overrun(m, from, &s2, &e2, &x2),
+                 "seed %llu op %d: next_overrun(%lld)", (unsigned long long)seed, step,
+                 (long long)from);
+    if (found) {
+        cr_assert(s1 == s2 && e1 == e2 && x1 == x2,
+                  "seed %llu op %d: next_overrun(%lld) = [%lld, %lld) %lld, want [%lld, %lld) "
+                  "%lld",
+                  (unsigned long long)seed, step, (long long)from, (long long)s1, (long long)e1,
+                  (long long)x1, (long long)s2, (long long)e2, (long long)x2);
+    }
+    rnd_interval(&a, &b, true);
+    int64_t c1, b1, p1, c2, b2, p2;
+    fr__ledger_stats(ledger, a, b, &c1, &b1, &p1);
+    model_stats(m, a, b, &c2, &b2, &p2);
+    cr_assert(c1 == c2 && b1 == b2 && p1 == p2,
+              "seed %llu op %d: stats(%lld, %lld) = %lld %lld %lld, want %lld %lld %lld",
+              (unsigned long long)seed, step, (long long)a, (long long)b, (long long)c1,
+              (long long)b1, (long long)p1, (long long)c2, (long long)b2, (long long)p2);
+}
+
+/* Runs STEPS random operations from one seed, checking after each.  One
+ * Criterion test per seed, so that they run in parallel; 7 seeds x 8000 =
+ * 56,000 operations in all. */
+enum { MODEL_STEPS = 8000 };
+
+static void model_run(uint64_t seed) {
+    static model m; /* one per process: Criterion runs each test in its own */
+    rng_state = seed * UINT64_C(0x9E3779B97F4A7C15) + 1;
+    memset(&m, 0, sizeof(m));
+    fr__ledger *ledger = fr__ledger_new();
+    cr_assert_not_null(ledger);
+    uint64_t tag_next = 1;
+    model_rebuild(&m);
+    for (int step = 0; step < MODEL_STEPS; step++) {
+        model_step(&m, ledger, &tag_next);
+        model_check(&m, ledger, seed, step);
+    }
+    fr__ledger_free(ledger);
+}
+
+Test(ledger, model_seed_1) { model_run(1); }
+Test(ledger, model_seed_2) { model_run(2); }
+Test(ledger, model_seed_3) { model_run(3); }
+Test(ledger, model_seed_42) { model_run(42); }
+Test(ledger, model_seed_1234) { model_run(1234); }
+Test(ledger, model_seed_987654321) { model_run(987654321); }
+Test(ledger, model_seed_deadbeef) { model_run(0xDEADBEEF); }

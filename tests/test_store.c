@@ -1,0 +1,1342 @@
+/*
+ * test_store.c — one contract suite run against every storage backend.
+ *
+ * Each CONTRACT_TEST below runs once per backend in BACKENDS (suites
+ * store_memory, store_sqlite); a backend's flags say which promises it makes
+ * beyond the vtable's (the memory store keeps only the event log, and
+ * nothing survives its close).  To add a backend (PostgreSQL), give it an
+ * entry in BACKENDS with its open function and one more Test line in
+ * CONTRACT_TEST.  Backend-specific behaviour (file locking, schema version,
+ * the memory store's documented no-op puts) is tested at the end.
+ *
+ * Every test gets a fresh temporary directory ($TMPDIR or /tmp) that SQLite
+ * uses for its file; the fixture removes it.
+ */
+#include <criterion/criterion.h>
+
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "entity.h"
+#include "fleetres_store.h"
+
+/* ---------------------------------------------------------------------------
+ * Fixture: a temporary directory and the SQLite file name inside it.
+ * ------------------------------------------------------------------------- */
+static char g_dir[512];
+static char g_file[600];
+
+static void fixture_setup(void)
+{
+    const char *tmp = getenv("TMPDIR");
+    snprintf(g_dir, sizeof(g_dir), "%s/fr_test_store_XXXXXX",
+             tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp");
+    cr_assert_not_null(mkdtemp(g_dir), "mkdtemp %s", g_dir);
+    snprintf(g_file, sizeof(g_file), "%s/test.db", g_dir);
+}
+
+static void remove_with_suffix(const char *suffix)
+{
+    char name[700];
+    snprintf(name, sizeof(name), "%s%s", g_file, suffix);
+    (void)unlink(name);
+}
+
+static void fixture_teardown(void)
+{
+    static const char *const suffixes[] = {"", "-wal", "-shm", "-journal", "?sync=off"};
+    for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+        remove_with_suffix(suffixes[i]);
+    }
+    (void)rmdir(g_dir);
+}
+
+/* ---------------------------------------------------------------------------
+ * The backends under test.
+ * ------------------------------------------------------------------------- */
+typedef struct test_backend {
+    const char *name;
+    /* load streams what put_* wrote (the memory store keeps no entities). */
+    int stores_entities;
+    /* What was committed survives close + open of the same location. */
+    int durable;
+    /* Opens the backend at the fixture's location (same place every call). */
+    int (*open)(fr_store **out, char *errbuf, size_t errbuf_size);
+} test_backend;
+
+static int open_memory(fr_store **out, char *errbuf, size_t errbuf_size)
+{
+    (void)errbuf;
+    (void)errbuf_size;
+    return fr_store_memory_open(out);
+}
+
+static int open_sqlite(fr_store **out, char *errbuf, size_t errbuf_size)
+{
+    return fr_store_sqlite_open(g_file, out, errbuf, errbuf_size);
+}
+
+enum { BACKEND_MEMORY, BACKEND_SQLITE, BACKEND_COUNT };
+
+static const test_backend BACKENDS[BACKEND_COUNT] = {
+    [BACKEND_MEMORY] = {"memory", 0, 0, open_memory},
+    [BACKEND_SQLITE] = {"sqlite", 1, 1, open_sqlite},
+};
+
+/* Defines a contract test body and one Criterion test per backend. */
+#define CONTRACT_TEST(name)                                                        \
+    static void name(const test_backend *backend);                                 \
+    Test(store_memory, name, .init = fixture_setup, .fini = fixture_teardown)      \
+    {                                                                              \
+        name(&BACKENDS[BACKEND_MEMORY]);                                           \
+    }                                                                              \
+    Test(store_sqlite, name, .init = fixture_setup, .fini = fixture_teardown)      \
+    {                                                                              \
+        name(&BACKENDS[BACKEND_SQLITE]);                                           \
+    }                                                                              \
+    static void name(const test_backend *backend)
+
+/* The same for a test that must die of an assertion (a caller's bug).  No
+ * .fini runs after an abort: the body calls fixture_teardown() itself just
+ * before the fatal call (an open SQLite file may be unlinked on POSIX). */
+#define CONTRACT_TEST_ABORTS(name)                                                 \
+    static void name(const test_backend *backend);                                 \
+    Test(store_memory, name, .init = fixture_setup, .signal = SIGABRT)             \
+    {                                                                              \
+        name(&BACKENDS[BACKEND_MEMORY]);                                           \
+    }                                                                              \
+    Test(store_sqlite, name, .init = fixture_setup, .signal = SIGABRT)             \
+    {                                                                              \
+        name(&BACKENDS[BACKEND_SQLITE]);                                           \
+    }                                                                              \
+    static void name(const test_backend *backend)
+
+/* ---------------------------------------------------------------------------
+ * Store helpers.
+ * ------------------------------------------------------------------------- */
+static fr_store *open_store(const test_backend *backend)
+{
+    fr_store *store = NULL;
+    char errbuf[256] = "";
+    int rc = backend->open(&store, errbuf, sizeof(errbuf));
+    cr_assert_eq(rc, FR_OK, "%s open: %d %s", backend->name, rc, errbuf);
+    cr_assert_not_null(store);
+    cr_assert_not_null(store->methods);
+    return store;
+}
+
+static void close_store(fr_store *store)
+{
+    store->methods->close(store);
+}
+
+static int64_t begin(fr_store *store)
+{
+    int64_t head = -1;
+    cr_assert_eq(store->methods->begin(store, &head), FR_OK);
+    cr_assert_geq(head, 0);
+    return head;
+}
+
+static void commit(fr_store *store)
+{
+    cr_assert_eq(store->methods->commit(store), FR_OK);
+}
+
+/* An event of one fleet; the strings are borrowed literals. */
+static fr_event make_event(int64_t seq, const char *fleet_id)
+{
+    fr_event e;
+    memset(&e, 0, sizeof(e));
+    e.seq = seq;
+    snprintf(e.id, sizeof(e.id), "01900000-0000-7000-8000-%012lld", (long long)seq);
+    snprintf(e.type, sizeof(e.type), "%s", seq % 2 ? "pool.created" : "allocation.confirmed");
+    e.entity_type = seq % 2 ? FR_ENTITY_POOL : FR_ENTITY_ALLOCATION;
+    snprintf(e.entity_id, sizeof(e.entity_id), "01900000-0000-7000-9000-%012lld",
+             (long long)seq);
+    e.fleet_id = (char *)fleet_id;
+    e.occurred_at_ms = INT64_C(1795701600000) + seq;
+    e.actor = seq % 3 ? "alice" : "system";
+    e.data_json = seq % 4 ? "{\"n\":1.5,\"s\":\"\\u00fc\\\"\"}" : NULL;
+    return e;
+}
+
+static void append(fr_store *store, int64_t seq, const char *fleet_id)
+{
+    fr_event e = make_event(seq, fleet_id);
+    cr_assert_eq(store->methods->append_event(store, &e), FR_OK, "append seq %lld",
+                 (long long)seq);
+}
+
+static void assert_str_or_null(const char *got, const char *want, const char *what)
+{
+    if (want == NULL) {
+        cr_assert_null(got, "%s: want NULL, got %s", what, got);
+    } else {
+        cr_assert_not_null(got, "%s: want %s, got NULL", what, want);
+        cr_assert_str_eq(got, want, "%s", what);
+    }
+}
+
+static void assert_event_eq(const fr_event *got, const fr_event *want)
+{
+    cr_assert_eq(got->seq, want->seq);
+    cr_assert_str_eq(got->id, want->id);
+    cr_assert_str_eq(got->type, want->type);
+    cr_assert_eq(got->entity_type, want->entity_type);
+    cr_assert_str_eq(got->entity_id, want->entity_id);
+    assert_str_or_null(got->fleet_id, want->fleet_id, "event fleet_id");
+    cr_assert_eq(got->occurred_at_ms, want->occurred_at_ms);
+    assert_str_or_null(got->actor, want->actor, "event actor");
+    assert_str_or_null(got->data_json, want->data_json, "event data_json");
+}
+
+/* Checks events_after(after, limit, fleet) returns exactly the seqs in
+ * want[0..n), each equal to make_event(seq, fleet_of[seq]). */
+static void expect_events(fr_store *store, int64_t after, size_t limit, const char *fleet_id,
+                          const char *const *fleet_of, const int64_t *want, size_t n)
+{
+    fr_event *items = NULL;
+    size_t count = 999;
+    cr_assert_eq(store->methods->events_after(store, after, limit, fleet_id, &items, &count),
+                 FR_OK);
+    cr_assert_eq(count, n, "after %lld limit %zu fleet %s: %zu events, want %zu",
+                 (long long)after, limit, fleet_id ? fleet_id : "(all)", count, n);
+    for (size_t i = 0; i < n; i++) {
+        fr_event expected = make_event(want[i], fleet_of[want[i]]);
+        assert_event_eq(&items[i], &expected);
+    }
+    fr_event_free_array(items, count);
+}
+
+/* ---------------------------------------------------------------------------
+ * Sample entities: every field set, optional ones both ways, quantities at
+ * the edges of the range.  Strings are borrowed literals (put_* borrows).
+ * ------------------------------------------------------------------------- */
+#define T0 INT64_C(1795701600000) /* 2026-11-26T14:00:00.000Z */
+#define HOUR_MS INT64_C(3600000)
+
+static fr_schedule_entry g_schedule[2] = {
+    {T0 + HOUR_MS, T0 + 2 * HOUR_MS, 1500},
+    {T0 + 5 * HOUR_MS, FR_TIME_INF, 1},
+};
+
+static fr_pool sample_pool(const char *id, int64_t created_at_ms)
+{
+    fr_pool p;
+    memset(&p, 0, sizeof(p));
+    snprintf(p.id, sizeof(p.id), "%s", id);
+    p.fleet_id = "fleet-a";
+    p.name = "Bay \"north\" \xc3\xbc";
+    p.resource_type = "charging_bay";
+    p.unit = "kW";
+    p.site = "depot-1";
+    p.labels_json = "{\"zone\":\"n\",\"tier\":[1,2]}";
+    p.status = FR_POOL_DRAINING;
+    p.exclusive_per_vehicle = 1;
+    p.total_capacity_milli = FR_QTY_MAX_MILLI - 1; /* 999999999999.999 */
+    p.schedule = g_schedule;
+    p.schedule_len = 2;
+    p.deleted = 0;
+    p.version = 3;
+    p.created_at_ms = created_at_ms;
+    p.updated_at_ms = created_at_ms + 1;
+    return p;
+}
+
+static fr_allocation sample_allocation(const char *id, int64_t created_at_ms)
+{
+    fr_allocation a;
+    memset(&a, 0, sizeof(a));
+    snprintf(a.id, sizeof(a.id), "%s", id);
+    snprintf(a.pool_id, sizeof(a.pool_id), "01900000-0000-7000-8000-00000000000a");
+    a.fleet_id = "fleet-a";
+    a.resource_type = "charging_bay";
+    a.vehicle_id = "veh-1";
+    a.operation_id = NULL;
+    a.allocation_type = "charging";
+    a.quantity_milli = 1; /* 0.001 */
+    a.start_ms = T0;
+    a.end_ms = FR_TIME_INF;
+    a.priority = 7;
+    a.status = FR_ALLOC_HELD;
+    a.hold_expires_at_ms = T0 + 60000;
+    a.metadata_json = "{}";
+    a.released_at_ms = FR_TIME_NULL;
+    a.version = 1;
+    a.created_at_ms = created_at_ms;
+    a.updated_at_ms = created_at_ms;
+    return a;
+}
+
+/* A second shape: every optional field the other way. */
+static fr_allocation sample_allocation_released(const char *id, int64_t created_at_ms)
+{
+    fr_allocation a = sample_allocation(id, created_at_ms);
+    a.vehicle_id = NULL;
+    a.operation_id = "op-9";
+    a.quantity_milli = 123456789;
+    a.end_ms = T0 + 2 * HOUR_MS;
+    a.priority = 0;
+    a.status = FR_ALLOC_RELEASED;
+    a.hold_expires_at_ms = FR_TIME_NULL;
+    snprintf(a.request_id, sizeof(a.request_id), "01900000-0000-7000-8000-00000000000b");
+    snprintf(a.plan_id, sizeof(a.plan_id), "01900000-0000-7000-8000-00000000000c");
+    a.metadata_json = "{\"k\":{\"x\":null}}";
+    a.released_at_ms = T0 + HOUR_MS + 1;
+    a.version = 4;
+    return a;
+}
+
+static fr_request sample_request(const char *id, int64_t created_at_ms)
+{
+    fr_request r;
+    memset(&r, 0, sizeof(r));
+    snprintf(r.id, sizeof(r.id), "%s", id);
+    r.fleet_id = "fleet-b";
+    r.vehicle_id = NULL;
+    r.operation_id = "op-7";
+    r.resource_type = "maintenance_bay";
+    r.site = "depot-1";
+    r.quantity_milli = 2500;
+    r.duration_ms = 5400123;
+    r.earliest_start_ms = T0;
+    r.latest_end_ms = FR_TIME_INF;
+    r.priority = FR_PRIORITY_MAX;
+    r.status = FR_REQ_PENDING;
+    r.pending_reason = FR_REASON_INSUFFICIENT_CAPACITY;
+    r.preempt = 1;
+    r.fulfilled_at_ms = FR_TIME_NULL;
+    r.metadata_json = "{\"a\":[1,2]}";
+    r.version = 2;
+    r.created_at_ms = created_at_ms;
+    r.updated_at_ms = created_at_ms + 5;
+    return r;
+}
+
+static char g_conflict_ids[2][FR_ID_SIZE] = {
+    "01900000-0000-7000-8000-000000000101",
+    "01900000-0000-7000-8000-000000000102",
+};
+static fr_resolution_action g_actions[1] = {
+    {"01900000-0000-7000-8000-000000000102", "preempted", "held", "preempted"},
+};
+
+static fr_conflict sample_conflict(const char *id, int64_t created_at_ms)
+{
+    fr_conflict c;
+    memset(&c, 0, sizeof(c));
+    snprintf(c.id, sizeof(c.id), "%s", id);
+    c.fleet_id = "fleet-a";
+    snprintf(c.pool_id, sizeof(c.pool_id), "01900000-0000-7000-8000-00000000000a");
+    c.type = FR_CONFLICT_OVER_CAPACITY;
+    c.status = FR_CONFLICT_RESOLVED;
+    c.start_ms = T0;
+    c.end_ms = T0 + HOUR_MS;
+    c.excess_milli = 500;
+    c.allocation_ids = g_conflict_ids;
+    c.allocation_ids_len = 2;
+    c.vehicle_id = NULL;
+    c.description = "over capacity by 0.5";
+    c.detected_at_ms = created_at_ms;
+    c.resolved_at_ms = created_at_ms + 10;
+    c.resolution_strategy = "auto";
+    c.resolution_note = "preempted the lower priority";
+    c.resolution_resolved_by = "system";
+    c.resolution_actions = g_actions;
+    c.resolution_actions_len = 1;
+    c.version = 2;
+    c.created_at_ms = created_at_ms;
+    c.updated_at_ms = created_at_ms + 10;
+    return c;
+}
+
+/* Stored fields only: computed ones (capacity_now, queue_position, ...) are
+ * the engine's business. */
+static void assert_pool_eq(const fr_pool *got, const fr_pool *want)
+{
+    cr_assert_str_eq(got->id, want->id);
+    assert_str_or_null(got->fleet_id, want->fleet_id, "pool fleet_id");
+    assert_str_or_null(got->name, want->name, "pool name");
+    assert_str_or_null(got->resource_type, want->resource_type, "pool resource_type");
+    assert_str_or_null(got->unit, want->unit, "pool unit");
+    assert_str_or_null(got->site, want->site, "pool site");
+    assert_str_or_null(got->labels_json, want->labels_json, "pool labels");
+    cr_assert_eq(got->status, want->status);
+    cr_assert_eq(got->exclusive_per_vehicle, want->exclusive_per_vehicle);
+    cr_assert_eq(got->total_capacity_milli, want->total_capacity_milli);
+    cr_assert_eq(got->schedule_len, want->schedule_len);
+    for (size_t i = 0; i < want->schedule_len; i++) {
+        cr_assert_eq(got->schedule[i].start_ms, want->schedule[i].start_ms);
+        cr_assert_eq(got->schedule[i].end_ms, want->schedule[i].end_ms);
+        cr_assert_eq(got->schedule[i].capacity_milli, want->schedule[i].capacity_milli);
+    }
+    cr_assert_eq(got->deleted, want->deleted);
+    cr_assert_eq(got->version, want->version);
+    cr_assert_eq(got->created_at_ms, want->created_at_ms);
+    cr_assert_eq(got->updated_at_ms, want->updated_at_ms);
+}
+
+static void assert_allocation_eq(const fr_allocation *got, const fr_allocation *want)
+{
+    cr_assert_str_eq(got->id, want->id);
+    cr_assert_str_eq(got->pool_id, want->pool_id);
+    assert_str_or_null(got->fleet_id, want->fleet_id, "allocation fleet_id");
+    assert_str_or_null(got->resource_type, want->resource_type, "allocation resource_type");
+    assert_str_or_null(got->vehicle_id, want->vehicle_id, "allocation vehicle_id");
+    assert_str_or_null(got->operation_id, want->operation_id, "allocation operation_id");
+    assert_str_or_null(got->allocation_type, want->allocation_type, "allocation type");
+    cr_assert_eq(got->quantity_milli, want->quantity_milli);
+    cr_assert_eq(got->start_ms, want->start_ms);
+    cr_assert_eq(got->end_ms, want->end_ms);
+    cr_assert_eq(got->priority, want->priority);
+    cr_assert_eq(got->status, want->status);
+    cr_assert_eq(got->hold_expires_at_ms, want->hold_expires_at_ms);
+    cr_assert_str_eq(got->request_id, want->request_id);
+    cr_assert_str_eq(got->plan_id, want->plan_id);
+    assert_str_or_null(got->metadata_json, want->metadata_json, "allocation metadata");
+    cr_assert_eq(got->released_at_ms, want->released_at_ms);
+    cr_assert_eq(got->version, want->version);
+    cr_assert_eq(got->created_at_ms, want->created_at_ms);
+    cr_assert_eq(got->updated_at_ms, want->updated_at_ms);
+}
+
+static void assert_request_eq(const fr_request *got, const fr_request *want)
+{
+    cr_assert_str_eq(got->id, want->id);
+    assert_str_or_null(got->fleet_id, want->fleet_id, "request fleet_id");
+    assert_str_or_null(got->vehicle_id, want->vehicle_id, "request vehicle_id");
+    assert_str_or_null(got->operation_id, want->operation_id, "request operation_id");
+    assert_str_or_null(got->resource_type, want->resource_type, "request resource_type");
+    cr_assert_str_eq(got->pool_id, want->pool_id);
+    assert_str_or_null(got->site, want->site, "request site");
+    cr_assert_eq(got->quantity_milli, want->quantity_milli);
+    cr_assert_eq(got->duration_ms, want->duration_ms);
+    cr_assert_eq(got->earliest_start_ms, want->earliest_start_ms);
+    cr_assert_eq(got->latest_end_ms, want->latest_end_ms);
+    cr_assert_eq(got->priority, want->priority);
+    cr_assert_eq(got->status, want->status);
+    cr_assert_eq(got->pending_reason, want->pending_reason);
+    cr_assert_str_eq(got->allocation_id, want->allocation_id);
+    cr_assert_eq(got->preempt, want->preempt);
+    cr_assert_eq(got->fulfilled_at_ms, want->fulfilled_at_ms);
+    assert_str_or_null(got->metadata_json, want->metadata_json, "request metadata");
+    cr_assert_eq(got->version, want->version);
+    cr_assert_eq(got->created_at_ms, want->created_at_ms);
+    cr_assert_eq(got->updated_at_ms, want->updated_at_ms);
+}
+
+static void assert_conflict_eq(const fr_conflict *got, const fr_conflict *want)
+{
+    cr_assert_str_eq(got->id, want->id);
+    assert_str_or_null(got->fleet_id, want->fleet_id, "conflict fleet_id");
+    cr_assert_str_eq(got->pool_id, want->pool_id);
+    cr_assert_eq(got->type, want->type);
+    cr_assert_eq(got->status, want->status);
+    cr_assert_eq(got->start_ms, want->start_ms);
+    cr_assert_eq(got->end_ms, want->end_ms);
+    cr_assert_eq(got->excess_milli, want->excess_milli);
+    cr_assert_eq(got->allocation_ids_len, want->allocation_ids_len);
+    for (size_t i = 0; i < want->allocation_ids_len; i++) {
+        cr_assert_str_eq(got->allocation_ids[i], want->allocation_ids[i]);
+    }
+    assert_str_or_null(got->vehicle_id, want->vehicle_id, "conflict vehicle_id");
+    assert_str_or_null(got->description, want->description, "conflict description");
+    cr_assert_eq(got->detected_at_ms, want->detected_at_ms);
+    cr_assert_eq(got->resolved_at_ms, want->resolved_at_ms);
+    assert_str_or_null(got->resolution_strategy, want->resolution_strategy, "strategy");
+    assert_str_or_null(got->resolution_note, want->resolution_note, "note");
+    assert_str_or_null(got->resolution_resolved_by, want->resolution_resolved_by,
+                       "resolved_by");
+    cr_assert_eq(got->resolution_actions_len, want->resolution_actions_len);
+    for (size_t i = 0; i < want->resolution_actions_len; i++) {
+        const fr_resolution_action *g = &got->resolution_actions[i];
+        const fr_resolution_action *w = &want->resolution_actions[i];
+        cr_assert_str_eq(g->allocation_id, w->allocation_id);
+        assert_str_or_null(g->action, w->action, "action");
+        assert_str_or_null(g->from, w->from, "action from");
+        assert_str_or_null(g->to, w->to, "action to");
+    }
+    cr_assert_eq(got->version, want->version);
+    cr_assert_eq(got->created_at_ms, want->created_at_ms);
+    cr_assert_eq(got->updated_at_ms, want->updated_at_ms);
+}
+
+/* ---------------------------------------------------------------------------
+ * A loader that keeps deep copies of what it is given, in order.
+ * ------------------------------------------------------------------------- */
+#define COLLECT_MAX 16
+
+typedef struct collected {
+    fr_pool pools[COLLECT_MAX];
+    size_t pools_len;
+    fr_allocation allocations[COLLECT_MAX];
+    size_t allocations_len;
+    fr_request requests[COLLECT_MAX];
+    size_t requests_len;
+    fr_conflict conflicts[COLLECT_MAX];
+    size_t conflicts_len;
+    char order[4 * COLLECT_MAX + 1]; /* 'p', 'a', 'r', 'c' per callback */
+    size_t calls;
+    size_t fail_at_call; /* return FR_ELIMIT from this (1-based) call; 0: never */
+} collected;
+
+static int collect_step(collected *c, char kind)
+{
+    cr_assert_lt(c->calls, 4 * COLLECT_MAX);
+    c->order[c->calls] = kind;
+    c->calls++;
+    return c->fail_at_call != 0 && c->calls == c->fail_at_call ? FR_ELIMIT : FR_OK;
+}
+
+static int collect_pool(void *ctx, const fr_pool *pool)
+{
+    collected *c = ctx;
+    cr_assert_lt(c->pools_len, COLLECT_MAX);
+    cr_assert_eq(fr__pool_copy(&c->pools[c->pools_len++], pool), FR_OK);
+    return collect_step(c, 'p');
+}
+
+static int collect_allocation(void *ctx, const fr_allocation *allocation)
+{
+    collected *c = ctx;
+    cr_assert_lt(c->allocations_len, COLLECT_MAX);
+    cr_assert_eq(fr__allocation_copy(&c->allocations[c->allocations_len++], allocation),
+                 FR_OK);
+    return collect_step(c, 'a');
+}
+
+static int collect_request(void *ctx, const fr_request *request)
+{
+    collected *c = ctx;
+    cr_assert_lt(c->requests_len, COLLECT_MAX);
+    cr_assert_eq(fr__request_copy(&c->requests[c->requests_len++], request), FR_OK);
+    return collect_step(c, 'r');
+}
+
+static int collect_conflict(void *ctx, const fr_conflict *conflict)
+{
+    collected *c = ctx;
+    cr_assert_lt(c->conflicts_len, COLLECT_MAX);
+    cr_assert_eq(fr__conflict_copy(&c->conflicts[c->conflicts_len++], conflict), FR_OK);
+    return collect_step(c, 'c');
+}
+
+static void collected_clear(collected *c)
+{
+    for (size_t i = 0; i < c->pools_len; i++) {
+        fr_pool_clear(&c->pools[i]);
+    }
+    for (size_t i = 0; i < c->allocations_len; i++) {
+        fr_allocation_clear(&c->allocations[i]);
+    }
+    for (size_t i = 0; i < c->requests_len; i++) {
+        fr_request_clear(&c->requests[i]);
+    }
+    for (size_t i = 0; i < c->conflicts_len; i++) {
+        fr_conflict_clear(&c->conflicts[i]);
+    }
+    memset(c, 0, sizeof(*c));
+}
+
+/* Loads into *c (which must be zeroed); returns load's status. */
+static int load_into(fr_store *store, collected *c, int64_t *head_seq)
+{
+    fr_store_loader loader = {c, collect_pool, collect_allocation, collect_request,
+                              collect_conflict};
+    return store->methods->load(store, &loader, head_seq);
+}
+
+/* Loads and asserts success. */
+static int64_t load_ok(fr_store *store, collected *c)
+{
+    int64_t head = -1;
+    cr_assert_eq(load_into(store, c, &head), FR_OK);
+    cr_assert_geq(head, 0);
+    return head;
+}
+
+/* Closes and opens again: what a durable backend committed is still there. */
+static fr_store *reopen(const test_backend *backend, fr_store *store)
+{
+    close_store(store);
+    return open_store(backend);
+}
+
+#define ID_P1 "01900000-0000-7000-8000-000000000001"
+#define ID_P2 "01900000-0000-7000-8000-000000000002"
+#define ID_P3 "01900000-0000-7000-8000-000000000003"
+#define ID_A1 "01900000-0000-7000-8000-000000000011"
+#define ID_A2 "01900000-0000-7000-8000-000000000012"
+#define ID_R1 "01900000-0000-7000-8000-000000000021"
+#define ID_C1 "01900000-0000-7000-8000-000000000031"
+
+/* ---------------------------------------------------------------------------
+ * Contract tests (every backend).
+ * ------------------------------------------------------------------------- */
+CONTRACT_TEST(methods_table_is_complete)
+{
+    fr_store *store = open_store(backend);
+    const struct fr_store_methods *m = store->methods;
+    cr_assert_eq(m->version, FR_STORE_METHODS_VERSION);
+    cr_assert(m->close && m->load && m->begin && m->commit && m->rollback);
+    cr_assert(m->put_pool && m->put_allocation && m->put_request && m->put_conflict);
+    cr_assert(m->append_event && m->events_after && m->control);
+    close_store(store);
+}
+
+CONTRACT_TEST(empty_store_loads_nothing)
+{
+    fr_store *store = open_store(backend);
+    collected c = {0};
+    cr_assert_eq(load_ok(store, &c), 0);
+    cr_assert_eq(c.calls, 0);
+    fr_event *items = NULL;
+    size_t count = 99;
+    cr_assert_eq(store->methods->events_after(store, 0, 100, NULL, &items, &count), FR_OK);
+    cr_assert_eq(count, 0);
+    fr_event_free_array(items, count);
+    cr_assert_eq(begin(store), 0);
+    store->methods->rollback(store);
+    close_store(store);
+}
+
+CONTRACT_TEST(control_ping_and_unknown_op)
+{
+    fr_store *store = open_store(backend);
+    cr_assert_eq(store->methods->control(store, FR_STORE_CTL_PING, NULL), FR_OK);
+    cr_assert_eq(store->methods->control(store, 0, NULL), FR_ENOTFOUND);
+    cr_assert_eq(store->methods->control(store, 9999, NULL), FR_ENOTFOUND);
+    close_store(store);
+}
+
+/* put + commit + close + open + load returns identical entities. */
+CONTRACT_TEST(committed_entities_round_trip)
+{
+    fr_pool pool = sample_pool(ID_P1, T0);
+    fr_allocation held = sample_allocation(ID_A1, T0 + 1);
+    fr_allocation released = sample_allocation_released(ID_A2, T0 + 2);
+    fr_request request = sample_request(ID_R1, T0 + 3);
+    fr_conflict conflict = sample_conflict(ID_C1, T0 + 4);
+
+    fr_store *store = open_store(backend);
+    cr_assert_eq(begin(store), 0);
+    cr_assert_eq(store->methods->put_pool(store, &pool), FR_OK);
+    cr_assert_eq(store->methods->put_allocation(store, &held), FR_OK);
+    cr_assert_eq(store->methods->put_allocation(store, &released), FR_OK);
+    cr_assert_eq(store->methods->put_request(store, &request), FR_OK);
+    cr_assert_eq(store->methods->put_conflict(store, &conflict), FR_OK);
+    append(store, 1, "fleet-a");
+    commit(store);
+    store = reopen(backend, store);
+
+    collected c = {0};
+    int64_t head = load_ok(store, &c);
+    if (!backend->stores_entities) {
+        cr_assert_eq(c.calls, 0, "%s keeps no entities", backend->name);
+        cr_assert_eq(head, backend->durable ? 1 : 0);
+        close_store(store);
+        return;
+    }
+    cr_assert_eq(head, 1);
+    cr_assert_str_eq(c.order, "paarc");
+    assert_pool_eq(&c.pools[0], &pool);
+    assert_allocation_eq(&c.allocations[0], &held);
+    assert_allocation_eq(&c.allocations[1], &released);
+    assert_request_eq(&c.requests[0], &request);
+    assert_conflict_eq(&c.conflicts[0], &conflict);
+    collected_clear(&c);
+    close_store(store);
+}
+
+/* A conflict while still open (no resolution) and a deleted pool. */
+CONTRACT_TEST(open_conflict_and_deleted_pool_round_trip)
+{
+    fr_pool pool = sample_pool(ID_P1, T0);
+    pool.deleted = 1;
+    pool.site = NULL;
+    pool.schedule = NULL;
+    pool.schedule_len = 0;
+    pool.labels_json = "{}";
+    pool.status = FR_POOL_RETIRED;
+    pool.total_capacity_milli = 0;
+    fr_conflict conflict = sample_conflict(ID_C1, T0);
+    conflict.type = FR_CONFLICT_DOUBLE_BOOKING;
+    conflict.status = FR_CONFLICT_OPEN;
+    conflict.vehicle_id = "veh-9";
+    conflict.end_ms = FR_TIME_INF;
+    conflict.resolved_at_ms = FR_TIME_NULL;
+    conflict.resolution_strategy = NULL;
+    conflict.resolution_note = NULL;
+    conflict.resolution_resolved_by = NULL;
+    conflict.resolution_actions = NULL;
+    conflict.resolution_actions_len = 0;
+
+    fr_store *store = open_store(backend);
+    begin(store);
+    cr_assert_eq(store->methods->put_pool(store, &pool), FR_OK);
+    cr_assert_eq(store->methods->put_conflict(store, &conflict), FR_OK);
+    commit(store);
+    store = reopen(backend, store);
+    collected c = {0};
+    load_ok(store, &c);
+    if (backend->stores_entities) {
+        cr_assert_str_eq(c.order, "pc");
+        assert_pool_eq(&c.pools[0], &pool);
+        assert_conflict_eq(&c.conflicts[0], &conflict);
+    } else {
+        cr_assert_eq(c.calls, 0);
+    }
+    collected_clear(&c);
+    close_store(store);
+}
+
+CONTRACT_TEST(rollback_leaves_nothing)
+{
+    fr_pool pool = sample_pool(ID_P1, T0);
+    const char *const fleet_of[] = {NULL, "fleet-a", "fleet-b"};
+    fr_store *store = open_store(backend);
+    begin(store);
+    cr_assert_eq(store->methods->put_pool(store, &pool), FR_OK);
+    append(store, 1, fleet_of[1]);
+    commit(store);
+
+    /* A second transaction that changes, adds and appends, then rolls back. */
+    cr_assert_eq(begin(store), 1);
+    fr_pool changed = sample_pool(ID_P1, T0);
+    changed.name = "renamed";
+    changed.version = 4;
+    fr_pool added = sample_pool(ID_P2, T0 + 1);
+    fr_allocation allocation = sample_allocation(ID_A1, T0);
+    cr_assert_eq(store->methods->put_pool(store, &changed), FR_OK);
+    cr_assert_eq(store->methods->put_pool(store, &added), FR_OK);
+    cr_assert_eq(store->methods->put_allocation(store, &allocation), FR_OK);
+    append(store, 2, "fleet-b");
+    append(store, 3, "fleet-b");
+    store->methods->rollback(store);
+
+    const int64_t only_first[] = {1};
+    expect_events(store, 0, 100, NULL, fleet_of, only_first, 1);
+    expect_events(store, 0, 100, "fleet-b", fleet_of, NULL, 0);
+
+    /* The rolled-back seqs are free again. */
+    cr_assert_eq(begin(store), 1);
+    append(store, 2, fleet_of[2]);
+    commit(store);
+    const int64_t both[] = {1, 2};
+    expect_events(store, 0, 100, NULL, fleet_of, both, 2);
+
+    store = reopen(backend, store);
+    collected c = {0};
+    int64_t head = load_ok(store, &c);
+    cr_assert_eq(head, backend->durable ? 2 : 0);
+    if (backend->stores_entities) {
+        cr_assert_str_eq(c.order, "p");
+        assert_pool_eq(&c.pools[0], &pool);
+    }
+    collected_clear(&c);
+    close_store(store);
+}
+
+/* rollback is safe to call again, and after commit (nothing open). */
+CONTRACT_TEST(rollback_tolerates_no_transaction)
+{
+    fr_store *store = open_store(backend);
+    begin(store);
+    append(store, 1, "fleet-a");
+    store->methods->rollback(store);
+    store->methods->rollback(store);
+    begin(store);
+    append(store, 1, "fleet-a");
+    commit(store);
+    store->methods->rollback(store);
+    cr_assert_eq(begin(store), 1);
+    store->methods->rollback(store);
+    close_store(store);
+}
+
+CONTRACT_TEST(events_in_seq_order_with_after_limit_and_fleet)
+{
+    /* seq:                      1         2         3         4 */
+    const char *const fleet_of[] = {NULL, "fleet-a", "fleet-b", "fleet-a", "fleet-b",
+                                     /* 5 6 7 */ "fleet-a", "fleet-a", "fleet-b"};
+    fr_store *store = open_store(backend);
+    int64_t seq = 0;
+    const size_t per_txn[] = {3, 1, 3};
+    for (size_t t = 0; t < 3; t++) {
+        cr_assert_eq(begin(store), seq);
+        for (size_t i = 0; i < per_txn[t]; i++) {
+            seq++;
+            append(store, seq, fleet_of[seq]);
+        }
+        commit(store);
+    }
+    cr_assert_eq(seq, 7);
+
+    for (int pass = 0; pass < 2; pass++) {
+        const int64_t all[] = {1, 2, 3, 4, 5, 6, 7};
+        expect_events(store, 0, 1000, NULL, fleet_of, all, 7);
+        expect_events(store, -5, 1000, NULL, fleet_of, all, 7);
+        expect_events(store, 3, 1000, NULL, fleet_of, all + 3, 4);
+        expect_events(store, 0, 2, NULL, fleet_of, all, 2);
+        expect_events(store, 2, 3, NULL, fleet_of, all + 2, 3);
+        expect_events(store, 6, 5, NULL, fleet_of, all + 6, 1);
+        expect_events(store, 7, 5, NULL, fleet_of, NULL, 0);
+        expect_events(store, 100, 5, NULL, fleet_of, NULL, 0);
+        expect_events(store, 0, 0, NULL, fleet_of, NULL, 0);
+        const int64_t a[] = {1, 3, 5, 6};
+        expect_events(store, 0, 1000, "fleet-a", fleet_of, a, 4);
+        expect_events(store, 1, 2, "fleet-a", fleet_of, a + 1, 2);
+        expect_events(store, 3, 1, "fleet-a", fleet_of, a + 2, 1);
+        expect_events(store, 6, 10, "fleet-a", fleet_of, NULL, 0);
+        const int64_t b[] = {2, 4, 7};
+        expect_events(store, 0, 1000, "fleet-b", fleet_of, b, 3);
+        expect_events(store, 0, 1000, "fleet-c", fleet_of, NULL, 0);
+        expect_events(store, 0, 1000, "", fleet_of, NULL, 0);
+        if (!backend->durable) {
+            break;
+        }
+        /* The same answers from a reopened store. */
+        store = reopen(backend, store);
+        collected c = {0};
+        cr_assert_eq(load_ok(store, &c), 7);
+    }
+    cr_assert_eq(begin(store), 7);
+    store->methods->rollback(store);
+    close_store(store);
+}
+
+/* The engine's catch-up: events_after inside a transaction, before appends. */
+CONTRACT_TEST(events_after_inside_transaction)
+{
+    const char *const fleet_of[] = {NULL, "fleet-a", "fleet-a", "fleet-a"};
+    fr_store *store = open_store(backend);
+    begin(store);
+    append(store, 1, fleet_of[1]);
+    append(store, 2, fleet_of[2]);
+    commit(store);
+    cr_assert_eq(begin(store), 2);
+    const int64_t want[] = {1, 2};
+    expect_events(store, 0, 100, NULL, fleet_of, want, 2);
+    expect_events(store, 1, 100, "fleet-a", fleet_of, want + 1, 1);
+    append(store, 3, fleet_of[3]);
+    commit(store);
+    const int64_t all[] = {1, 2, 3};
+    expect_events(store, 0, 100, NULL, fleet_of, all, 3);
+    close_store(store);
+}
+
+/* Events whose optional parts are absent come back absent. */
+CONTRACT_TEST(event_optional_fields_round_trip)
+{
+    fr_event e;
+    memset(&e, 0, sizeof(e));
+    e.seq = 1;
+    snprintf(e.id, sizeof(e.id), "01900000-0000-7000-8000-0000000000ee");
+    snprintf(e.type, sizeof(e.type), "plan.discarded");
+    e.entity_type = FR_ENTITY_PLAN;
+    e.fleet_id = NULL;
+    e.occurred_at_ms = -1;
+    e.actor = NULL;
+    e.data_json = NULL;
+    fr_event longest = e;
+    longest.seq = 2;
+    memset(longest.type, 'x', sizeof(longest.type) - 1);
+    longest.entity_type = FR_ENTITY_SAMPLE;
+    snprintf(longest.entity_id, sizeof(longest.entity_id), "%s", ID_P1);
+    longest.fleet_id = "f";
+    longest.actor = "";
+    longest.data_json = "[]";
+
+    fr_store *store = open_store(backend);
+    begin(store);
+    cr_assert_eq(store->methods->append_event(store, &e), FR_OK);
+    cr_assert_eq(store->methods->append_event(store, &longest), FR_OK);
+    commit(store);
+    fr_event *items = NULL;
+    size_t count = 0;
+    cr_assert_eq(store->methods->events_after(store, 0, 10, NULL, &items, &count), FR_OK);
+    cr_assert_eq(count, 2);
+    assert_event_eq(&items[0], &e);
+    assert_event_eq(&items[1], &longest);
+    fr_event_free_array(items, count);
+    close_store(store);
+}
+
+CONTRACT_TEST(upsert_replaces)
+{
+    fr_pool v1 = sample_pool(ID_P1, T0);
+    fr_allocation a1 = sample_allocation(ID_A1, T0);
+    fr_store *store = open_store(backend);
+    begin(store);
+    cr_assert_eq(store->methods->put_pool(store, &v1), FR_OK);
+    cr_assert_eq(store->methods->put_allocation(store, &a1), FR_OK);
+    commit(store);
+
+    fr_pool v2 = v1;
+    v2.name = "second name";
+    v2.schedule = NULL;
+    v2.schedule_len = 0;
+    v2.deleted = 1;
+    v2.version = 4;
+    v2.updated_at_ms = T0 + 99;
+    fr_pool v3 = v2;
+    v3.version = 5;
+    v3.total_capacity_milli = 42;
+    fr_allocation a2 = sample_allocation_released(ID_A1, T0);
+    begin(store);
+    cr_assert_eq(store->methods->put_pool(store, &v2), FR_OK);
+    cr_assert_eq(store->methods->put_pool(store, &v3), FR_OK); /* twice in one txn */
+    cr_assert_eq(store->methods->put_allocation(store, &a2), FR_OK);
+    commit(store);
+
+    store = reopen(backend, store);
+    collected c = {0};
+    load_ok(store, &c);
+    if (backend->stores_entities) {
+        cr_assert_str_eq(c.order, "pa");
+        assert_pool_eq(&c.pools[0], &v3);
+        assert_allocation_eq(&c.allocations[0], &a2);
+    } else {
+        cr_assert_eq(c.calls, 0);
+    }
+    collected_clear(&c);
+    close_store(store);
+}
+
+/* A transaction still open at close is lost, as in a crash. */
+CONTRACT_TEST(close_with_open_transaction_loses_it)
+{
+    const char *const fleet_of[] = {NULL, "fleet-a", "fleet-a"};
+    fr_pool pool = sample_pool(ID_P1, T0);
+    fr_store *store = open_store(backend);
+    begin(store);
+    cr_assert_eq(store->methods->put_pool(store, &pool), FR_OK);
+    append(store, 1, fleet_of[1]);
+    commit(store);
+
+    begin(store);
+    fr_pool lost = sample_pool(ID_P2, T0 + 1);
+    fr_pool changed = pool;
+    changed.version = 9;
+    cr_assert_eq(store->methods->put_pool(store, &lost), FR_OK);
+    cr_assert_eq(store->methods->put_pool(store, &changed), FR_OK);
+    append(store, 2, fleet_of[2]);
+    store = reopen(backend, store); /* no commit */
+
+    collected c = {0};
+    cr_assert_eq(load_ok(store, &c), backend->durable ? 1 : 0);
+    if (backend->stores_entities) {
+        cr_assert_str_eq(c.order, "p");
+        assert_pool_eq(&c.pools[0], &pool);
+    }
+    collected_clear(&c);
+    const int64_t want[] = {1};
+    expect_events(store, 0, 100, NULL, fleet_of, want, backend->durable ? 1 : 0);
+    close_store(store);
+}
+
+/* Pools first, then allocations, requests, conflicts; each by created_at
+ * then id, whatever the order of the puts. */
+CONTRACT_TEST(load_streams_kinds_in_order_by_created_at_then_id)
+{
+    fr_store *store = open_store(backend);
+    begin(store);
+    fr_conflict conflict = sample_conflict(ID_C1, T0);
+    fr_request request = sample_request(ID_R1, T0);
+    fr_allocation late = sample_allocation(ID_A1, T0 + 5);
+    fr_allocation early = sample_allocation(ID_A2, T0 - 5);
+    fr_pool p3 = sample_pool(ID_P3, T0);
+    fr_pool p2 = sample_pool(ID_P2, T0);
+    fr_pool p1 = sample_pool(ID_P1, T0 + 1);
+    cr_assert_eq(store->methods->put_conflict(store, &conflict), FR_OK);
+    cr_assert_eq(store->methods->put_request(store, &request), FR_OK);
+    cr_assert_eq(store->methods->put_allocation(store, &late), FR_OK);
+    cr_assert_eq(store->methods->put_allocation(store, &early), FR_OK);
+    cr_assert_eq(store->methods->put_pool(store, &p3), FR_OK);
+    cr_assert_eq(store->methods->put_pool(store, &p2), FR_OK);
+    cr_assert_eq(store->methods->put_pool(store, &p1), FR_OK);
+    commit(store);
+    store = reopen(backend, store);
+    collected c = {0};
+    load_ok(store, &c);
+    if (backend->stores_entities) {
+        cr_assert_str_eq(c.order, "pppaarc");
+        cr_assert_str_eq(c.pools[0].id, ID_P2); /* T0, smaller id */
+        cr_assert_str_eq(c.pools[1].id, ID_P3); /* T0 */
+        cr_assert_str_eq(c.pools[2].id, ID_P1); /* T0 + 1 */
+        cr_assert_str_eq(c.allocations[0].id, ID_A2);
+        cr_assert_str_eq(c.allocations[1].id, ID_A1);
+    } else {
+        cr_assert_eq(c.calls, 0);
+    }
+    collected_clear(&c);
+    close_store(store);
+}
+
+/* A loader callback's failure stops the load and is returned. */
+CONTRACT_TEST(load_stops_at_callback_failure)
+{
+    fr_store *store = open_store(backend);
+    begin(store);
+    fr_pool p1 = sample_pool(ID_P1, T0);
+    fr_pool p2 = sample_pool(ID_P2, T0 + 1);
+    fr_pool p3 = sample_pool(ID_P3, T0 + 2);
+    fr_allocation a = sample_allocation(ID_A1, T0);
+    cr_assert_eq(store->methods->put_pool(store, &p1), FR_OK);
+    cr_assert_eq(store->methods->put_pool(store, &p2), FR_OK);
+    cr_assert_eq(store->methods->put_pool(store, &p3), FR_OK);
+    cr_assert_eq(store->methods->put_allocation(store, &a), FR_OK);
+    commit(store);
+    store = reopen(backend, store);
+    collected c = {0};
+    c.fail_at_call = 2;
+    int64_t head = 12345;
+    int rc = load_into(store, &c, &head);
+    if (backend->stores_entities) {
+        cr_assert_eq(rc, FR_ELIMIT);
+        cr_assert_str_eq(c.order, "pp");
+        cr_assert_eq(head, 12345, "head_seq untouched on failure");
+    } else {
+        cr_assert_eq(rc, FR_OK);
+        cr_assert_eq(c.calls, 0);
+    }
+    collected_clear(&c);
+    close_store(store);
+}
+
+/* Many small transactions, paged through like GET /events does. */
+CONTRACT_TEST(many_transactions_page_in_order)
+{
+    enum { N = 120, PAGE = 16 };
+    const char *fleet_of[N + 1];
+    fleet_of[0] = NULL;
+    fr_store *store = open_store(backend);
+    for (int64_t seq = 1; seq <= N; seq++) {
+        fleet_of[seq] = seq % 3 == 0 ? "fleet-x" : "fleet-y";
+        cr_assert_eq(begin(store), seq - 1);
+        fr_allocation a = sample_allocation(ID_A1, T0);
+        a.version = seq;
+        cr_assert_eq(store->methods->put_allocation(store, &a), FR_OK);
+        append(store, seq, fleet_of[seq]);
+        commit(store);
+    }
+    int64_t after = 0;
+    int64_t seen = 0;
+    for (int page = 0; page <= N / PAGE + 1; page++) {
+        fr_event *items = NULL;
+        size_t count = 0;
+        cr_assert_eq(store->methods->events_after(store, after, PAGE, NULL, &items, &count),
+                     FR_OK);
+        cr_assert_leq(count, PAGE);
+        for (size_t i = 0; i < count; i++) {
+            cr_assert_eq(items[i].seq, seen + 1);
+            seen++;
+        }
+        if (count > 0) {
+            after = items[count - 1].seq;
+        }
+        fr_event_free_array(items, count);
+        if (count == 0) {
+            break;
+        }
+    }
+    cr_assert_eq(seen, N);
+    int64_t x_seen = 0;
+    fr_event *items = NULL;
+    size_t count = 0;
+    cr_assert_eq(store->methods->events_after(store, 0, 1000, "fleet-x", &items, &count),
+                 FR_OK);
+    for (size_t i = 0; i < count; i++) {
+        cr_assert_eq(items[i].seq % 3, 0);
+        cr_assert_gt(items[i].seq, x_seen);
+        x_seen = items[i].seq;
+    }
+    cr_assert_eq(count, N / 3);
+    fr_event_free_array(items, count);
+    close_store(store);
+}
+
+/* append_event's seq must follow the head: a caller bug, caught by an assert. */
+CONTRACT_TEST_ABORTS(append_with_a_gap_in_seq_is_a_bug)
+{
+    fr_store *store = open_store(backend);
+    begin(store);
+    append(store, 1, "fleet-a");
+    fixture_teardown();
+    append(store, 3, "fleet-a");
+    cr_assert_fail("append_event accepted seq 3 after 1");
+}
+
+/* ---------------------------------------------------------------------------
+ * Memory store: documented behaviour beyond the contract.
+ * ------------------------------------------------------------------------- */
+
+/* put_* accept the entity and store nothing: the engine's memory is the only
+ * copy.  Only the event log is kept, and load reports its head. */
+Test(store_memory_only, put_is_a_documented_no_op)
+{
+    fr_store *store = NULL;
+    cr_assert_eq(fr_store_memory_open(&store), FR_OK);
+    fr_pool pool = sample_pool(ID_P1, T0);
+    fr_allocation allocation = sample_allocation(ID_A1, T0);
+    fr_request request = sample_request(ID_R1, T0);
+    fr_conflict conflict = sample_conflict(ID_C1, T0);
+    begin(store);
+    cr_assert_eq(store->methods->put_pool(store, &pool), FR_OK);
+    cr_assert_eq(store->methods->put_allocation(store, &allocation), FR_OK);
+    cr_assert_eq(store->methods->put_request(store, &request), FR_OK);
+    cr_assert_eq(store->methods->put_conflict(store, &conflict), FR_OK);
+    append(store, 1, "fleet-a");
+    commit(store);
+    collected c = {0};
+    cr_assert_eq(load_ok(store, &c), 1);
+    cr_assert_eq(c.calls, 0);
+    close_store(store);
+}
+
+/* The memory store answers events_after from committed events only. */
+Test(store_memory_only, events_after_ignores_the_open_transaction)
+{
+    fr_store *store = NULL;
+    cr_assert_eq(fr_store_memory_open(&store), FR_OK);
+    begin(store);
+    append(store, 1, "fleet-a");
+    fr_event *items = NULL;
+    size_t count = 99;
+    cr_assert_eq(store->methods->events_after(store, 0, 10, NULL, &items, &count), FR_OK);
+    cr_assert_eq(count, 0);
+    fr_event_free_array(items, count);
+    commit(store);
+    cr_assert_eq(store->methods->events_after(store, 0, 10, NULL, &items, &count), FR_OK);
+    cr_assert_eq(count, 1);
+    fr_event_free_array(items, count);
+    close_store(store);
+}
+
+Test(store_memory_only, open_rejects_null_out)
+{
+    cr_assert_eq(fr_store_memory_open(NULL), FR_EINVAL);
+}
+
+/* ---------------------------------------------------------------------------
+ * SQLite store: file ownership, schema, path options, damaged files.
+ * ------------------------------------------------------------------------- */
+
+/* Runs SQL on the fixture's file through a plain connection (store closed). */
+static void raw_exec(const char *sql)
+{
+    sqlite3 *db = NULL;
+    cr_assert_eq(sqlite3_open(g_file, &db), SQLITE_OK);
+    char *error = NULL;
+    int rc = sqlite3_exec(db, sql, NULL, NULL, &error);
+    cr_assert_eq(rc, SQLITE_OK, "%s: %s", sql, error ? error : "");
+    sqlite3_free(error);
+    cr_assert_eq(sqlite3_close(db), SQLITE_OK);
+}
+
+/* The first column of the first row of a query, as an int64. */
+static int64_t raw_int(const char *sql)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    cr_assert_eq(sqlite3_open(g_file, &db), SQLITE_OK);
+    cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK, "%s", sql);
+    cr_assert_eq(sqlite3_step(st), SQLITE_ROW, "%s", sql);
+    int64_t value = sqlite3_column_int64(st, 0);
+    cr_assert_eq(sqlite3_finalize(st), SQLITE_OK);
+    cr_assert_eq(sqlite3_close(db), SQLITE_OK);
+    return value;
+}
+
+static void create_and_close(void)
+{
+    fr_store *store = open_store(&BACKENDS[BACKEND_SQLITE]);
+    close_store(store);
+}
+
+TestSuite(store_sqlite_only, .init = fixture_setup, .fini = fixture_teardown);
+
+Test(store_sqlite_only, second_open_of_the_same_file_fails_cleanly)
+{
+    fr_store *first = open_store(&BACKENDS[BACKEND_SQLITE]);
+    fr_store *sentinel = (fr_store *)&sentinel;
+    fr_store *second = sentinel;
+    char errbuf[256] = "";
+    int rc = fr_store_sqlite_open(g_file, &second, errbuf, sizeof(errbuf));
+    cr_assert_eq(rc, FR_ESTORE);
+    cr_assert_eq(second, sentinel, "out untouched on failure");
+    cr_assert_not_null(strstr(errbuf, "in use"), "message: %s", errbuf);
+    cr_assert_not_null(strstr(errbuf, g_file), "message names the file: %s", errbuf);
+
+    /* The first store is unharmed, and the file is free once it closes. */
+    begin(first);
+    append(first, 1, "fleet-a");
+    commit(first);
+    close_store(first);
+    fr_store *third = open_store(&BACKENDS[BACKEND_SQLITE]);
+    collected c = {0};
+    cr_assert_eq(load_ok(third, &c), 1);
+    close_store(third);
+}
+
+Test(store_sqlite_only, a_plain_reader_is_locked_out_while_open)
+{
+    fr_store *store = open_store(&BACKENDS[BACKEND_SQLITE]);
+    sqlite3 *db = NULL;
+    cr_assert_eq(sqlite3_open(g_file, &db), SQLITE_OK);
+    int rc = sqlite3_exec(db, "SELECT count(*) FROM events", NULL, NULL, NULL);
+    cr_assert_eq(rc, SQLITE_BUSY);
+    cr_assert_eq(sqlite3_close(db), SQLITE_OK);
+    close_store(store);
+}
+
+Test(store_sqlite_only, schema_version_and_inspection_columns)
+{
+    fr_store *store = open_store(&BACKENDS[BACKEND_SQLITE]);
+    begin(store);
+    fr_allocation a = sample_allocation(ID_A1, T0);
+    fr_pool p = sample_pool(ID_P1, T0);
+    p.deleted = 1;
+    cr_assert_eq(store->methods->put_allocation(store, &a), FR_OK);
+    cr_assert_eq(store->methods->put_pool(store, &p), FR_OK);
+    append(store, 1, "fleet-a");
+    commit(store);
+    close_store(store);
+
+    cr_assert_eq(raw_int("PRAGMA user_version"), 1);
+    cr_assert_eq(raw_int("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN"
+                         " ('pools', 'allocations', 'requests', 'conflicts', 'events')"),
+                 5);
+    cr_assert_eq(raw_int("SELECT count(*) FROM sqlite_master WHERE name = 'events_by_fleet'"),
+                 1);
+    cr_assert_eq(raw_int("SELECT quantity_milli FROM allocations"), 1);
+    cr_assert_eq(raw_int("SELECT start_ms FROM allocations"), T0);
+    cr_assert_eq(raw_int("SELECT end_ms IS NULL FROM allocations"), 1);
+    cr_assert_eq(raw_int("SELECT status = 'held' FROM allocations"), 1);
+    cr_assert_eq(raw_int("SELECT deleted FROM pools"), 1);
+    cr_assert_eq(raw_int("SELECT json_valid(doc) FROM pools"), 1);
+    cr_assert_eq(raw_int("SELECT entity_type = 'pool' AND fleet_id = 'fleet-a' FROM events"),
+                 1);
+    /* WAL is recorded in the file header. */
+    cr_assert_eq(raw_int("SELECT journal_mode = 'wal' FROM pragma_journal_mode"), 1);
+}
+
+Test(store_sqlite_only, newer_schema_version_is_refused)
+{
+    create_and_close();
+    raw_exec("PRAGMA user_version = 2");
+    fr_store *sentinel = (fr_store *)&sentinel;
+    fr_store *store = sentinel;
+    char errbuf[256] = "";
+    cr_assert_eq(fr_store_sqlite_open(g_file, &store, errbuf, sizeof(errbuf)), FR_ESTORE);
+    cr_assert_eq(store, sentinel);
+    cr_assert_not_null(strstr(errbuf, "newer"), "message: %s", errbuf);
+    cr_assert_eq(raw_int("PRAGMA user_version"), 2, "the file is left alone");
+}
+
+Test(store_sqlite_only, sync_off_suffix_is_not_part_of_the_file_name)
+{
+    char path[700];
+    snprintf(path, sizeof(path), "%s?sync=off", g_file);
+    fr_store *store = NULL;
+    char errbuf[256] = "";
+    cr_assert_eq(fr_store_sqlite_open(path, &store, errbuf, sizeof(errbuf)), FR_OK, "%s",
+                 errbuf);
+    begin(store);
+    append(store, 1, "fleet-a");
+    commit(store);
+    close_store(store);
+    cr_assert_eq(access(g_file, F_OK), 0, "the file is %s", g_file);
+    cr_assert_neq(access(path, F_OK), 0, "no file named %s", path);
+    store = open_store(&BACKENDS[BACKEND_SQLITE]);
+    collected c = {0};
+    cr_assert_eq(load_ok(store, &c), 1);
+    close_store(store);
+}
+
+Test(store_sqlite_only, corrupt_documents_fail_the_load)
+{
+    static const char *const damage[] = {
+        "UPDATE pools SET doc = '{not json'",
+        "UPDATE pools SET doc = '{}'",
+        "UPDATE pools SET doc = '[1]'",
+    };
+    for (size_t i = 0; i < sizeof(damage) / sizeof(damage[0]); i++) {
+        fixture_teardown();
+        fixture_setup();
+        fr_store *store = open_store(&BACKENDS[BACKEND_SQLITE]);
+        begin(store);
+        fr_pool pool = sample_pool(ID_P1, T0);
+        cr_assert_eq(store->methods->put_pool(store, &pool), FR_OK);
+        commit(store);
+        close_store(store);
+        raw_exec(damage[i]);
+        store = open_store(&BACKENDS[BACKEND_SQLITE]);
+        collected c = {0};
+        int64_t head = -7;
+        cr_assert_eq(load_into(store, &c, &head), FR_ESTORE, "%s", damage[i]);
+        cr_assert_eq(c.calls, 0);
+        cr_assert_eq(head, -7);
+        close_store(store);
+    }
+}
+
+Test(store_sqlite_only, corrupt_event_row_fails_events_after)
+{
+    fr_store *store = open_store(&BACKENDS[BACKEND_SQLITE]);
+    begin(store);
+    append(store, 1, "fleet-a");
+    append(store, 2, "fleet-a");
+    commit(store);
+    close_store(store);
+    raw_exec("UPDATE events SET entity_type = 'spaceship' WHERE seq = 2");
+    store = open_store(&BACKENDS[BACKEND_SQLITE]);
+    fr_event *items = (fr_event *)&items;
+    size_t count = 77;
+    cr_assert_eq(store->methods->events_after(store, 0, 10, NULL, &items, &count), FR_ESTORE);
+    cr_assert_eq(items, (fr_event *)&items, "out untouched on failure");
+    cr_assert_eq(count, 77);
+    cr_assert_eq(store->methods->events_after(store, 0, 1, NULL, &items, &count), FR_OK);
+    cr_assert_eq(count, 1);
+    fr_event_free_array(items, count);
+    close_store(store);
+}
+
+Test(store_sqlite_only, bad_paths_and_files_fail_with_a_message)
+{
+    fr_store *store = NULL;
+    char errbuf[256] = "";
+    cr_assert_eq(fr_store_sqlite_open("/nonexistent-dir-fr/x.db", &store, errbuf,
+                                      sizeof(errbuf)),
+                 FR_ESTORE);
+    cr_assert_null(store);
+    cr_assert_neq(errbuf[0], '\0');
+    cr_assert_not_null(strstr(errbuf, "/nonexistent-dir-fr/x.db"), "%s", errbuf);
+
+    FILE *f = fopen(g_file, "wb");
+    cr_assert_not_null(f);
+    for (int i = 0; i < 64; i++) {
+        fputs("this is not a database file, just text. ", f);
+    }
+    cr_assert_eq(fclose(f), 0);
+    errbuf[0] = '\0';
+    cr_assert_eq(fr_store_sqlite_open(g_file, &store, errbuf, sizeof(errbuf)), FR_ESTORE);
+    cr_assert_null(store);
+    cr_assert_not_null(strstr(errbuf, "not a database"), "%s", errbuf);
+
+    cr_assert_eq(fr_store_sqlite_open(NULL, &store, errbuf, sizeof(errbuf)), FR_EINVAL);
+    cr_assert_eq(fr_store_sqlite_open("", &store, NULL, 0), FR_EINVAL);
+    cr_assert_eq(fr_store_sqlite_open(g_file, NULL, NULL, 0), FR_EINVAL);
+    /* A tiny errbuf is truncated, not overrun. */
+    char tiny[8];
+    memset(tiny, 'z', sizeof(tiny));
+    cr_assert_eq(fr_store_sqlite_open("/nonexistent-dir-fr/x.db", &store, tiny, 4),
+                 FR_ESTORE);
+    cr_assert_eq(tiny[3], '\0');
+    cr_assert_eq(tiny[4], 'z');
+}
