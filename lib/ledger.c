@@ -1,8 +1,8 @@
 /*
- * ledger.c — the time-aware capacity ledger of one pool: two augmented treaps.
+ * ledger.c — the time-aware capacity ledger of one pool: two augmented B+ trees.
  *
  * Workload.  Every booking attempt asks "is there room over [a, b)?"
- * (min_free / first_shortfall) and then books; refusals ask "when is the next
+ * (first_shortfall / min_free) and then books; refusals ask "when is the next
  * fit?" (next_fit); capacity cuts and overcommits ask "where is it over?"
  * (next_overrun); reads ask "what is booked now?" and "who overlaps [a, b)?";
  * the utilization series asks for time-weighted averages.  A pool may hold
@@ -10,38 +10,48 @@
  *
  * The step function.  free(t) = capacity(t) - booked(t) changes only at
  * breakpoints: the start and end of each booking and of each schedule
- * override.  The breakpoints live in a treap keyed by time.  Each point holds
- *   d_free  the jump of free(t) at that instant (capacity delta - booked delta),
+ * override.  The breakpoints ("points") are the entries of a B+ tree keyed by
+ * time.  Each point holds
+ *   d_free  the jump of free(t) at that instant (capacity jump - booked jump),
  *   d_book  the jump of booked(t),
- *   refs    how many booking or schedule edges sit on it (freed at 0),
- * and each subtree keeps the sums of both, and the minimum and maximum of the
- * running sum of d_free over its points in time order (its "prefixes").  Then
+ *   refs    how many booking or schedule edges sit on it (removed at 0),
+ * and each inner node keeps, for every child, the sums of both jumps and the
+ * minimum and maximum running sum ("prefix") of d_free over the child's
+ * points in time order.  Then
  *   free(t)   = base + sum of d_free over points <= t   (base = total capacity)
  *   booked(t) = sum of d_book over points <= t,
- * one root-to-leaf walk each; "min of free over (a, b)" is two walks; "the
- * first point after a where free < x (or >= x)" is one walk that prunes every
- * subtree whose min (max) prefix cannot qualify.  A schedule override
- * {s, e, c} is the capacity delta +(c - total) at s and -(c - total) at e; an
+ * one root-to-leaf walk each; "the first point after a where free < x (or
+ * >= x)" is one walk that skips every child whose min (max) prefix cannot
+ * qualify; "min of free over (a, b)" is two walks.  A schedule override
+ * {s, e, c} is the capacity jump +(c - total) at s and -(c - total) at e; an
  * open-ended interval (end FR_TIME_INF) has no end point at all.
  *
- * The bookings.  A second treap, keyed by (start, handle) with the largest end
- * of each subtree, answers "which bookings overlap [a, b)?" in start order,
- * skipping every subtree whose largest end is <= a.  A booking's handle is the
- * index of its node there, which stores start, end, quantity and tag, so
- * unbook needs no other lookup.
+ * The bookings.  A second B+ tree, keyed by (start, handle) and keeping the
+ * largest end of every child, answers "which bookings overlap [a, b)?" in
+ * start order, skipping every child whose largest end is <= a.  A booking's
+ * handle indexes its record (start, end, quantity, tag) in a third array.
  *
- * Memory.  Nodes live in fixed-size chunks of LEDGER_CHUNK_NODES nodes
- * addressed by uint32 index (chunk << shift | offset), never by pointer, so
- * growth never moves or doubles the bulk of the data; only the first chunk
- * grows by doubling (so that an almost empty pool stays small).  A booking
- * costs one 56-byte booking node and at most two 72-byte points: <= 200 bytes
- * plus at most one partly used chunk per tree.  Index 0 is "none" in both
- * trees.  Freed nodes go on a LIFO free list linked through their first word.
+ * Why B+ trees.  A binary tree over 10^5..10^6 points is 20-40 levels deep
+ * and almost every level is a cache miss (on the reference machine a miss
+ * into a 16 MB working set costs ~200 ns).  With 32 entries per node the
+ * trees are 3-4 levels deep, the upper levels stay in cache, and a node is a
+ * few adjacent cache lines scanned sequentially.  Nodes store their fields
+ * as parallel arrays (struct of arrays) so a scan touches only what it reads.
+ * The trees are rebalanced the classic way (split when full, borrow or merge
+ * below half), so every node but the root is at least half full: memory is
+ * bounded per booking whatever the order of operations, and the shape depends
+ * only on the sequence of operations (deterministic).
  *
- * Determinism.  Treap priorities come from a fixed-seed xorshift generator
- * owned by the ledger: the same operations give the same trees.  Recursion is
- * only ever along one or two root-to-leaf paths, so it is bounded by the tree
- * height, asserted below LEDGER_DEPTH_MAX.
+ * Memory.  Nodes and records live in fixed-size chunks addressed by uint32
+ * index (chunk << shift | offset), never by pointer, so growth never moves or
+ * doubles the bulk of the data; only the first chunk grows by doubling so
+ * that an almost empty pool stays small.  Index 0 is "none" everywhere.
+ * Freed nodes go on a LIFO free list linked through their first word.  Every
+ * allocation an operation may need is reserved before anything changes, and
+ * removal never allocates, so a failed call changes nothing.
+ *
+ * Recursion is only ever along root-to-leaf paths, bounded by the tree
+ * height (asserted below LEDGER_DEPTH_MAX).
  *
  * Ranges.  Quantities and capacities are at most 1e15 milli, the sum of all
  * booked quantities at most 2^62 (checked by fr__ledger_book), so every
@@ -52,85 +62,141 @@
 
 #include <assert.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "fleetres.h"
 
-/* log2 of the nodes per chunk, and the derived constants. */
-#define LEDGER_CHUNK_SHIFT 8u
-#define LEDGER_CHUNK_NODES (UINT32_C(1) << LEDGER_CHUNK_SHIFT)
-#define LEDGER_CHUNK_MASK (LEDGER_CHUNK_NODES - 1u)
-/* Nodes in the first chunk when it is first allocated (it then doubles up to
- * LEDGER_CHUNK_NODES). */
-#define LEDGER_FIRST_CHUNK_NODES UINT32_C(16)
-/* Chunks addressable with a uint32 index (one fewer, so that one past the
- * last index still fits in a uint32). */
-#define LEDGER_CHUNKS_MAX ((UINT32_C(1) << (32u - LEDGER_CHUNK_SHIFT)) - 1u)
 /* The sentinel index: "no node". */
 #define LEDGER_NIL UINT32_C(0)
-/* A treap of any size we can address is far shallower; deeper is a bug. */
-#define LEDGER_DEPTH_MAX 200
-/* The fixed seed of the priority generator (any non-zero value). */
-#define LEDGER_SEED UINT64_C(0x2545F4914F6CDD1D)
+/* Entries per node (leaves) and children per node (inner nodes).  Every node
+ * but the root holds at least half as many. */
+#define POINT_LEAF_MAX 32u
+#define POINT_INNER_MAX 32u
+#define BOOKING_LEAF_MAX 32u
+#define BOOKING_INNER_MAX 32u
+/* Nodes in a pool's first chunk when it is first allocated (it then doubles
+ * up to the full chunk size). */
+#define LEDGER_FIRST_CHUNK_NODES UINT32_C(1)
+/* A tree of any size we can address is far shallower; deeper is a bug. */
+#define LEDGER_DEPTH_MAX 32u
 /* The overflow guard: the sum of all booked quantities stays <= 2^62. */
 #define LEDGER_BOOKED_SUM_MAX (UINT64_C(1) << 62)
 /* What malloc keeps per block beyond the request (glibc: one size word,
  * rounded to 16 bytes); counted by fr__ledger_bytes. */
 #define LEDGER_MALLOC_OVERHEAD 16u
+/* The most parallel arrays in one node layout. */
+#define LAYOUT_ARRAYS_MAX 6u
 
-/* One breakpoint of the step functions. */
-typedef struct ledger_point {
-    int64_t t_ms;
-    int64_t d_free_milli;      /* jump of free(t) at t_ms */
-    int64_t d_book_milli;      /* jump of booked(t) at t_ms */
-    int64_t sum_free_milli;    /* subtree: sum of d_free */
-    int64_t sum_book_milli;    /* subtree: sum of d_book */
-    int64_t min_prefix_milli;  /* subtree: min running sum of d_free, in time order */
-    int64_t max_prefix_milli;  /* subtree: max running sum of d_free, in time order */
-    uint32_t left;             /* free list link when free (first word overlaid) */
-    uint32_t right;
-    uint32_t priority;
-    uint32_t refs;             /* booking and schedule edges at t_ms; 0 when free */
-} ledger_point;
+/* ---------------------------------------------------------------------------
+ * Node types.  Every node starts with a node_head.
+ * ------------------------------------------------------------------------- */
 
-/* One booking: a node of the interval treap keyed by (start, handle). */
-typedef struct ledger_booking {
+typedef struct node_head {
+    uint32_t count; /* entries or children; the free list link when free */
+    uint32_t next;  /* leaves: the next leaf in key order, or LEDGER_NIL */
+} node_head;
+
+/* A leaf of the breakpoint tree: points sorted by time. */
+typedef struct point_leaf {
+    node_head head;
+    int64_t t_ms[POINT_LEAF_MAX];
+    int64_t d_free_milli[POINT_LEAF_MAX];
+    int64_t d_book_milli[POINT_LEAF_MAX];
+    uint32_t refs[POINT_LEAF_MAX];
+} point_leaf;
+
+/* An inner node of the breakpoint tree: per child, its smallest time and the
+ * aggregates of its points. */
+typedef struct point_inner {
+    node_head head;
+    int64_t min_t_ms[POINT_INNER_MAX];
+    int64_t sum_free_milli[POINT_INNER_MAX];
+    int64_t sum_book_milli[POINT_INNER_MAX];
+    int64_t min_prefix_milli[POINT_INNER_MAX];
+    int64_t max_prefix_milli[POINT_INNER_MAX];
+    uint32_t child[POINT_INNER_MAX];
+} point_inner;
+
+/* A leaf of the booking tree: bookings sorted by (start, handle). */
+typedef struct booking_leaf {
+    node_head head;
+    int64_t start_ms[BOOKING_LEAF_MAX];
+    int64_t end_ms[BOOKING_LEAF_MAX];
+    uint32_t handle[BOOKING_LEAF_MAX];
+} booking_leaf;
+
+/* An inner node of the booking tree: per child, its smallest key and its
+ * largest end. */
+typedef struct booking_inner {
+    node_head head;
+    int64_t min_start_ms[BOOKING_INNER_MAX];
+    int64_t max_end_ms[BOOKING_INNER_MAX];
+    uint32_t min_handle[BOOKING_INNER_MAX];
+    uint32_t child[BOOKING_INNER_MAX];
+} booking_inner;
+
+/* A booking; its index is its handle. */
+typedef struct booking_record {
     int64_t start_ms;
-    int64_t end_ms;            /* FR_TIME_INF when open-ended; FR_TIME_NULL when free */
-    int64_t max_end_ms;        /* subtree: the largest end */
+    int64_t end_ms; /* FR_TIME_INF when open-ended; FR_TIME_NULL when free */
     int64_t quantity_milli;
     uint64_t tag;
-    uint32_t left;
-    uint32_t right;
-    uint32_t priority;
-    uint32_t unused;
-} ledger_booking;
+} booking_record;
+
+/* Where the parallel arrays of a node type are, for the generic moves. */
+typedef struct node_layout {
+    uint32_t capacity;
+    uint32_t arrays;
+    uint32_t offset[LAYOUT_ARRAYS_MAX];
+    uint32_t size[LAYOUT_ARRAYS_MAX];
+    uint32_t child_offset; /* inner nodes: where child[] is */
+} node_layout;
 
 /* An array of nodes in chunks, addressed by uint32 index. */
 typedef struct ledger_pool {
-    unsigned char **chunks;    /* chunk_count of them */
+    unsigned char **chunks;  /* chunk_count of them */
     size_t node_size;
+    uint32_t shift;          /* log2 of the nodes in a full chunk */
     uint32_t chunk_count;
-    uint32_t table_len;        /* slots in chunks */
-    uint32_t first_nodes;      /* nodes in chunks[0] (the others are full size) */
-    uint32_t used;             /* indices [0, used) were ever handed out (0 is nil) */
-    uint32_t free_head;        /* LEDGER_NIL when empty */
+    uint32_t table_len;      /* slots in chunks */
+    uint32_t first_nodes;    /* nodes in chunks[0] (the others are full size) */
+    uint32_t used;           /* indices [0, used) were ever handed out (0 is nil) */
+    uint32_t free_head;      /* LEDGER_NIL when empty */
     uint32_t free_count;
 } ledger_pool;
 
+struct btree;
+
+/* What makes a B+ tree a point tree or a booking tree, for the generic
+ * structural code (split, merge, borrow). */
+typedef struct btree_kind {
+    node_layout leaf;
+    node_layout inner;
+    /* Recomputes the summary that parent keeps for its child in slot. */
+    void (*refresh)(const struct btree *tree, uint32_t parent, uint32_t slot,
+                    bool child_is_leaf);
+} btree_kind;
+
+typedef struct btree {
+    const btree_kind *kind;
+    ledger_pool leaves;
+    ledger_pool inners;
+    uint32_t root;    /* LEDGER_NIL when empty */
+    uint32_t height;  /* 0: the root is a leaf */
+    size_t entries;
+} btree;
+
 struct fr__ledger {
-    ledger_pool points;
-    ledger_pool bookings;
-    uint32_t point_root;
-    uint32_t booking_root;
-    size_t point_count;
+    btree points;
+    btree bookings;
+    ledger_pool records;
     size_t booking_count;
     uint64_t booked_sum_milli;     /* sum of the quantities of all live bookings */
     int64_t total_capacity_milli;  /* capacity outside schedule entries */
     fr_schedule_entry *schedule;   /* owned copy; NULL when schedule_len == 0 */
     size_t schedule_len;
-    uint64_t prng_state;           /* xorshift64, never 0 */
 };
 
 /* ---------------------------------------------------------------------------
@@ -150,39 +216,40 @@ static int64_t time_add(int64_t s_ms, int64_t d_ms) {
     return s_ms + d_ms;
 }
 
-/* xorshift64 (Marsaglia): full period over non-zero states, deterministic. */
-static uint32_t ledger_next_priority(fr__ledger *ledger) {
-    uint64_t x = ledger->prng_state;
-    assert(x != 0);
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    ledger->prng_state = x;
-    return (uint32_t)(x >> 32);
+/* Whether a prefix value qualifies: below threshold (below) or at least it. */
+static bool prefix_hits(int64_t value_milli, int64_t threshold_milli, bool below) {
+    return below ? value_milli < threshold_milli : value_milli >= threshold_milli;
+}
+
+/* Whether booking key (s1, h1) sorts before (s2, h2). */
+static bool key_less(int64_t s1_ms, uint32_t h1, int64_t s2_ms, uint32_t h2) {
+    return s1_ms < s2_ms || (s1_ms == s2_ms && h1 < h2);
 }
 
 /* ---------------------------------------------------------------------------
  * Node pools.
  * ------------------------------------------------------------------------- */
 
+static void pool_init(ledger_pool *pool, size_t node_size, uint32_t shift) {
+    memset(pool, 0, sizeof(*pool));
+    pool->node_size = node_size;
+    pool->shift = shift;
+}
+
 static void *pool_node(const ledger_pool *pool, uint32_t index) {
     assert(index != LEDGER_NIL);
     assert(index < pool->used);
-    return pool->chunks[index >> LEDGER_CHUNK_SHIFT] +
-           (size_t)(index & LEDGER_CHUNK_MASK) * pool->node_size;
+    uint32_t mask = (UINT32_C(1) << pool->shift) - 1u;
+    return pool->chunks[index >> pool->shift] + (size_t)(index & mask) * pool->node_size;
 }
 
 /* One past the largest index the allocated chunks can hold. */
 static uint32_t pool_limit(const ledger_pool *pool) {
-    if (pool->chunk_count == 0) {
-        return 0;
+    if (pool->chunk_count <= 1) {
+        return pool->chunk_count == 0 ? 0 : pool->first_nodes;
     }
-    if (pool->chunk_count == 1) {
-        return pool->first_nodes;
-    }
-    assert(pool->first_nodes == LEDGER_CHUNK_NODES);
-    assert(pool->chunk_count <= LEDGER_CHUNKS_MAX);
-    return pool->chunk_count << LEDGER_CHUNK_SHIFT;
+    assert(pool->first_nodes == UINT32_C(1) << pool->shift);
+    return pool->chunk_count << pool->shift;
 }
 
 /* Nodes that can be handed out without allocating. */
@@ -190,20 +257,27 @@ static uint64_t pool_available(const ledger_pool *pool) {
     return (uint64_t)pool->free_count + (pool_limit(pool) - pool->used);
 }
 
+/* Grows the first chunk by doubling it.  FR_ENOMEM leaves it as it was. */
+static int pool_grow_first(ledger_pool *pool) {
+    uint32_t nodes = pool->first_nodes * 2u;
+    unsigned char *chunk = realloc(pool->chunks[0], (size_t)nodes * pool->node_size);
+    if (chunk == NULL) {
+        return FR_ENOMEM;
+    }
+    pool->chunks[0] = chunk;
+    pool->first_nodes = nodes;
+    return FR_OK;
+}
+
 /* Grows the pool by one step: the first chunk doubles up to full size, then
  * one full chunk is added.  FR_ENOMEM leaves the pool as it was. */
 static int pool_grow(ledger_pool *pool) {
-    if (pool->chunk_count == 1 && pool->first_nodes < LEDGER_CHUNK_NODES) {
-        uint32_t nodes = pool->first_nodes * 2u;
-        unsigned char *chunk = realloc(pool->chunks[0], (size_t)nodes * pool->node_size);
-        if (chunk == NULL) {
-            return FR_ENOMEM;
-        }
-        pool->chunks[0] = chunk;
-        pool->first_nodes = nodes;
-        return FR_OK;
+    uint32_t full = UINT32_C(1) << pool->shift;
+    if (pool->chunk_count == 1 && pool->first_nodes < full) {
+        return pool_grow_first(pool);
     }
-    if (pool->chunk_count == LEDGER_CHUNKS_MAX) {
+    /* One chunk fewer than addressable, so that limit fits in a uint32. */
+    if (pool->chunk_count >= (UINT32_MAX >> pool->shift)) {
         return FR_ENOMEM;
     }
     if (pool->chunk_count == pool->table_len) {
@@ -215,7 +289,10 @@ static int pool_grow(ledger_pool *pool) {
         pool->chunks = table;
         pool->table_len = len;
     }
-    uint32_t nodes = pool->chunk_count == 0 ? LEDGER_FIRST_CHUNK_NODES : LEDGER_CHUNK_NODES;
+    uint32_t nodes = full;
+    if (pool->chunk_count == 0) {
+        nodes = LEDGER_FIRST_CHUNK_NODES < full ? LEDGER_FIRST_CHUNK_NODES : full;
+    }
     unsigned char *chunk = malloc((size_t)nodes * pool->node_size);
     if (chunk == NULL) {
         return FR_ENOMEM;
@@ -264,7 +341,7 @@ static void pool_release(ledger_pool *pool, uint32_t index) {
 static size_t pool_bytes(const ledger_pool *pool) {
     size_t bytes = 0;
     for (uint32_t i = 0; i < pool->chunk_count; i++) {
-        uint32_t nodes = i == 0 ? pool->first_nodes : LEDGER_CHUNK_NODES;
+        uint32_t nodes = i == 0 ? pool->first_nodes : UINT32_C(1) << pool->shift;
         bytes += (size_t)nodes * pool->node_size + LEDGER_MALLOC_OVERHEAD;
     }
     if (pool->table_len > 0) {
@@ -280,469 +357,774 @@ static void pool_free(ledger_pool *pool) {
     free(pool->chunks);
 }
 
-static ledger_point *point_at(const fr__ledger *ledger, uint32_t index) {
-    return pool_node(&ledger->points, index);
+/* ---------------------------------------------------------------------------
+ * Generic B+ tree structure: nodes are parallel arrays described by a
+ * node_layout; this code moves entries and children around and keeps the
+ * tree balanced, calling kind->refresh to recompute the summaries.
+ * ------------------------------------------------------------------------- */
+
+static void *tree_node(const btree *tree, uint32_t index, bool is_leaf) {
+    return pool_node(is_leaf ? &tree->leaves : &tree->inners, index);
 }
 
-static ledger_booking *booking_at(const fr__ledger *ledger, uint32_t index) {
-    return pool_node(&ledger->bookings, index);
+static node_head *tree_head(const btree *tree, uint32_t index, bool is_leaf) {
+    return tree_node(tree, index, is_leaf);
+}
+
+static uint32_t *inner_children(const btree *tree, void *inner) {
+    return (uint32_t *)(void *)((unsigned char *)inner + tree->kind->inner.child_offset);
+}
+
+/* Moves n entries from src[src_pos..] to dst[dst_pos..] (overlap allowed). */
+static void layout_move(const node_layout *layout, void *dst, uint32_t dst_pos, const void *src,
+                        uint32_t src_pos, uint32_t n) {
+    assert(dst_pos + n <= layout->capacity && src_pos + n <= layout->capacity);
+    for (uint32_t a = 0; a < layout->arrays; a++) {
+        size_t size = layout->size[a];
+        memmove((unsigned char *)dst + layout->offset[a] + dst_pos * size,
+                (const unsigned char *)src + layout->offset[a] + src_pos * size, n * size);
+    }
+}
+
+/* Opens a gap at pos (the entries from pos move up by one). */
+static void layout_open(const node_layout *layout, void *node, uint32_t pos) {
+    node_head *head = node;
+    assert(pos <= head->count && head->count < layout->capacity);
+    layout_move(layout, node, pos + 1u, node, pos, head->count - pos);
+    head->count++;
+}
+
+/* Closes the entry at pos (the entries after it move down by one). */
+static void layout_close(const node_layout *layout, void *node, uint32_t pos) {
+    node_head *head = node;
+    assert(pos < head->count);
+    layout_move(layout, node, pos, node, pos + 1u, head->count - pos - 1u);
+    head->count--;
+}
+
+/* Splits a full node: the upper half moves to a new right sibling (a node
+ * must be reserved), which is returned. */
+static uint32_t tree_split(btree *tree, uint32_t index, bool is_leaf) {
+    const node_layout *layout = is_leaf ? &tree->kind->leaf : &tree->kind->inner;
+    uint32_t sibling = pool_alloc(is_leaf ? &tree->leaves : &tree->inners);
+    node_head *src = tree_head(tree, index, is_leaf);
+    node_head *dst = tree_head(tree, sibling, is_leaf);
+    uint32_t half = layout->capacity / 2u;
+    assert(src->count == layout->capacity);
+    layout_move(layout, dst, 0, src, half, src->count - half);
+    dst->count = src->count - half;
+    src->count = half;
+    dst->next = is_leaf ? src->next : LEDGER_NIL;
+    if (is_leaf) {
+        src->next = sibling;
+    }
+    return sibling;
+}
+
+/* Inserts child at slot pos of parent, splitting parent if it is full;
+ * returns parent's new right sibling, or LEDGER_NIL. */
+static uint32_t tree_add_child(btree *tree, uint32_t parent, uint32_t pos, uint32_t child,
+                               bool child_is_leaf) {
+    const node_layout *layout = &tree->kind->inner;
+    uint32_t target = parent;
+    uint32_t sibling = LEDGER_NIL;
+    if (tree_head(tree, parent, false)->count == layout->capacity) {
+        sibling = tree_split(tree, parent, false);
+        uint32_t half = layout->capacity / 2u;
+        if (pos > half) {
+            target = sibling;
+            pos -= half;
+        }
+    }
+    void *node = tree_node(tree, target, false);
+    layout_open(layout, node, pos);
+    inner_children(tree, node)[pos] = child;
+    tree->kind->refresh(tree, target, pos, child_is_leaf);
+    return sibling;
+}
+
+/* Puts a new root above the old one and its new right sibling. */
+static void tree_grow_root(btree *tree, uint32_t sibling) {
+    assert(tree->height + 1u < LEDGER_DEPTH_MAX);
+    uint32_t root = pool_alloc(&tree->inners);
+    void *node = tree_node(tree, root, false);
+    node_head *head = node;
+    head->count = 2;
+    head->next = LEDGER_NIL;
+    inner_children(tree, node)[0] = tree->root;
+    inner_children(tree, node)[1] = sibling;
+    bool child_is_leaf = tree->height == 0;
+    tree->root = root;
+    tree->height++;
+    tree->kind->refresh(tree, root, 0, child_is_leaf);
+    tree->kind->refresh(tree, root, 1, child_is_leaf);
+}
+
+/* Drops an empty root leaf, and inner roots with a single child. */
+static void tree_shrink_root(btree *tree) {
+    if (tree->root == LEDGER_NIL) {
+        return;
+    }
+    while (tree->height > 0 && tree_head(tree, tree->root, false)->count == 1) {
+        uint32_t old = tree->root;
+        tree->root = inner_children(tree, tree_node(tree, old, false))[0];
+        pool_release(&tree->inners, old);
+        tree->height--;
+    }
+    if (tree->height == 0 && tree_head(tree, tree->root, true)->count == 0) {
+        pool_release(&tree->leaves, tree->root);
+        tree->root = LEDGER_NIL;
+    }
+}
+
+/* Fixes the child in slot of parent, which fell below half full: merges it
+ * with a neighbour when both fit in one node, else moves entries over from
+ * the neighbour so that both are at least half full.  Never allocates. */
+static void tree_fix_child(btree *tree, uint32_t parent, uint32_t slot, bool child_is_leaf) {
+    const node_layout *layout = child_is_leaf ? &tree->kind->leaf : &tree->kind->inner;
+    void *pnode = tree_node(tree, parent, false);
+    uint32_t *children = inner_children(tree, pnode);
+    uint32_t count = ((node_head *)pnode)->count;
+    assert(count >= 2 && slot < count);
+    uint32_t l = slot + 1u < count ? slot : slot - 1u;
+    uint32_t r = l + 1u;
+    node_head *left = tree_head(tree, children[l], child_is_leaf);
+    node_head *right = tree_head(tree, children[r], child_is_leaf);
+    uint32_t nl = left->count;
+    uint32_t nr = right->count;
+    if (nl + nr <= layout->capacity) {
+        layout_move(layout, left, nl, right, 0, nr);
+        left->count = nl + nr;
+        if (child_is_leaf) {
+            left->next = right->next;
+        }
+        pool_release(child_is_leaf ? &tree->leaves : &tree->inners, children[r]);
+        layout_close(&tree->kind->inner, pnode, r);
+        tree->kind->refresh(tree, parent, l, child_is_leaf);
+        return;
+    }
+    uint32_t want = (nl + nr) / 2u;
+    if (nl < want) {
+        uint32_t k = want - nl;
+        layout_move(layout, left, nl, right, 0, k);
+        layout_move(layout, right, 0, right, k, nr - k);
+    } else {
+        uint32_t k = nl - want;
+        layout_move(layout, right, k, right, 0, nr);
+        layout_move(layout, right, 0, left, want, k);
+    }
+    right->count = nl + nr - want;
+    left->count = want;
+    assert(left->count >= layout->capacity / 2u && right->count >= layout->capacity / 2u);
+    tree->kind->refresh(tree, parent, l, child_is_leaf);
+    tree->kind->refresh(tree, parent, r, child_is_leaf);
+}
+
+/* Reserves what the next insertions may allocate: each a leaf (a split, or
+ * the first leaf) and one inner node per level plus a new root; nothing
+ * inner while the root leaf has room (so a small tree has no inner node). */
+static int tree_reserve(btree *tree, uint32_t insertions) {
+    uint64_t inners = (uint64_t)insertions * (tree->height + 2u);
+    if (tree->root == LEDGER_NIL ||
+        (tree->height == 0 && tree_head(tree, tree->root, true)->count + insertions <=
+                                  tree->kind->leaf.capacity)) {
+        inners = 0;
+    }
+    if (pool_reserve(&tree->leaves, insertions) != FR_OK ||
+        pool_reserve(&tree->inners, inners) != FR_OK) {
+        return FR_ENOMEM;
+    }
+    return FR_OK;
+}
+
+/* Starts an empty tree's first leaf (reserved). */
+static void *tree_first_leaf(btree *tree) {
+    assert(tree->root == LEDGER_NIL);
+    tree->root = pool_alloc(&tree->leaves);
+    tree->height = 0;
+    node_head *head = tree_head(tree, tree->root, true);
+    head->count = 0;
+    head->next = LEDGER_NIL;
+    return head;
+}
+
+static size_t tree_bytes(const btree *tree) {
+    return pool_bytes(&tree->leaves) + pool_bytes(&tree->inners);
+}
+
+static void tree_free(btree *tree) {
+    pool_free(&tree->leaves);
+    pool_free(&tree->inners);
 }
 
 /* ---------------------------------------------------------------------------
- * The breakpoint treap: maintenance.
+ * The breakpoint tree: maintenance.
  * ------------------------------------------------------------------------- */
 
-/* Recomputes the aggregates of a point from its children. */
-static void point_pull(const fr__ledger *ledger, uint32_t index) {
-    ledger_point *p = point_at(ledger, index);
+static point_leaf *point_leaf_at(const btree *tree, uint32_t index) {
+    return tree_node(tree, index, true);
+}
+
+static point_inner *point_inner_at(const btree *tree, uint32_t index) {
+    return tree_node(tree, index, false);
+}
+
+static void point_refresh(const btree *tree, uint32_t parent, uint32_t slot,
+                          bool child_is_leaf) {
+    point_inner *in = point_inner_at(tree, parent);
+    assert(slot < in->head.count);
+    int64_t min_t;
     int64_t sum = 0;
     int64_t sum_book = 0;
     int64_t min_prefix = INT64_MAX;
     int64_t max_prefix = INT64_MIN;
-    if (p->left != LEDGER_NIL) {
-        const ledger_point *l = point_at(ledger, p->left);
-        sum = l->sum_free_milli;
-        sum_book = l->sum_book_milli;
-        min_prefix = l->min_prefix_milli;
-        max_prefix = l->max_prefix_milli;
-    }
-    sum += p->d_free_milli;
-    sum_book += p->d_book_milli;
-    min_prefix = min_i64(min_prefix, sum);
-    max_prefix = max_i64(max_prefix, sum);
-    if (p->right != LEDGER_NIL) {
-        const ledger_point *r = point_at(ledger, p->right);
-        min_prefix = min_i64(min_prefix, sum + r->min_prefix_milli);
-        max_prefix = max_i64(max_prefix, sum + r->max_prefix_milli);
-        sum += r->sum_free_milli;
-        sum_book += r->sum_book_milli;
-    }
-    p->sum_free_milli = sum;
-    p->sum_book_milli = sum_book;
-    p->min_prefix_milli = min_prefix;
-    p->max_prefix_milli = max_prefix;
-}
-
-/* Rotates the left child of index up; returns the new subtree root. */
-static uint32_t point_rotate_right(const fr__ledger *ledger, uint32_t index) {
-    ledger_point *p = point_at(ledger, index);
-    uint32_t up = p->left;
-    ledger_point *u = point_at(ledger, up);
-    p->left = u->right;
-    u->right = index;
-    point_pull(ledger, index);
-    point_pull(ledger, up);
-    return up;
-}
-
-/* Rotates the right child of index up; returns the new subtree root. */
-static uint32_t point_rotate_left(const fr__ledger *ledger, uint32_t index) {
-    ledger_point *p = point_at(ledger, index);
-    uint32_t up = p->right;
-    ledger_point *u = point_at(ledger, up);
-    p->right = u->left;
-    u->left = index;
-    point_pull(ledger, index);
-    point_pull(ledger, up);
-    return up;
-}
-
-/* A new point at t_ms carrying one edge (a node must be reserved). */
-static uint32_t point_new(fr__ledger *ledger, int64_t t_ms, int64_t d_free_milli,
-                          int64_t d_book_milli) {
-    uint32_t index = pool_alloc(&ledger->points);
-    ledger_point *p = point_at(ledger, index);
-    p->t_ms = t_ms;
-    p->d_free_milli = d_free_milli;
-    p->d_book_milli = d_book_milli;
-    p->left = LEDGER_NIL;
-    p->right = LEDGER_NIL;
-    p->priority = ledger_next_priority(ledger);
-    p->refs = 1;
-    point_pull(ledger, index);
-    ledger->point_count++;
-    return index;
-}
-
-/* Adds one edge (the two jumps) at t_ms to the subtree at index, creating the
- * point if needed (a node must be reserved); returns the new subtree root. */
-static uint32_t point_add(fr__ledger *ledger, uint32_t index, int64_t t_ms,
-                          int64_t d_free_milli, int64_t d_book_milli, int depth) {
-    assert(depth < LEDGER_DEPTH_MAX);
-    if (index == LEDGER_NIL) {
-        return point_new(ledger, t_ms, d_free_milli, d_book_milli);
-    }
-    ledger_point *p = point_at(ledger, index);
-    if (t_ms == p->t_ms) {
-        assert(p->refs > 0 && p->refs < UINT32_MAX);
-        p->d_free_milli += d_free_milli;
-        p->d_book_milli += d_book_milli;
-        p->refs++;
-    } else if (t_ms < p->t_ms) {
-        uint32_t child = point_add(ledger, p->left, t_ms, d_free_milli, d_book_milli, depth + 1);
-        p->left = child;
-        if (point_at(ledger, child)->priority > p->priority) {
-            return point_rotate_right(ledger, index);
+    if (child_is_leaf) {
+        const point_leaf *leaf = point_leaf_at(tree, in->child[slot]);
+        assert(leaf->head.count > 0);
+        min_t = leaf->t_ms[0];
+        for (uint32_t i = 0; i < leaf->head.count; i++) {
+            sum += leaf->d_free_milli[i];
+            sum_book += leaf->d_book_milli[i];
+            min_prefix = min_i64(min_prefix, sum);
+            max_prefix = max_i64(max_prefix, sum);
         }
     } else {
-        uint32_t child = point_add(ledger, p->right, t_ms, d_free_milli, d_book_milli, depth + 1);
-        p->right = child;
-        if (point_at(ledger, child)->priority > p->priority) {
-            return point_rotate_left(ledger, index);
+        const point_inner *c = point_inner_at(tree, in->child[slot]);
+        assert(c->head.count > 0);
+        min_t = c->min_t_ms[0];
+        for (uint32_t k = 0; k < c->head.count; k++) {
+            min_prefix = min_i64(min_prefix, sum + c->min_prefix_milli[k]);
+            max_prefix = max_i64(max_prefix, sum + c->max_prefix_milli[k]);
+            sum += c->sum_free_milli[k];
+            sum_book += c->sum_book_milli[k];
         }
     }
-    point_pull(ledger, index);
-    return index;
+    in->min_t_ms[slot] = min_t;
+    in->sum_free_milli[slot] = sum;
+    in->sum_book_milli[slot] = sum_book;
+    in->min_prefix_milli[slot] = min_prefix;
+    in->max_prefix_milli[slot] = max_prefix;
 }
 
-/* Joins two treaps, every point of a before every point of b. */
-static uint32_t point_merge(const fr__ledger *ledger, uint32_t a, uint32_t b, int depth) {
-    assert(depth < 2 * LEDGER_DEPTH_MAX);
-    if (a == LEDGER_NIL) {
-        return b;
+static const btree_kind point_kind = {
+    .leaf = {POINT_LEAF_MAX,
+             4,
+             {offsetof(point_leaf, t_ms), offsetof(point_leaf, d_free_milli),
+              offsetof(point_leaf, d_book_milli), offsetof(point_leaf, refs)},
+             {sizeof(int64_t), sizeof(int64_t), sizeof(int64_t), sizeof(uint32_t)},
+             0},
+    .inner = {POINT_INNER_MAX,
+              6,
+              {offsetof(point_inner, min_t_ms), offsetof(point_inner, sum_free_milli),
+               offsetof(point_inner, sum_book_milli), offsetof(point_inner, min_prefix_milli),
+               offsetof(point_inner, max_prefix_milli), offsetof(point_inner, child)},
+              {sizeof(int64_t), sizeof(int64_t), sizeof(int64_t), sizeof(int64_t),
+               sizeof(int64_t), sizeof(uint32_t)},
+              offsetof(point_inner, child)},
+    .refresh = point_refresh,
+};
+
+/* The child of in whose time range holds t: the last one starting at or
+ * before t, or the first. */
+static uint32_t point_child_for(const point_inner *in, int64_t t_ms) {
+    uint32_t c = 0;
+    while (c + 1u < in->head.count && in->min_t_ms[c + 1u] <= t_ms) {
+        c++;
     }
-    if (b == LEDGER_NIL) {
-        return a;
-    }
-    ledger_point *pa = point_at(ledger, a);
-    ledger_point *pb = point_at(ledger, b);
-    assert(pa->t_ms < pb->t_ms);
-    if (pa->priority > pb->priority) {
-        pa->right = point_merge(ledger, pa->right, b, depth + 1);
-        point_pull(ledger, a);
-        return a;
-    }
-    pb->left = point_merge(ledger, a, pb->left, depth + 1);
-    point_pull(ledger, b);
-    return b;
+    return c;
 }
 
-/* Removes one edge at t_ms (the point must exist): subtracts its jumps and
- * frees the point when no edge is left; returns the new subtree root. */
-static uint32_t point_remove(fr__ledger *ledger, uint32_t index, int64_t t_ms,
-                             int64_t d_free_milli, int64_t d_book_milli, int depth) {
-    assert(depth < LEDGER_DEPTH_MAX);
-    assert(index != LEDGER_NIL);
-    ledger_point *p = point_at(ledger, index);
-    if (t_ms == p->t_ms) {
-        assert(p->refs > 0);
-        p->d_free_milli -= d_free_milli;
-        p->d_book_milli -= d_book_milli;
-        p->refs--;
-        if (p->refs == 0) {
-            assert(p->d_free_milli == 0 && p->d_book_milli == 0);
-            uint32_t joined = point_merge(ledger, p->left, p->right, 0);
-            pool_release(&ledger->points, index);
-            assert(ledger->point_count > 0);
-            ledger->point_count--;
-            return joined;
+/* Adds one edge at t in a leaf (creating the point, splitting the leaf if
+ * full); returns the leaf's new right sibling or LEDGER_NIL. */
+static uint32_t point_leaf_add(btree *tree, uint32_t index, int64_t t_ms, int64_t d_free_milli,
+                               int64_t d_book_milli) {
+    point_leaf *leaf = point_leaf_at(tree, index);
+    uint32_t pos = 0;
+    while (pos < leaf->head.count && leaf->t_ms[pos] < t_ms) {
+        pos++;
+    }
+    if (pos < leaf->head.count && leaf->t_ms[pos] == t_ms) {
+        assert(leaf->refs[pos] > 0 && leaf->refs[pos] < UINT32_MAX);
+        leaf->d_free_milli[pos] += d_free_milli;
+        leaf->d_book_milli[pos] += d_book_milli;
+        leaf->refs[pos]++;
+        return LEDGER_NIL;
+    }
+    uint32_t sibling = LEDGER_NIL;
+    if (leaf->head.count == POINT_LEAF_MAX) {
+        sibling = tree_split(tree, index, true);
+        if (pos > POINT_LEAF_MAX / 2u) {
+            leaf = point_leaf_at(tree, sibling);
+            pos -= POINT_LEAF_MAX / 2u;
         }
-    } else if (t_ms < p->t_ms) {
-        p->left = point_remove(ledger, p->left, t_ms, d_free_milli, d_book_milli, depth + 1);
+    }
+    layout_open(&point_kind.leaf, leaf, pos);
+    leaf->t_ms[pos] = t_ms;
+    leaf->d_free_milli[pos] = d_free_milli;
+    leaf->d_book_milli[pos] = d_book_milli;
+    leaf->refs[pos] = 1;
+    tree->entries++;
+    return sibling;
+}
+
+static uint32_t point_add_rec(btree *tree, uint32_t index, uint32_t level, int64_t t_ms,
+                              int64_t d_free_milli, int64_t d_book_milli) {
+    if (level == 0) {
+        return point_leaf_add(tree, index, t_ms, d_free_milli, d_book_milli);
+    }
+    point_inner *in = point_inner_at(tree, index);
+    uint32_t c = point_child_for(in, t_ms);
+    uint32_t sibling = point_add_rec(tree, in->child[c], level - 1u, t_ms, d_free_milli,
+                                     d_book_milli);
+    point_refresh(tree, index, c, level == 1);
+    if (sibling == LEDGER_NIL) {
+        return LEDGER_NIL;
+    }
+    return tree_add_child(tree, index, c + 1u, sibling, level == 1);
+}
+
+/* Adds one edge (the two jumps) at t (tree_reserve'd beforehand). */
+static void point_add(btree *tree, int64_t t_ms, int64_t d_free_milli, int64_t d_book_milli) {
+    if (tree->root == LEDGER_NIL) {
+        tree_first_leaf(tree);
+    }
+    uint32_t sibling =
+        point_add_rec(tree, tree->root, tree->height, t_ms, d_free_milli, d_book_milli);
+    if (sibling != LEDGER_NIL) {
+        tree_grow_root(tree, sibling);
+    }
+}
+
+/* Removes one edge at t from a leaf (the point must exist); returns whether
+ * the leaf fell below half full. */
+static bool point_leaf_remove(btree *tree, uint32_t index, int64_t t_ms, int64_t d_free_milli,
+                              int64_t d_book_milli) {
+    point_leaf *leaf = point_leaf_at(tree, index);
+    uint32_t pos = 0;
+    while (pos < leaf->head.count && leaf->t_ms[pos] < t_ms) {
+        pos++;
+    }
+    assert(pos < leaf->head.count && leaf->t_ms[pos] == t_ms);
+    assert(leaf->refs[pos] > 0);
+    leaf->d_free_milli[pos] -= d_free_milli;
+    leaf->d_book_milli[pos] -= d_book_milli;
+    leaf->refs[pos]--;
+    if (leaf->refs[pos] == 0) {
+        assert(leaf->d_free_milli[pos] == 0 && leaf->d_book_milli[pos] == 0);
+        layout_close(&point_kind.leaf, leaf, pos);
+        assert(tree->entries > 0);
+        tree->entries--;
+    }
+    return leaf->head.count < POINT_LEAF_MAX / 2u;
+}
+
+static bool point_remove_rec(btree *tree, uint32_t index, uint32_t level, int64_t t_ms,
+                             int64_t d_free_milli, int64_t d_book_milli) {
+    if (level == 0) {
+        return point_leaf_remove(tree, index, t_ms, d_free_milli, d_book_milli);
+    }
+    point_inner *in = point_inner_at(tree, index);
+    uint32_t c = point_child_for(in, t_ms);
+    if (point_remove_rec(tree, in->child[c], level - 1u, t_ms, d_free_milli, d_book_milli)) {
+        tree_fix_child(tree, index, c, level == 1);
     } else {
-        p->right = point_remove(ledger, p->right, t_ms, d_free_milli, d_book_milli, depth + 1);
+        point_refresh(tree, index, c, level == 1);
     }
-    point_pull(ledger, index);
-    return index;
+    return in->head.count < POINT_INNER_MAX / 2u;
+}
+
+/* Removes one edge at t (which must be there).  Never allocates. */
+static void point_remove(btree *tree, int64_t t_ms, int64_t d_free_milli,
+                         int64_t d_book_milli) {
+    assert(tree->root != LEDGER_NIL);
+    point_remove_rec(tree, tree->root, tree->height, t_ms, d_free_milli, d_book_milli);
+    tree_shrink_root(tree);
 }
 
 /* ---------------------------------------------------------------------------
- * The breakpoint treap: queries.  "Prefix" below means the running sum of
+ * The breakpoint tree: queries.  "Prefix" below means the running sum of
  * d_free up to and including a point, i.e. free(point) - base.
  * ------------------------------------------------------------------------- */
 
-/* Sums of d_free and d_book over the points <= t_ms. */
-static void point_prefix(const fr__ledger *ledger, int64_t t_ms, int64_t *free_sum_milli,
-                         int64_t *book_sum_milli) {
+/* Sums of d_free and d_book over the points <= t; also the leaf and the
+ * position in it of the first point > t (which may be one past its end). */
+static void point_seek(const btree *tree, int64_t t_ms, int64_t *free_sum_milli,
+                       int64_t *book_sum_milli, uint32_t *leaf_index, uint32_t *leaf_pos) {
     int64_t free_sum = 0;
     int64_t book_sum = 0;
-    uint32_t index = ledger->point_root;
-    for (int depth = 0; index != LEDGER_NIL; depth++) {
-        assert(depth < LEDGER_DEPTH_MAX);
-        const ledger_point *p = point_at(ledger, index);
-        if (p->t_ms <= t_ms) {
-            if (p->left != LEDGER_NIL) {
-                const ledger_point *l = point_at(ledger, p->left);
-                free_sum += l->sum_free_milli;
-                book_sum += l->sum_book_milli;
+    uint32_t index = tree->root;
+    *leaf_index = LEDGER_NIL;
+    *leaf_pos = 0;
+    if (index != LEDGER_NIL) {
+        for (uint32_t level = tree->height; level > 0; level--) {
+            const point_inner *in = point_inner_at(tree, index);
+            uint32_t c = 0;
+            while (c + 1u < in->head.count && in->min_t_ms[c + 1u] <= t_ms) {
+                free_sum += in->sum_free_milli[c];
+                book_sum += in->sum_book_milli[c];
+                c++;
             }
-            free_sum += p->d_free_milli;
-            book_sum += p->d_book_milli;
-            index = p->right;
-        } else {
-            index = p->left;
+            index = in->child[c];
         }
+        const point_leaf *leaf = point_leaf_at(tree, index);
+        uint32_t i = 0;
+        for (; i < leaf->head.count && leaf->t_ms[i] <= t_ms; i++) {
+            free_sum += leaf->d_free_milli[i];
+            book_sum += leaf->d_book_milli[i];
+        }
+        *leaf_index = index;
+        *leaf_pos = i;
     }
     *free_sum_milli = free_sum;
     *book_sum_milli = book_sum;
 }
 
-static int64_t point_left_sum(const fr__ledger *ledger, const ledger_point *p) {
-    return p->left == LEDGER_NIL ? 0 : point_at(ledger, p->left)->sum_free_milli;
+static void point_prefix(const btree *tree, int64_t t_ms, int64_t *free_sum_milli,
+                         int64_t *book_sum_milli) {
+    uint32_t leaf_index;
+    uint32_t leaf_pos;
+    point_seek(tree, t_ms, free_sum_milli, book_sum_milli, &leaf_index, &leaf_pos);
 }
 
-/* Whether a prefix value qualifies: below threshold (below) or at least it. */
-static bool prefix_hits(int64_t value_milli, int64_t threshold_milli, bool below) {
-    return below ? value_milli < threshold_milli : value_milli >= threshold_milli;
-}
+/* One search for the first point in (after, before) whose prefix qualifies. */
+typedef struct hit_search {
+    int64_t after_ms;
+    int64_t before_ms;
+    int64_t threshold_milli;
+    bool below;
+    int64_t prefix_after_milli; /* out: sum of d_free over points <= after */
+    int64_t hit_ms;             /* out, on SEARCH_HIT */
+} hit_search;
 
-/* Whether some prefix of the subtree at index, offset by offset, qualifies. */
-static bool subtree_hits(const fr__ledger *ledger, uint32_t index, int64_t offset_milli,
-                         int64_t threshold_milli, bool below) {
-    if (index == LEDGER_NIL) {
-        return false;
+typedef enum search_result {
+    SEARCH_MISS, /* not in this subtree; the offset now includes all of it */
+    SEARCH_HIT,  /* found: hit_ms */
+    SEARCH_STOP  /* reached before_ms: there is none */
+} search_result;
+
+/* The first qualifying point of a subtree known to contain one. */
+static search_result point_hit_all(const btree *tree, uint32_t index, uint32_t level,
+                                   int64_t offset_milli, hit_search *s) {
+    for (; level > 0; level--) {
+        const point_inner *in = point_inner_at(tree, index);
+        uint32_t c = 0;
+        while (!prefix_hits(offset_milli + (s->below ? in->min_prefix_milli[c]
+                                                     : in->max_prefix_milli[c]),
+                            s->threshold_milli, s->below)) {
+            offset_milli += in->sum_free_milli[c];
+            c++;
+            assert(c < in->head.count);
+        }
+        index = in->child[c];
     }
-    const ledger_point *p = point_at(ledger, index);
-    return below ? offset_milli + p->min_prefix_milli < threshold_milli
-                 : offset_milli + p->max_prefix_milli >= threshold_milli;
-}
-
-/* The first point of a subtree known to contain a qualifying one. */
-static uint32_t point_first_hit_all(const fr__ledger *ledger, uint32_t index,
-                                    int64_t offset_milli, int64_t threshold_milli, bool below) {
-    for (int depth = 0;; depth++) {
-        assert(depth < LEDGER_DEPTH_MAX);
-        assert(subtree_hits(ledger, index, offset_milli, threshold_milli, below));
-        const ledger_point *p = point_at(ledger, index);
-        if (subtree_hits(ledger, p->left, offset_milli, threshold_milli, below)) {
-            index = p->left;
-            continue;
+    const point_leaf *leaf = point_leaf_at(tree, index);
+    for (uint32_t i = 0; i < leaf->head.count; i++) {
+        offset_milli += leaf->d_free_milli[i];
+        if (prefix_hits(offset_milli, s->threshold_milli, s->below)) {
+            s->hit_ms = leaf->t_ms[i];
+            return leaf->t_ms[i] < s->before_ms ? SEARCH_HIT : SEARCH_STOP;
         }
-        offset_milli += point_left_sum(ledger, p) + p->d_free_milli;
-        if (prefix_hits(offset_milli, threshold_milli, below)) {
-            return index;
-        }
-        index = p->right;
     }
+    assert(!"aggregate promised a qualifying point");
+    return SEARCH_STOP;
 }
 
-/* The first point with t > after_ms whose prefix qualifies, in the subtree at
- * index whose points are preceded by a sum of offset; LEDGER_NIL if none. */
-static uint32_t point_first_hit(const fr__ledger *ledger, uint32_t index, int64_t offset_milli,
-                                int64_t after_ms, int64_t threshold_milli, bool below,
-                                int depth) {
-    assert(depth < LEDGER_DEPTH_MAX);
-    while (index != LEDGER_NIL) {
-        const ledger_point *p = point_at(ledger, index);
-        int64_t through = offset_milli + point_left_sum(ledger, p) + p->d_free_milli;
-        if (p->t_ms <= after_ms) {
-            offset_milli = through;
-            index = p->right;
-            continue;
-        }
-        /* This point and its right subtree are all after after_ms. */
-        uint32_t hit = point_first_hit(ledger, p->left, offset_milli, after_ms, threshold_milli,
-                                       below, depth + 1);
-        if (hit != LEDGER_NIL) {
-            return hit;
-        }
-        if (prefix_hits(through, threshold_milli, below)) {
-            return index;
-        }
-        if (subtree_hits(ledger, p->right, through, threshold_milli, below)) {
-            return point_first_hit_all(ledger, p->right, through, threshold_milli, below);
-        }
-        return LEDGER_NIL;
+static search_result point_hit_leaf(const point_leaf *leaf, int64_t *offset_milli,
+                                    hit_search *s) {
+    uint32_t i = 0;
+    for (; i < leaf->head.count && leaf->t_ms[i] <= s->after_ms; i++) {
+        *offset_milli += leaf->d_free_milli[i];
     }
-    return LEDGER_NIL;
-}
-
-/* The last point of a subtree known to contain one with prefix >= threshold. */
-static uint32_t point_last_at_least_all(const fr__ledger *ledger, uint32_t index,
-                                        int64_t offset_milli, int64_t threshold_milli) {
-    for (int depth = 0;; depth++) {
-        assert(depth < LEDGER_DEPTH_MAX);
-        assert(subtree_hits(ledger, index, offset_milli, threshold_milli, false));
-        const ledger_point *p = point_at(ledger, index);
-        int64_t through = offset_milli + point_left_sum(ledger, p) + p->d_free_milli;
-        if (subtree_hits(ledger, p->right, through, threshold_milli, false)) {
-            offset_milli = through;
-            index = p->right;
-            continue;
+    s->prefix_after_milli = *offset_milli;
+    for (; i < leaf->head.count; i++) {
+        if (leaf->t_ms[i] >= s->before_ms) {
+            return SEARCH_STOP;
         }
-        if (through >= threshold_milli) {
-            return index;
+        *offset_milli += leaf->d_free_milli[i];
+        if (prefix_hits(*offset_milli, s->threshold_milli, s->below)) {
+            s->hit_ms = leaf->t_ms[i];
+            return SEARCH_HIT;
         }
-        index = p->left;
     }
+    return SEARCH_MISS;
 }
 
-/* The last point with t <= until_ms whose prefix is >= threshold, or
- * LEDGER_NIL. */
-static uint32_t point_last_at_least(const fr__ledger *ledger, uint32_t index,
-                                    int64_t offset_milli, int64_t until_ms,
-                                    int64_t threshold_milli, int depth) {
-    assert(depth < LEDGER_DEPTH_MAX);
-    while (index != LEDGER_NIL) {
-        const ledger_point *p = point_at(ledger, index);
-        if (p->t_ms > until_ms) {
-            index = p->left;
-            continue;
-        }
-        /* This point and its left subtree are all at or before until_ms. */
-        int64_t through = offset_milli + point_left_sum(ledger, p) + p->d_free_milli;
-        uint32_t hit = point_last_at_least(ledger, p->right, through, until_ms, threshold_milli,
-                                           depth + 1);
-        if (hit != LEDGER_NIL) {
-            return hit;
-        }
-        if (through >= threshold_milli) {
-            return index;
-        }
-        if (subtree_hits(ledger, p->left, offset_milli, threshold_milli, false)) {
-            return point_last_at_least_all(ledger, p->left, offset_milli, threshold_milli);
-        }
-        return LEDGER_NIL;
+/* Walks down to the leaf holding after, then back up, checking each later
+ * child by its aggregate and descending only into the first that qualifies. */
+static search_result point_hit(const btree *tree, uint32_t index, uint32_t level,
+                               int64_t *offset_milli, hit_search *s) {
+    assert(level < LEDGER_DEPTH_MAX);
+    if (level == 0) {
+        return point_hit_leaf(point_leaf_at(tree, index), offset_milli, s);
     }
-    return LEDGER_NIL;
+    const point_inner *in = point_inner_at(tree, index);
+    uint32_t c = 0;
+    while (c + 1u < in->head.count && in->min_t_ms[c + 1u] <= s->after_ms) {
+        *offset_milli += in->sum_free_milli[c];
+        c++;
+    }
+    search_result r = point_hit(tree, in->child[c], level - 1u, offset_milli, s);
+    if (r != SEARCH_MISS) {
+        return r;
+    }
+    for (c++; c < in->head.count; c++) {
+        if (in->min_t_ms[c] >= s->before_ms) {
+            return SEARCH_STOP;
+        }
+        int64_t extreme = s->below ? in->min_prefix_milli[c] : in->max_prefix_milli[c];
+        if (prefix_hits(*offset_milli + extreme, s->threshold_milli, s->below)) {
+            return point_hit_all(tree, in->child[c], level - 1u, *offset_milli, s);
+        }
+        *offset_milli += in->sum_free_milli[c];
+    }
+    return SEARCH_MISS;
 }
 
-/* The minimum prefix over the points with after_ms < t < before_ms in the
- * subtree at index; INT64_MAX when there is none.  lower_ok / upper_ok say
- * that an ancestor already proved the bound for the whole subtree, so the
- * walk follows at most two root-to-leaf paths. */
-static int64_t point_range_min(const fr__ledger *ledger, uint32_t index, int64_t offset_milli,
-                               int64_t after_ms, int64_t before_ms, bool lower_ok,
-                               bool upper_ok, int depth) {
-    assert(depth < LEDGER_DEPTH_MAX);
+/* The first point t with after < t < before where free(t) < need (below) or
+ * free(t) >= need (not below), or FR_TIME_NULL; *free_after gets free(after). */
+static int64_t first_crossing(const fr__ledger *ledger, int64_t after_ms, int64_t before_ms,
+                              int64_t need_milli, bool below, int64_t *free_after_milli) {
+    hit_search s = {after_ms, before_ms, need_milli - ledger->total_capacity_milli, below, 0,
+                    FR_TIME_NULL};
+    search_result r = SEARCH_MISS;
+    if (ledger->points.root != LEDGER_NIL) {
+        int64_t offset = 0;
+        r = point_hit(&ledger->points, ledger->points.root, ledger->points.height, &offset, &s);
+    }
+    if (free_after_milli != NULL) {
+        *free_after_milli = ledger->total_capacity_milli + s.prefix_after_milli;
+    }
+    return r == SEARCH_HIT ? s.hit_ms : FR_TIME_NULL;
+}
+
+/* The minimum prefix over the points with after < t < before of a subtree
+ * whose times are all < upper; INT64_MAX when there is none.  Only the
+ * children straddling after or before are entered (two paths). */
+static int64_t point_range_min(const btree *tree, uint32_t index, uint32_t level,
+                               int64_t offset_milli, int64_t after_ms, int64_t before_ms,
+                               int64_t upper_ms) {
+    assert(level < LEDGER_DEPTH_MAX);
     int64_t best = INT64_MAX;
-    while (index != LEDGER_NIL) {
-        const ledger_point *p = point_at(ledger, index);
-        if (lower_ok && upper_ok) {
-            return min_i64(best, offset_milli + p->min_prefix_milli);
+    if (level == 0) {
+        const point_leaf *leaf = point_leaf_at(tree, index);
+        for (uint32_t i = 0; i < leaf->head.count && leaf->t_ms[i] < before_ms; i++) {
+            offset_milli += leaf->d_free_milli[i];
+            if (leaf->t_ms[i] > after_ms) {
+                best = min_i64(best, offset_milli);
+            }
         }
-        int64_t through = offset_milli + point_left_sum(ledger, p) + p->d_free_milli;
-        if (!lower_ok && p->t_ms <= after_ms) {
-            offset_milli = through;
-            index = p->right;
-        } else if (!upper_ok && p->t_ms >= before_ms) {
-            index = p->left;
+        return best;
+    }
+    const point_inner *in = point_inner_at(tree, index);
+    for (uint32_t c = 0; c < in->head.count && in->min_t_ms[c] < before_ms; c++) {
+        int64_t lo = in->min_t_ms[c];
+        int64_t hi = c + 1u < in->head.count ? in->min_t_ms[c + 1u] : upper_ms;
+        if (hi <= after_ms) {
+            /* Entirely at or before after. */
+        } else if (lo > after_ms && hi <= before_ms) {
+            best = min_i64(best, offset_milli + in->min_prefix_milli[c]);
         } else {
-            /* The point is inside: the left subtree needs only the lower
-             * bound, the right subtree only the upper one. */
-            int64_t left_min = point_range_min(ledger, p->left, offset_milli, after_ms, before_ms,
-                                               lower_ok, true, depth + 1);
-            best = min_i64(best, min_i64(left_min, through));
-            offset_milli = through;
-            index = p->right;
-            lower_ok = true;
+            best = min_i64(best, point_range_min(tree, in->child[c], level - 1u, offset_milli,
+                                                 after_ms, before_ms, hi));
         }
+        offset_milli += in->sum_free_milli[c];
     }
     return best;
 }
 
-/* The time of a point, or FR_TIME_NULL for LEDGER_NIL. */
-static int64_t point_time(const fr__ledger *ledger, uint32_t index) {
-    return index == LEDGER_NIL ? FR_TIME_NULL : point_at(ledger, index)->t_ms;
+/* The last point of a subtree known to contain one with prefix >= threshold. */
+static int64_t point_last_all(const btree *tree, uint32_t index, uint32_t level,
+                              int64_t offset_milli, int64_t threshold_milli) {
+    for (; level > 0; level--) {
+        const point_inner *in = point_inner_at(tree, index);
+        uint32_t pick = in->head.count;
+        int64_t pick_offset = 0;
+        int64_t offset = offset_milli;
+        for (uint32_t c = 0; c < in->head.count; c++) {
+            if (offset + in->max_prefix_milli[c] >= threshold_milli) {
+                pick = c;
+                pick_offset = offset;
+            }
+            offset += in->sum_free_milli[c];
+        }
+        assert(pick < in->head.count);
+        index = in->child[pick];
+        offset_milli = pick_offset;
+    }
+    const point_leaf *leaf = point_leaf_at(tree, index);
+    int64_t found = FR_TIME_NULL;
+    for (uint32_t i = 0; i < leaf->head.count; i++) {
+        offset_milli += leaf->d_free_milli[i];
+        if (offset_milli >= threshold_milli) {
+            found = leaf->t_ms[i];
+        }
+    }
+    assert(found != FR_TIME_NULL);
+    return found;
 }
 
-/* The first point after after_ms where free(t) < need (below) or >= need. */
-static int64_t first_crossing(const fr__ledger *ledger, int64_t after_ms, int64_t need_milli,
-                              bool below) {
-    int64_t threshold = need_milli - ledger->total_capacity_milli;
-    uint32_t hit = point_first_hit(ledger, ledger->point_root, 0, after_ms, threshold, below, 0);
-    return point_time(ledger, hit);
+/* The last point t <= until whose prefix is >= threshold, or FR_TIME_NULL. */
+static int64_t point_last_at_least(const btree *tree, uint32_t index, uint32_t level,
+                                   int64_t offset_milli, int64_t until_ms,
+                                   int64_t threshold_milli) {
+    assert(level < LEDGER_DEPTH_MAX);
+    if (level == 0) {
+        const point_leaf *leaf = point_leaf_at(tree, index);
+        int64_t found = FR_TIME_NULL;
+        for (uint32_t i = 0; i < leaf->head.count && leaf->t_ms[i] <= until_ms; i++) {
+            offset_milli += leaf->d_free_milli[i];
+            if (offset_milli >= threshold_milli) {
+                found = leaf->t_ms[i];
+            }
+        }
+        return found;
+    }
+    const point_inner *in = point_inner_at(tree, index);
+    int64_t offsets[POINT_INNER_MAX];
+    uint32_t c = 0;
+    offsets[0] = offset_milli;
+    while (c + 1u < in->head.count && in->min_t_ms[c + 1u] <= until_ms) {
+        offsets[c + 1u] = offsets[c] + in->sum_free_milli[c];
+        c++;
+    }
+    int64_t found = point_last_at_least(tree, in->child[c], level - 1u, offsets[c], until_ms,
+                                        threshold_milli);
+    while (found == FR_TIME_NULL && c > 0) {
+        c--;
+        if (offsets[c] + in->max_prefix_milli[c] >= threshold_milli) {
+            found = point_last_all(tree, in->child[c], level - 1u, offsets[c], threshold_milli);
+        }
+    }
+    return found;
 }
 
 /* ---------------------------------------------------------------------------
- * The booking treap.
+ * The booking tree.
  * ------------------------------------------------------------------------- */
 
-static void booking_pull(const fr__ledger *ledger, uint32_t index) {
-    ledger_booking *b = booking_at(ledger, index);
-    int64_t max_end = b->end_ms;
-    if (b->left != LEDGER_NIL) {
-        max_end = max_i64(max_end, booking_at(ledger, b->left)->max_end_ms);
-    }
-    if (b->right != LEDGER_NIL) {
-        max_end = max_i64(max_end, booking_at(ledger, b->right)->max_end_ms);
-    }
-    b->max_end_ms = max_end;
+static booking_leaf *booking_leaf_at(const btree *tree, uint32_t index) {
+    return tree_node(tree, index, true);
 }
 
-/* Whether booking a sorts before booking b: by start, then handle. */
-static bool booking_before(const ledger_booking *a, uint32_t a_index, const ledger_booking *b,
-                           uint32_t b_index) {
-    return a->start_ms < b->start_ms || (a->start_ms == b->start_ms && a_index < b_index);
+static booking_inner *booking_inner_at(const btree *tree, uint32_t index) {
+    return tree_node(tree, index, false);
 }
 
-/* Inserts the (initialized, childless) booking node into the subtree at
- * index; returns the new subtree root. */
-static uint32_t booking_insert(const fr__ledger *ledger, uint32_t index, uint32_t node,
-                               int depth) {
-    assert(depth < LEDGER_DEPTH_MAX);
-    if (index == LEDGER_NIL) {
-        return node;
-    }
-    ledger_booking *b = booking_at(ledger, index);
-    ledger_booking *n = booking_at(ledger, node);
-    uint32_t up;
-    if (booking_before(n, node, b, index)) {
-        b->left = booking_insert(ledger, b->left, node, depth + 1);
-        if (booking_at(ledger, b->left)->priority <= b->priority) {
-            booking_pull(ledger, index);
-            return index;
+static void booking_refresh(const btree *tree, uint32_t parent, uint32_t slot,
+                            bool child_is_leaf) {
+    booking_inner *in = booking_inner_at(tree, parent);
+    assert(slot < in->head.count);
+    int64_t max_end = INT64_MIN;
+    if (child_is_leaf) {
+        const booking_leaf *leaf = booking_leaf_at(tree, in->child[slot]);
+        assert(leaf->head.count > 0);
+        in->min_start_ms[slot] = leaf->start_ms[0];
+        in->min_handle[slot] = leaf->handle[0];
+        for (uint32_t i = 0; i < leaf->head.count; i++) {
+            max_end = max_i64(max_end, leaf->end_ms[i]);
         }
-        up = b->left;
-        b->left = booking_at(ledger, up)->right;
-        booking_at(ledger, up)->right = index;
     } else {
-        b->right = booking_insert(ledger, b->right, node, depth + 1);
-        if (booking_at(ledger, b->right)->priority <= b->priority) {
-            booking_pull(ledger, index);
-            return index;
+        const booking_inner *c = booking_inner_at(tree, in->child[slot]);
+        assert(c->head.count > 0);
+        in->min_start_ms[slot] = c->min_start_ms[0];
+        in->min_handle[slot] = c->min_handle[0];
+        for (uint32_t k = 0; k < c->head.count; k++) {
+            max_end = max_i64(max_end, c->max_end_ms[k]);
         }
-        up = b->right;
-        b->right = booking_at(ledger, up)->left;
-        booking_at(ledger, up)->left = index;
     }
-    booking_pull(ledger, index);
-    booking_pull(ledger, up);
-    return up;
+    in->max_end_ms[slot] = max_end;
 }
 
-static uint32_t booking_merge(const fr__ledger *ledger, uint32_t a, uint32_t b, int depth) {
-    assert(depth < 2 * LEDGER_DEPTH_MAX);
-    if (a == LEDGER_NIL) {
-        return b;
+static const btree_kind booking_kind = {
+    .leaf = {BOOKING_LEAF_MAX,
+             3,
+             {offsetof(booking_leaf, start_ms), offsetof(booking_leaf, end_ms),
+              offsetof(booking_leaf, handle)},
+             {sizeof(int64_t), sizeof(int64_t), sizeof(uint32_t)},
+             0},
+    .inner = {BOOKING_INNER_MAX,
+              4,
+              {offsetof(booking_inner, min_start_ms), offsetof(booking_inner, max_end_ms),
+               offsetof(booking_inner, min_handle), offsetof(booking_inner, child)},
+              {sizeof(int64_t), sizeof(int64_t), sizeof(uint32_t), sizeof(uint32_t)},
+              offsetof(booking_inner, child)},
+    .refresh = booking_refresh,
+};
+
+static uint32_t booking_child_for(const booking_inner *in, int64_t start_ms, uint32_t handle) {
+    uint32_t c = 0;
+    while (c + 1u < in->head.count &&
+           !key_less(start_ms, handle, in->min_start_ms[c + 1u], in->min_handle[c + 1u])) {
+        c++;
     }
-    if (b == LEDGER_NIL) {
-        return a;
-    }
-    ledger_booking *ba = booking_at(ledger, a);
-    ledger_booking *bb = booking_at(ledger, b);
-    assert(booking_before(ba, a, bb, b));
-    if (ba->priority > bb->priority) {
-        ba->right = booking_merge(ledger, ba->right, b, depth + 1);
-        booking_pull(ledger, a);
-        return a;
-    }
-    bb->left = booking_merge(ledger, a, bb->left, depth + 1);
-    booking_pull(ledger, b);
-    return b;
+    return c;
 }
 
-/* Unlinks the booking node from the subtree at index (it must be there);
- * returns the new subtree root.  The node itself is left as it was. */
-static uint32_t booking_unlink(const fr__ledger *ledger, uint32_t index, uint32_t node,
-                               int depth) {
-    assert(depth < LEDGER_DEPTH_MAX);
-    assert(index != LEDGER_NIL);
-    ledger_booking *b = booking_at(ledger, index);
-    if (index == node) {
-        return booking_merge(ledger, b->left, b->right, 0);
+/* The position of the first key >= (start, handle) in a leaf. */
+static uint32_t booking_leaf_pos(const booking_leaf *leaf, int64_t start_ms, uint32_t handle) {
+    uint32_t pos = 0;
+    while (pos < leaf->head.count &&
+           key_less(leaf->start_ms[pos], leaf->handle[pos], start_ms, handle)) {
+        pos++;
     }
-    if (booking_before(booking_at(ledger, node), node, b, index)) {
-        b->left = booking_unlink(ledger, b->left, node, depth + 1);
-    } else {
-        b->right = booking_unlink(ledger, b->right, node, depth + 1);
+    return pos;
+}
+
+static uint32_t booking_add_rec(btree *tree, uint32_t index, uint32_t level, int64_t start_ms,
+                                int64_t end_ms, uint32_t handle) {
+    if (level > 0) {
+        booking_inner *in = booking_inner_at(tree, index);
+        uint32_t c = booking_child_for(in, start_ms, handle);
+        uint32_t sibling =
+            booking_add_rec(tree, in->child[c], level - 1u, start_ms, end_ms, handle);
+        booking_refresh(tree, index, c, level == 1);
+        if (sibling == LEDGER_NIL) {
+            return LEDGER_NIL;
+        }
+        return tree_add_child(tree, index, c + 1u, sibling, level == 1);
     }
-    booking_pull(ledger, index);
-    return index;
+    booking_leaf *leaf = booking_leaf_at(tree, index);
+    uint32_t pos = booking_leaf_pos(leaf, start_ms, handle);
+    uint32_t sibling = LEDGER_NIL;
+    if (leaf->head.count == BOOKING_LEAF_MAX) {
+        sibling = tree_split(tree, index, true);
+        if (pos > BOOKING_LEAF_MAX / 2u) {
+            leaf = booking_leaf_at(tree, sibling);
+            pos -= BOOKING_LEAF_MAX / 2u;
+        }
+    }
+    layout_open(&booking_kind.leaf, leaf, pos);
+    leaf->start_ms[pos] = start_ms;
+    leaf->end_ms[pos] = end_ms;
+    leaf->handle[pos] = handle;
+    tree->entries++;
+    return sibling;
+}
+
+static bool booking_remove_rec(btree *tree, uint32_t index, uint32_t level, int64_t start_ms,
+                               uint32_t handle) {
+    if (level > 0) {
+        booking_inner *in = booking_inner_at(tree, index);
+        uint32_t c = booking_child_for(in, start_ms, handle);
+        if (booking_remove_rec(tree, in->child[c], level - 1u, start_ms, handle)) {
+            tree_fix_child(tree, index, c, level == 1);
+        } else {
+            booking_refresh(tree, index, c, level == 1);
+        }
+        return in->head.count < BOOKING_INNER_MAX / 2u;
+    }
+    booking_leaf *leaf = booking_leaf_at(tree, index);
+    uint32_t pos = booking_leaf_pos(leaf, start_ms, handle);
+    assert(pos < leaf->head.count && leaf->handle[pos] == handle);
+    layout_close(&booking_kind.leaf, leaf, pos);
+    assert(tree->entries > 0);
+    tree->entries--;
+    return leaf->head.count < BOOKING_LEAF_MAX / 2u;
 }
 
 /* The state of one overlap enumeration. */
 typedef struct overlap_walk {
+    const fr__ledger *ledger;
     int64_t start_ms;
     int64_t end_ms;
     uint64_t *tags;
@@ -750,59 +1132,89 @@ typedef struct overlap_walk {
     size_t count;
 } overlap_walk;
 
-/* Visits, in (start, handle) order, the bookings of a subtree that overlap
- * the walk's interval, skipping subtrees that end too early. */
-static void booking_collect(const fr__ledger *ledger, uint32_t index, overlap_walk *walk,
-                            int depth) {
-    assert(depth < LEDGER_DEPTH_MAX);
-    while (index != LEDGER_NIL) {
-        const ledger_booking *b = booking_at(ledger, index);
-        if (b->max_end_ms <= walk->start_ms) {
-            return;
+/* Visits, in key order, the bookings of a subtree that overlap the walk's
+ * interval, skipping children that end too early; returns false once keys
+ * reach the walk's end (nothing later can overlap). */
+static bool booking_collect(const btree *tree, uint32_t index, uint32_t level,
+                            overlap_walk *walk) {
+    assert(level < LEDGER_DEPTH_MAX);
+    if (level > 0) {
+        const booking_inner *in = booking_inner_at(tree, index);
+        for (uint32_t c = 0; c < in->head.count; c++) {
+            if (in->min_start_ms[c] >= walk->end_ms) {
+                return false;
+            }
+            if (in->max_end_ms[c] > walk->start_ms &&
+                !booking_collect(tree, in->child[c], level - 1u, walk)) {
+                return false;
+            }
         }
-        booking_collect(ledger, b->left, walk, depth + 1);
-        if (b->start_ms >= walk->end_ms) {
-            return; /* it and its whole right subtree start too late */
+        return true;
+    }
+    const booking_leaf *leaf = booking_leaf_at(tree, index);
+    for (uint32_t i = 0; i < leaf->head.count; i++) {
+        if (leaf->start_ms[i] >= walk->end_ms) {
+            return false;
         }
-        if (b->end_ms > walk->start_ms) {
+        if (leaf->end_ms[i] > walk->start_ms) {
             if (walk->count < walk->max) {
-                walk->tags[walk->count] = b->tag;
+                const booking_record *r = pool_node(&walk->ledger->records, leaf->handle[i]);
+                walk->tags[walk->count] = r->tag;
             }
             walk->count++;
         }
-        index = b->right;
     }
+    return true;
 }
 
 /* ---------------------------------------------------------------------------
- * Capacity.
+ * Capacity.  A schedule is a sequence of edges: entry i gives edge 2i (its
+ * start, +delta) and edge 2i+1 (its end, -delta), where delta = capacity -
+ * total; edges with delta 0 and ends at FR_TIME_INF do not exist.
  * ------------------------------------------------------------------------- */
 
-/* Adds (sign +1) or removes (sign -1) the capacity edges of a schedule
- * relative to total.  Adding needs 2 * len points reserved. */
-static void schedule_apply(fr__ledger *ledger, const fr_schedule_entry *schedule, size_t len,
-                           int64_t total_milli, int sign) {
-    for (size_t i = 0; i < len; i++) {
-        const fr_schedule_entry *e = &schedule[i];
-        int64_t delta = e->capacity_milli - total_milli;
-        if (delta == 0) {
-            continue; /* no jump, no point */
-        }
-        if (sign > 0) {
-            ledger->point_root = point_add(ledger, ledger->point_root, e->start_ms, delta, 0, 0);
-            if (e->end_ms != FR_TIME_INF) {
-                ledger->point_root =
-                    point_add(ledger, ledger->point_root, e->end_ms, -delta, 0, 0);
-            }
-        } else {
-            ledger->point_root =
-                point_remove(ledger, ledger->point_root, e->start_ms, delta, 0, 0);
-            if (e->end_ms != FR_TIME_INF) {
-                ledger->point_root =
-                    point_remove(ledger, ledger->point_root, e->end_ms, -delta, 0, 0);
-            }
+/* Edge k of a schedule: false when it does not exist. */
+static bool schedule_edge(const fr_schedule_entry *schedule, int64_t total_milli, size_t k,
+                          int64_t *t_ms, int64_t *d_free_milli) {
+    const fr_schedule_entry *e = &schedule[k / 2u];
+    int64_t delta = e->capacity_milli - total_milli;
+    bool is_end = (k % 2u) == 1u;
+    if (delta == 0 || (is_end && e->end_ms == FR_TIME_INF)) {
+        return false;
+    }
+    *t_ms = is_end ? e->end_ms : e->start_ms;
+    *d_free_milli = is_end ? -delta : delta;
+    return true;
+}
+
+/* Removes the first edge_count edges of a schedule.  Never allocates. */
+static void schedule_remove(fr__ledger *ledger, const fr_schedule_entry *schedule,
+                            int64_t total_milli, size_t edge_count) {
+    for (size_t k = 0; k < edge_count; k++) {
+        int64_t t_ms;
+        int64_t d_free;
+        if (schedule_edge(schedule, total_milli, k, &t_ms, &d_free)) {
+            point_remove(&ledger->points, t_ms, d_free, 0);
         }
     }
+}
+
+/* Adds the edges of a schedule; on FR_ENOMEM takes back those it added. */
+static int schedule_add(fr__ledger *ledger, const fr_schedule_entry *schedule, size_t len,
+                        int64_t total_milli) {
+    for (size_t k = 0; k < 2u * len; k++) {
+        int64_t t_ms;
+        int64_t d_free;
+        if (!schedule_edge(schedule, total_milli, k, &t_ms, &d_free)) {
+            continue;
+        }
+        if (tree_reserve(&ledger->points, 1) != FR_OK) {
+            schedule_remove(ledger, schedule, total_milli, k);
+            return FR_ENOMEM;
+        }
+        point_add(&ledger->points, t_ms, d_free, 0);
+    }
+    return FR_OK;
 }
 
 /* Asserts what the caller validated: sorted, non-overlapping, in range. */
@@ -831,9 +1243,13 @@ fr__ledger *fr__ledger_new(void) {
     if (ledger == NULL) {
         return NULL;
     }
-    ledger->points.node_size = sizeof(ledger_point);
-    ledger->bookings.node_size = sizeof(ledger_booking);
-    ledger->prng_state = LEDGER_SEED;
+    ledger->points.kind = &point_kind;
+    pool_init(&ledger->points.leaves, sizeof(point_leaf), 5);
+    pool_init(&ledger->points.inners, sizeof(point_inner), 4);
+    ledger->bookings.kind = &booking_kind;
+    pool_init(&ledger->bookings.leaves, sizeof(booking_leaf), 5);
+    pool_init(&ledger->bookings.inners, sizeof(booking_inner), 4);
+    pool_init(&ledger->records, sizeof(booking_record), 8);
     return ledger;
 }
 
@@ -841,8 +1257,9 @@ void fr__ledger_free(fr__ledger *ledger) {
     if (ledger == NULL) {
         return;
     }
-    pool_free(&ledger->points);
-    pool_free(&ledger->bookings);
+    tree_free(&ledger->points);
+    tree_free(&ledger->bookings);
+    pool_free(&ledger->records);
     free(ledger->schedule);
     free(ledger);
 }
@@ -853,7 +1270,7 @@ int fr__ledger_set_capacity(fr__ledger *ledger, int64_t total_milli,
     schedule_assert_valid(total_milli, schedule, schedule_len);
     fr_schedule_entry *copy = NULL;
     if (schedule_len > 0) {
-        if (schedule_len > SIZE_MAX / sizeof(*copy) / 2) {
+        if (schedule_len > SIZE_MAX / sizeof(*copy) / 2u) {
             return FR_ENOMEM;
         }
         copy = malloc(schedule_len * sizeof(*copy));
@@ -862,18 +1279,18 @@ int fr__ledger_set_capacity(fr__ledger *ledger, int64_t total_milli,
         }
         memcpy(copy, schedule, schedule_len * sizeof(*copy));
     }
-    /* Reserve first so that nothing below can fail half-way. */
-    if (pool_reserve(&ledger->points, 2u * (uint64_t)schedule_len) != FR_OK) {
+    /* The new edges go in first (relative to the new total), the old ones
+     * come out after: adding may fail and is then undone, removing cannot. */
+    if (schedule_add(ledger, copy, schedule_len, total_milli) != FR_OK) {
         free(copy);
         return FR_ENOMEM;
     }
-    schedule_apply(ledger, ledger->schedule, ledger->schedule_len,
-                   ledger->total_capacity_milli, -1);
+    schedule_remove(ledger, ledger->schedule, ledger->total_capacity_milli,
+                    2u * ledger->schedule_len);
     free(ledger->schedule);
     ledger->total_capacity_milli = total_milli;
     ledger->schedule = copy;
     ledger->schedule_len = schedule_len;
-    schedule_apply(ledger, copy, schedule_len, total_milli, +1);
     return FR_OK;
 }
 
@@ -881,7 +1298,7 @@ int64_t fr__ledger_capacity_at(const fr__ledger *ledger, int64_t t_ms) {
     assert(ledger != NULL);
     int64_t free_sum;
     int64_t book_sum;
-    point_prefix(ledger, t_ms, &free_sum, &book_sum);
+    point_prefix(&ledger->points, t_ms, &free_sum, &book_sum);
     return ledger->total_capacity_milli + free_sum + book_sum;
 }
 
@@ -889,7 +1306,7 @@ int64_t fr__ledger_booked_at(const fr__ledger *ledger, int64_t t_ms) {
     assert(ledger != NULL);
     int64_t free_sum;
     int64_t book_sum;
-    point_prefix(ledger, t_ms, &free_sum, &book_sum);
+    point_prefix(&ledger->points, t_ms, &free_sum, &book_sum);
     assert(book_sum >= 0);
     return book_sum;
 }
@@ -898,7 +1315,7 @@ int64_t fr__ledger_free_at(const fr__ledger *ledger, int64_t t_ms) {
     assert(ledger != NULL);
     int64_t free_sum;
     int64_t book_sum;
-    point_prefix(ledger, t_ms, &free_sum, &book_sum);
+    point_prefix(&ledger->points, t_ms, &free_sum, &book_sum);
     return ledger->total_capacity_milli + free_sum;
 }
 
@@ -907,9 +1324,12 @@ int64_t fr__ledger_min_free(const fr__ledger *ledger, int64_t start_ms, int64_t 
     assert(start_ms < end_ms);
     int64_t free_sum;
     int64_t book_sum;
-    point_prefix(ledger, start_ms, &free_sum, &book_sum);
-    int64_t inside = point_range_min(ledger, ledger->point_root, 0, start_ms, end_ms, false,
-                                     end_ms == FR_TIME_INF, 0);
+    point_prefix(&ledger->points, start_ms, &free_sum, &book_sum);
+    int64_t inside = INT64_MAX;
+    if (ledger->points.root != LEDGER_NIL) {
+        inside = point_range_min(&ledger->points, ledger->points.root, ledger->points.height, 0,
+                                 start_ms, end_ms, INT64_MAX);
+    }
     return ledger->total_capacity_milli + min_i64(free_sum, inside);
 }
 
@@ -917,14 +1337,12 @@ int64_t fr__ledger_first_shortfall(const fr__ledger *ledger, int64_t start_ms, i
                                    int64_t need_milli) {
     assert(ledger != NULL);
     assert(start_ms < end_ms);
-    if (fr__ledger_free_at(ledger, start_ms) < need_milli) {
+    int64_t free_start;
+    int64_t t_ms = first_crossing(ledger, start_ms, end_ms, need_milli, true, &free_start);
+    if (free_start < need_milli) {
         return start_ms;
     }
-    int64_t t_ms = first_crossing(ledger, start_ms, need_milli, true);
-    if (t_ms == FR_TIME_NULL || t_ms >= end_ms) {
-        return FR_TIME_NULL;
-    }
-    assert(t_ms > start_ms);
+    assert(t_ms == FR_TIME_NULL || (t_ms > start_ms && t_ms < end_ms));
     return t_ms;
 }
 
@@ -935,7 +1353,7 @@ int64_t fr__ledger_next_fit(const fr__ledger *ledger, int64_t from_ms, int64_t d
     assert(from_ms != FR_TIME_INF && from_ms != FR_TIME_NULL);
     int64_t s_ms = from_ms;
     /* Every round skips at least one breakpoint, so this bounds the loop. */
-    size_t rounds_max = ledger->point_count + 2u;
+    size_t rounds_max = ledger->points.entries + 2u;
     for (size_t round = 0; round < rounds_max; round++) {
         if (s_ms > latest_start_ms) {
             return FR_TIME_NULL;
@@ -947,7 +1365,7 @@ int64_t fr__ledger_next_fit(const fr__ledger *ledger, int64_t from_ms, int64_t d
         }
         /* No start in [s, short] fits: the next candidate is where free
          * climbs back to need. */
-        int64_t next_ms = first_crossing(ledger, short_ms, need_milli, false);
+        int64_t next_ms = first_crossing(ledger, short_ms, FR_TIME_INF, need_milli, false, NULL);
         if (next_ms == FR_TIME_NULL) {
             return FR_TIME_NULL;
         }
@@ -967,55 +1385,59 @@ int fr__ledger_book(fr__ledger *ledger, int64_t start_ms, int64_t end_ms,
     if ((uint64_t)quantity_milli > LEDGER_BOOKED_SUM_MAX - ledger->booked_sum_milli) {
         return FR_ELIMIT;
     }
-    if (pool_reserve(&ledger->points, 2) != FR_OK ||
-        pool_reserve(&ledger->bookings, 1) != FR_OK) {
+    if (pool_reserve(&ledger->records, 1) != FR_OK ||
+        tree_reserve(&ledger->bookings, 1) != FR_OK ||
+        tree_reserve(&ledger->points, 2) != FR_OK) {
         return FR_ENOMEM;
     }
-    uint32_t node = pool_alloc(&ledger->bookings);
-    ledger_booking *b = booking_at(ledger, node);
-    b->start_ms = start_ms;
-    b->end_ms = end_ms;
-    b->max_end_ms = end_ms;
-    b->quantity_milli = quantity_milli;
-    b->tag = tag;
-    b->left = LEDGER_NIL;
-    b->right = LEDGER_NIL;
-    b->priority = ledger_next_priority(ledger);
-    b->unused = 0;
-    ledger->booking_root = booking_insert(ledger, ledger->booking_root, node, 0);
-    ledger->point_root =
-        point_add(ledger, ledger->point_root, start_ms, -quantity_milli, quantity_milli, 0);
+    uint32_t handle = pool_alloc(&ledger->records);
+    booking_record *r = pool_node(&ledger->records, handle);
+    r->start_ms = start_ms;
+    r->end_ms = end_ms;
+    r->quantity_milli = quantity_milli;
+    r->tag = tag;
+    btree *bookings = &ledger->bookings;
+    if (bookings->root == LEDGER_NIL) {
+        tree_first_leaf(bookings);
+    }
+    uint32_t sibling =
+        booking_add_rec(bookings, bookings->root, bookings->height, start_ms, end_ms, handle);
+    if (sibling != LEDGER_NIL) {
+        tree_grow_root(bookings, sibling);
+    }
+    point_add(&ledger->points, start_ms, -quantity_milli, quantity_milli);
     if (end_ms != FR_TIME_INF) {
-        ledger->point_root =
-            point_add(ledger, ledger->point_root, end_ms, quantity_milli, -quantity_milli, 0);
+        point_add(&ledger->points, end_ms, quantity_milli, -quantity_milli);
     }
     ledger->booked_sum_milli += (uint64_t)quantity_milli;
     ledger->booking_count++;
-    *out = node;
+    assert(ledger->booking_count == bookings->entries);
+    *out = handle;
     return FR_OK;
 }
 
 void fr__ledger_unbook(fr__ledger *ledger, fr__booking_ref ref) {
     assert(ledger != NULL);
-    assert(ref != LEDGER_NIL && ref < ledger->bookings.used);
-    ledger_booking *b = booking_at(ledger, ref);
-    assert(b->end_ms != FR_TIME_NULL); /* live */
-    int64_t start_ms = b->start_ms;
-    int64_t end_ms = b->end_ms;
-    int64_t quantity_milli = b->quantity_milli;
-    ledger->booking_root = booking_unlink(ledger, ledger->booking_root, ref, 0);
-    ledger->point_root =
-        point_remove(ledger, ledger->point_root, start_ms, -quantity_milli, quantity_milli, 0);
+    assert(ref != LEDGER_NIL && ref < ledger->records.used);
+    booking_record *r = pool_node(&ledger->records, ref);
+    assert(r->end_ms != FR_TIME_NULL); /* live */
+    int64_t start_ms = r->start_ms;
+    int64_t end_ms = r->end_ms;
+    int64_t quantity_milli = r->quantity_milli;
+    btree *bookings = &ledger->bookings;
+    booking_remove_rec(bookings, bookings->root, bookings->height, start_ms, ref);
+    tree_shrink_root(bookings);
+    point_remove(&ledger->points, start_ms, -quantity_milli, quantity_milli);
     if (end_ms != FR_TIME_INF) {
-        ledger->point_root =
-            point_remove(ledger, ledger->point_root, end_ms, quantity_milli, -quantity_milli, 0);
+        point_remove(&ledger->points, end_ms, quantity_milli, -quantity_milli);
     }
-    b->end_ms = FR_TIME_NULL; /* marks the node free */
-    pool_release(&ledger->bookings, ref);
+    r->end_ms = FR_TIME_NULL; /* marks the record free */
+    pool_release(&ledger->records, ref);
     assert(ledger->booked_sum_milli >= (uint64_t)quantity_milli);
     ledger->booked_sum_milli -= (uint64_t)quantity_milli;
     assert(ledger->booking_count > 0);
     ledger->booking_count--;
+    assert(ledger->booking_count == bookings->entries);
 }
 
 size_t fr__ledger_count(const fr__ledger *ledger) {
@@ -1026,7 +1448,8 @@ size_t fr__ledger_count(const fr__ledger *ledger) {
 size_t fr__ledger_bytes(const fr__ledger *ledger) {
     assert(ledger != NULL);
     size_t bytes = sizeof(*ledger) + LEDGER_MALLOC_OVERHEAD;
-    bytes += pool_bytes(&ledger->points) + pool_bytes(&ledger->bookings);
+    bytes += tree_bytes(&ledger->points) + tree_bytes(&ledger->bookings);
+    bytes += pool_bytes(&ledger->records);
     if (ledger->schedule != NULL) {
         bytes += ledger->schedule_len * sizeof(*ledger->schedule) + LEDGER_MALLOC_OVERHEAD;
     }
@@ -1038,8 +1461,11 @@ size_t fr__ledger_overlapping(const fr__ledger *ledger, int64_t start_ms, int64_
     assert(ledger != NULL);
     assert(start_ms < end_ms);
     assert(max == 0 || tags != NULL);
-    overlap_walk walk = {start_ms, end_ms, tags, max, 0};
-    booking_collect(ledger, ledger->booking_root, &walk, 0);
+    overlap_walk walk = {ledger, start_ms, end_ms, tags, max, 0};
+    if (ledger->bookings.root != LEDGER_NIL) {
+        booking_collect(&ledger->bookings, ledger->bookings.root, ledger->bookings.height,
+                        &walk);
+    }
     return walk.count;
 }
 
@@ -1050,22 +1476,23 @@ int fr__ledger_next_overrun(const fr__ledger *ledger, int64_t from_ms, int64_t *
     /* Before the first point free(t) = total >= 0, so every run starts at a
      * point. */
     assert(ledger->total_capacity_milli >= 0);
+    const btree *points = &ledger->points;
     int64_t start_ms;
     if (fr__ledger_free_at(ledger, from_ms) < 0) {
         /* The run contains from: it starts right after the last point at or
          * before from where free was >= 0 (or at the very first point). */
-        uint32_t last_ok = point_last_at_least(ledger, ledger->point_root, 0, from_ms,
-                                               -ledger->total_capacity_milli, 0);
-        int64_t after_ms = last_ok == LEDGER_NIL ? INT64_MIN : point_at(ledger, last_ok)->t_ms;
-        start_ms = first_crossing(ledger, after_ms, 0, true);
+        int64_t last_ok_ms = point_last_at_least(points, points->root, points->height, 0,
+                                                 from_ms, -ledger->total_capacity_milli);
+        int64_t after_ms = last_ok_ms == FR_TIME_NULL ? INT64_MIN : last_ok_ms;
+        start_ms = first_crossing(ledger, after_ms, FR_TIME_INF, 0, true, NULL);
         assert(start_ms != FR_TIME_NULL && start_ms <= from_ms);
     } else {
-        start_ms = first_crossing(ledger, from_ms, 0, true);
+        start_ms = first_crossing(ledger, from_ms, FR_TIME_INF, 0, true, NULL);
         if (start_ms == FR_TIME_NULL) {
             return 0;
         }
     }
-    int64_t end_ms = first_crossing(ledger, start_ms, 0, false);
+    int64_t end_ms = first_crossing(ledger, start_ms, FR_TIME_INF, 0, false, NULL);
     if (end_ms == FR_TIME_NULL) {
         end_ms = FR_TIME_INF;
     }
@@ -1089,42 +1516,27 @@ void fr__ledger_stats(const fr__ledger *ledger, int64_t start_ms, int64_t end_ms
     assert(capacity_avg_milli != NULL && booked_avg_milli != NULL && booked_peak_milli != NULL);
     int64_t free_sum;
     int64_t book_sum;
-    point_prefix(ledger, start_ms, &free_sum, &book_sum);
+    uint32_t leaf_index;
+    uint32_t pos;
+    point_seek(&ledger->points, start_ms, &free_sum, &book_sum, &leaf_index, &pos);
     ledger_wide capacity_integral = 0;
     ledger_wide booked_integral = 0;
     int64_t peak = book_sum;
     int64_t at_ms = start_ms;
-    /* In-order walk of the points in (start, end) with an explicit stack:
-     * the stack holds the ancestors still to visit, at most one per level. */
-    uint32_t stack[LEDGER_DEPTH_MAX];
-    int top = 0;
-    uint32_t index = ledger->point_root;
-    for (;;) {
-        while (index != LEDGER_NIL) {
-            const ledger_point *p = point_at(ledger, index);
-            if (p->t_ms <= start_ms) {
-                index = p->right;
-            } else {
-                assert(top < LEDGER_DEPTH_MAX);
-                stack[top++] = index;
-                index = p->left;
-            }
+    /* Walk the points in (start, end) along the leaf chain. */
+    while (leaf_index != LEDGER_NIL) {
+        const point_leaf *leaf = point_leaf_at(&ledger->points, leaf_index);
+        for (; pos < leaf->head.count && leaf->t_ms[pos] < end_ms; pos++) {
+            int64_t capacity = ledger->total_capacity_milli + free_sum + book_sum;
+            capacity_integral += (ledger_wide)capacity * (leaf->t_ms[pos] - at_ms);
+            booked_integral += (ledger_wide)book_sum * (leaf->t_ms[pos] - at_ms);
+            at_ms = leaf->t_ms[pos];
+            free_sum += leaf->d_free_milli[pos];
+            book_sum += leaf->d_book_milli[pos];
+            peak = max_i64(peak, book_sum);
         }
-        if (top == 0) {
-            break;
-        }
-        const ledger_point *p = point_at(ledger, stack[--top]);
-        if (p->t_ms >= end_ms) {
-            break;
-        }
-        int64_t capacity = ledger->total_capacity_milli + free_sum + book_sum;
-        capacity_integral += (ledger_wide)capacity * (p->t_ms - at_ms);
-        booked_integral += (ledger_wide)book_sum * (p->t_ms - at_ms);
-        at_ms = p->t_ms;
-        free_sum += p->d_free_milli;
-        book_sum += p->d_book_milli;
-        peak = max_i64(peak, book_sum);
-        index = p->right;
+        leaf_index = pos < leaf->head.count ? LEDGER_NIL : leaf->head.next;
+        pos = 0;
     }
     int64_t capacity = ledger->total_capacity_milli + free_sum + book_sum;
     capacity_integral += (ledger_wide)capacity * (end_ms - at_ms);

@@ -230,7 +230,7 @@ static int fleet_matches(const fr_event *event, const char *fleet_id)
 }
 
 /* Answers from committed events only: events appended by an open transaction
- * are not visible until commit. */
+ * are not visible until commit.  No match: *items = NULL, *count = 0. */
 static int memory_events_after(fr_store *store, int64_t after, size_t limit,
                                const char *fleet_id, fr_event **items, size_t *count)
 {

@@ -672,6 +672,9 @@ static int read_events(sqlite_store *s, int which, size_t limit, event_list *lis
     return FR_OK;
 }
 
+/* Inside a transaction this also sees the transaction's own appends (the
+ * memory store does not; the engine only reads before appending).  No match:
+ * *items = NULL, *count = 0. */
 static int sqlite_events_after(fr_store *store, int64_t after, size_t limit,
                                const char *fleet_id, fr_event **items, size_t *count)
 {

@@ -1,0 +1,54 @@
+# Thin wrapper over meson; the README's commands live here.
+#   make run   - build and start fleetres on the embedded default (SQLite)
+#   make test  - install what is needed, then the whole suite, plain and
+#                under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make bench - the benchmarks (not part of make test)
+SHELL := /bin/bash
+BUILD ?= build
+BUILD_ASAN ?= build-asan
+PACKAGES := meson ninja-build pkg-config gcc libsqlite3-dev libpq-dev libcjson-dev \
+	librdkafka-dev libcivetweb-dev libhiredis-dev libcurl4-openssl-dev libssl-dev \
+	libcriterion-dev python3-pytest
+
+.PHONY: deps build run test test-plain test-asan bench clean
+
+deps:
+	@missing=$$(for p in $(PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing:" $$missing; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD) --buildtype=debugoptimized
+
+build: deps $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+run: build
+	./$(BUILD)/examples/depot_quickstart fleetres.db
+
+test-plain: build
+	meson test -C $(BUILD) --print-errorlogs
+
+$(BUILD_ASAN)/build.ninja:
+	meson setup $(BUILD_ASAN) -Db_sanitize=address,undefined -Db_lundef=false --buildtype=debug
+
+test-asan: deps $(BUILD_ASAN)/build.ninja
+	ninja -C $(BUILD_ASAN)
+	ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 \
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	meson test -C $(BUILD_ASAN) --print-errorlogs --timeout-multiplier 3
+
+test: test-plain test-asan
+
+bench: deps
+	meson setup build-release --buildtype=release -Db_ndebug=true 2>/dev/null || true
+	ninja -C build-release
+	./build-release/bench/bench_ledger
+	./build-release/bench/bench_sqlite
+
+clean:
+	rm -rf $(BUILD) $(BUILD_ASAN) build-release
