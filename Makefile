@@ -10,7 +10,7 @@ PACKAGES := meson ninja-build pkg-config gcc libsqlite3-dev libpq-dev libcjson-d
 	librdkafka-dev libcivetweb-dev libhiredis-dev libcurl4-openssl-dev libssl-dev \
 	libcriterion-dev python3-pytest
 
-.PHONY: deps build run test test-plain test-asan bench clean
+.PHONY: deps build run test test-plain test-asan test-release-build bench clean
 
 deps:
 	@missing=$$(for p in $(PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
@@ -42,11 +42,14 @@ test-asan: deps $(BUILD_ASAN)/build.ninja
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	meson test -C $(BUILD_ASAN) --print-errorlogs --timeout-multiplier 3
 
-test: test-plain test-asan
-
-bench: deps
+# Release (NDEBUG) must compile warning-free too: asserts vanish there.
+test-release-build: deps
 	meson setup build-release --buildtype=release -Db_ndebug=true 2>/dev/null || true
 	ninja -C build-release
+
+test: test-plain test-asan test-release-build
+
+bench: test-release-build
 	./build-release/bench/bench_ledger
 	./build-release/bench/bench_sqlite
 

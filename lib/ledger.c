@@ -13,18 +13,17 @@
  * override.  The breakpoints ("points") are the entries of a B+ tree keyed by
  * time.  Each point holds
  *   d_free  the jump of free(t) at that instant (capacity jump - booked jump),
- *   d_book  the jump of booked(t),
  *   refs    how many booking or schedule edges sit on it (removed at 0),
- * and each inner node keeps, for every child, the sums of both jumps and the
+ * and each inner node keeps, for every child, the sum of the jumps and the
  * minimum and maximum running sum ("prefix") of d_free over the child's
- * points in time order.  Then
- *   free(t)   = base + sum of d_free over points <= t   (base = total capacity)
- *   booked(t) = sum of d_book over points <= t,
- * one root-to-leaf walk each; "the first point after a where free < x (or
- * >= x)" is one walk that skips every child whose min (max) prefix cannot
- * qualify; "min of free over (a, b)" is two walks.  A schedule override
- * {s, e, c} is the capacity jump +(c - total) at s and -(c - total) at e; an
- * open-ended interval (end FR_TIME_INF) has no end point at all.
+ * points in time order.  Then free(t) = total + (sum of d_free over points
+ * <= t) is one root-to-leaf walk; "the first point after a where free < x
+ * (or >= x)" is one walk that skips every child whose min (max) prefix
+ * cannot qualify; "min of free over (a, b)" is two walks.  A schedule
+ * override {s, e, c} is the jump +(c - total) at s and -(c - total) at e; an
+ * open-ended interval (end FR_TIME_INF) has no end point at all.  capacity(t)
+ * itself comes from the (sorted) schedule by binary search, and booked(t) is
+ * capacity(t) - free(t), so points need not carry a second jump.
  *
  * The bookings.  A second B+ tree, keyed by (start, handle) and keeping the
  * largest end of every child, answers "which bookings overlap [a, b)?" in
@@ -103,7 +102,6 @@ typedef struct point_leaf {
     node_head head;
     int64_t t_ms[POINT_LEAF_MAX];
     int64_t d_free_milli[POINT_LEAF_MAX];
-    int64_t d_book_milli[POINT_LEAF_MAX];
     uint32_t refs[POINT_LEAF_MAX];
 } point_leaf;
 
@@ -113,7 +111,6 @@ typedef struct point_inner {
     node_head head;
     int64_t min_t_ms[POINT_INNER_MAX];
     int64_t sum_free_milli[POINT_INNER_MAX];
-    int64_t sum_book_milli[POINT_INNER_MAX];
     int64_t min_prefix_milli[POINT_INNER_MAX];
     int64_t max_prefix_milli[POINT_INNER_MAX];
     uint32_t child[POINT_INNER_MAX];
@@ -243,6 +240,19 @@ static void *pool_node(const ledger_pool *pool, uint32_t index) {
     return pool->chunks[index >> pool->shift] + (size_t)(index & mask) * pool->node_size;
 }
 
+/* Asks for every cache line of a node at once, so that a node costs one
+ * memory latency instead of one per line touched in turn. */
+static void prefetch_node(const void *node, size_t size) {
+#if defined(__GNUC__)
+    for (size_t offset = 0; offset < size; offset += 64u) {
+        __builtin_prefetch((const unsigned char *)node + offset);
+    }
+#else
+    (void)node;
+    (void)size;
+#endif
+}
+
 /* One past the largest index the allocated chunks can hold. */
 static uint32_t pool_limit(const ledger_pool *pool) {
     if (pool->chunk_count <= 1) {
@@ -367,6 +377,14 @@ static void *tree_node(const btree *tree, uint32_t index, bool is_leaf) {
     return pool_node(is_leaf ? &tree->leaves : &tree->inners, index);
 }
 
+/* A node about to be read through: all of it is requested at once. */
+static void *tree_node_fetch(const btree *tree, uint32_t index, bool is_leaf) {
+    const ledger_pool *pool = is_leaf ? &tree->leaves : &tree->inners;
+    void *node = pool_node(pool, index);
+    prefetch_node(node, pool->node_size);
+    return node;
+}
+
 static node_head *tree_head(const btree *tree, uint32_t index, bool is_leaf) {
     return tree_node(tree, index, is_leaf);
 }
@@ -375,14 +393,47 @@ static uint32_t *inner_children(const btree *tree, void *inner) {
     return (uint32_t *)(void *)((unsigned char *)inner + tree->kind->inner.child_offset);
 }
 
+/* Copies n elements of 8 (or 4) bytes, overlap allowed.  Plain loops: the
+ * moves are short, and a libc call per array costs more than the copy. */
+static void move_u64(uint64_t *dst, const uint64_t *src, uint32_t n) {
+    if (dst < src) {
+        for (uint32_t i = 0; i < n; i++) {
+            dst[i] = src[i];
+        }
+    } else {
+        for (uint32_t i = n; i-- > 0;) {
+            dst[i] = src[i];
+        }
+    }
+}
+
+static void move_u32(uint32_t *dst, const uint32_t *src, uint32_t n) {
+    if (dst < src) {
+        for (uint32_t i = 0; i < n; i++) {
+            dst[i] = src[i];
+        }
+    } else {
+        for (uint32_t i = n; i-- > 0;) {
+            dst[i] = src[i];
+        }
+    }
+}
+
 /* Moves n entries from src[src_pos..] to dst[dst_pos..] (overlap allowed). */
 static void layout_move(const node_layout *layout, void *dst, uint32_t dst_pos, const void *src,
                         uint32_t src_pos, uint32_t n) {
     assert(dst_pos + n <= layout->capacity && src_pos + n <= layout->capacity);
     for (uint32_t a = 0; a < layout->arrays; a++) {
-        size_t size = layout->size[a];
-        memmove((unsigned char *)dst + layout->offset[a] + dst_pos * size,
-                (const unsigned char *)src + layout->offset[a] + src_pos * size, n * size);
+        unsigned char *d = (unsigned char *)dst + layout->offset[a];
+        const unsigned char *s = (const unsigned char *)src + layout->offset[a];
+        if (layout->size[a] == sizeof(uint64_t)) {
+            move_u64((uint64_t *)(void *)d + dst_pos, (const uint64_t *)(const void *)s + src_pos,
+                     n);
+        } else {
+            assert(layout->size[a] == sizeof(uint32_t));
+            move_u32((uint32_t *)(void *)d + dst_pos, (const uint32_t *)(const void *)s + src_pos,
+                     n);
+        }
     }
 }
 
@@ -569,13 +620,21 @@ static point_inner *point_inner_at(const btree *tree, uint32_t index) {
     return tree_node(tree, index, false);
 }
 
+/* The same, for a node a descent is entering (see prefetch_node). */
+static point_leaf *point_leaf_fetch(const btree *tree, uint32_t index) {
+    return tree_node_fetch(tree, index, true);
+}
+
+static point_inner *point_inner_fetch(const btree *tree, uint32_t index) {
+    return tree_node_fetch(tree, index, false);
+}
+
 static void point_refresh(const btree *tree, uint32_t parent, uint32_t slot,
                           bool child_is_leaf) {
     point_inner *in = point_inner_at(tree, parent);
     assert(slot < in->head.count);
     int64_t min_t;
     int64_t sum = 0;
-    int64_t sum_book = 0;
     int64_t min_prefix = INT64_MAX;
     int64_t max_prefix = INT64_MIN;
     if (child_is_leaf) {
@@ -584,7 +643,6 @@ static void point_refresh(const btree *tree, uint32_t parent, uint32_t slot,
         min_t = leaf->t_ms[0];
         for (uint32_t i = 0; i < leaf->head.count; i++) {
             sum += leaf->d_free_milli[i];
-            sum_book += leaf->d_book_milli[i];
             min_prefix = min_i64(min_prefix, sum);
             max_prefix = max_i64(max_prefix, sum);
         }
@@ -596,30 +654,28 @@ static void point_refresh(const btree *tree, uint32_t parent, uint32_t slot,
             min_prefix = min_i64(min_prefix, sum + c->min_prefix_milli[k]);
             max_prefix = max_i64(max_prefix, sum + c->max_prefix_milli[k]);
             sum += c->sum_free_milli[k];
-            sum_book += c->sum_book_milli[k];
         }
     }
     in->min_t_ms[slot] = min_t;
     in->sum_free_milli[slot] = sum;
-    in->sum_book_milli[slot] = sum_book;
     in->min_prefix_milli[slot] = min_prefix;
     in->max_prefix_milli[slot] = max_prefix;
 }
 
 static const btree_kind point_kind = {
     .leaf = {POINT_LEAF_MAX,
-             4,
+             3,
              {offsetof(point_leaf, t_ms), offsetof(point_leaf, d_free_milli),
-              offsetof(point_leaf, d_book_milli), offsetof(point_leaf, refs)},
-             {sizeof(int64_t), sizeof(int64_t), sizeof(int64_t), sizeof(uint32_t)},
+              offsetof(point_leaf, refs)},
+             {sizeof(int64_t), sizeof(int64_t), sizeof(uint32_t)},
              0},
     .inner = {POINT_INNER_MAX,
-              6,
+              5,
               {offsetof(point_inner, min_t_ms), offsetof(point_inner, sum_free_milli),
-               offsetof(point_inner, sum_book_milli), offsetof(point_inner, min_prefix_milli),
-               offsetof(point_inner, max_prefix_milli), offsetof(point_inner, child)},
+               offsetof(point_inner, min_prefix_milli), offsetof(point_inner, max_prefix_milli),
+               offsetof(point_inner, child)},
               {sizeof(int64_t), sizeof(int64_t), sizeof(int64_t), sizeof(int64_t),
-               sizeof(int64_t), sizeof(uint32_t)},
+               sizeof(uint32_t)},
               offsetof(point_inner, child)},
     .refresh = point_refresh,
 };
@@ -634,11 +690,11 @@ static uint32_t point_child_for(const point_inner *in, int64_t t_ms) {
     return c;
 }
 
-/* Adds one edge at t in a leaf (creating the point, splitting the leaf if
- * full); returns the leaf's new right sibling or LEDGER_NIL. */
-static uint32_t point_leaf_add(btree *tree, uint32_t index, int64_t t_ms, int64_t d_free_milli,
-                               int64_t d_book_milli) {
-    point_leaf *leaf = point_leaf_at(tree, index);
+/* Adds one edge (a jump of free(t)) at t in a leaf, creating the point and
+ * splitting the leaf if full; returns the leaf's new right sibling or
+ * LEDGER_NIL. */
+static uint32_t point_leaf_add(btree *tree, uint32_t index, int64_t t_ms, int64_t d_free_milli) {
+    point_leaf *leaf = point_leaf_fetch(tree, index);
     uint32_t pos = 0;
     while (pos < leaf->head.count && leaf->t_ms[pos] < t_ms) {
         pos++;
@@ -646,7 +702,6 @@ static uint32_t point_leaf_add(btree *tree, uint32_t index, int64_t t_ms, int64_
     if (pos < leaf->head.count && leaf->t_ms[pos] == t_ms) {
         assert(leaf->refs[pos] > 0 && leaf->refs[pos] < UINT32_MAX);
         leaf->d_free_milli[pos] += d_free_milli;
-        leaf->d_book_milli[pos] += d_book_milli;
         leaf->refs[pos]++;
         return LEDGER_NIL;
     }
@@ -661,21 +716,19 @@ static uint32_t point_leaf_add(btree *tree, uint32_t index, int64_t t_ms, int64_
     layout_open(&point_kind.leaf, leaf, pos);
     leaf->t_ms[pos] = t_ms;
     leaf->d_free_milli[pos] = d_free_milli;
-    leaf->d_book_milli[pos] = d_book_milli;
     leaf->refs[pos] = 1;
     tree->entries++;
     return sibling;
 }
 
 static uint32_t point_add_rec(btree *tree, uint32_t index, uint32_t level, int64_t t_ms,
-                              int64_t d_free_milli, int64_t d_book_milli) {
+                              int64_t d_free_milli) {
     if (level == 0) {
-        return point_leaf_add(tree, index, t_ms, d_free_milli, d_book_milli);
+        return point_leaf_add(tree, index, t_ms, d_free_milli);
     }
-    point_inner *in = point_inner_at(tree, index);
+    point_inner *in = point_inner_fetch(tree, index);
     uint32_t c = point_child_for(in, t_ms);
-    uint32_t sibling = point_add_rec(tree, in->child[c], level - 1u, t_ms, d_free_milli,
-                                     d_book_milli);
+    uint32_t sibling = point_add_rec(tree, in->child[c], level - 1u, t_ms, d_free_milli);
     point_refresh(tree, index, c, level == 1);
     if (sibling == LEDGER_NIL) {
         return LEDGER_NIL;
@@ -683,13 +736,12 @@ static uint32_t point_add_rec(btree *tree, uint32_t index, uint32_t level, int64
     return tree_add_child(tree, index, c + 1u, sibling, level == 1);
 }
 
-/* Adds one edge (the two jumps) at t (tree_reserve'd beforehand). */
-static void point_add(btree *tree, int64_t t_ms, int64_t d_free_milli, int64_t d_book_milli) {
+/* Adds one edge at t (tree_reserve'd beforehand). */
+static void point_add(btree *tree, int64_t t_ms, int64_t d_free_milli) {
     if (tree->root == LEDGER_NIL) {
         tree_first_leaf(tree);
     }
-    uint32_t sibling =
-        point_add_rec(tree, tree->root, tree->height, t_ms, d_free_milli, d_book_milli);
+    uint32_t sibling = point_add_rec(tree, tree->root, tree->height, t_ms, d_free_milli);
     if (sibling != LEDGER_NIL) {
         tree_grow_root(tree, sibling);
     }
@@ -697,9 +749,8 @@ static void point_add(btree *tree, int64_t t_ms, int64_t d_free_milli, int64_t d
 
 /* Removes one edge at t from a leaf (the point must exist); returns whether
  * the leaf fell below half full. */
-static bool point_leaf_remove(btree *tree, uint32_t index, int64_t t_ms, int64_t d_free_milli,
-                              int64_t d_book_milli) {
-    point_leaf *leaf = point_leaf_at(tree, index);
+static bool point_leaf_remove(btree *tree, uint32_t index, int64_t t_ms, int64_t d_free_milli) {
+    point_leaf *leaf = point_leaf_fetch(tree, index);
     uint32_t pos = 0;
     while (pos < leaf->head.count && leaf->t_ms[pos] < t_ms) {
         pos++;
@@ -707,10 +758,9 @@ static bool point_leaf_remove(btree *tree, uint32_t index, int64_t t_ms, int64_t
     assert(pos < leaf->head.count && leaf->t_ms[pos] == t_ms);
     assert(leaf->refs[pos] > 0);
     leaf->d_free_milli[pos] -= d_free_milli;
-    leaf->d_book_milli[pos] -= d_book_milli;
     leaf->refs[pos]--;
     if (leaf->refs[pos] == 0) {
-        assert(leaf->d_free_milli[pos] == 0 && leaf->d_book_milli[pos] == 0);
+        assert(leaf->d_free_milli[pos] == 0);
         layout_close(&point_kind.leaf, leaf, pos);
         assert(tree->entries > 0);
         tree->entries--;
@@ -719,13 +769,13 @@ static bool point_leaf_remove(btree *tree, uint32_t index, int64_t t_ms, int64_t
 }
 
 static bool point_remove_rec(btree *tree, uint32_t index, uint32_t level, int64_t t_ms,
-                             int64_t d_free_milli, int64_t d_book_milli) {
+                             int64_t d_free_milli) {
     if (level == 0) {
-        return point_leaf_remove(tree, index, t_ms, d_free_milli, d_book_milli);
+        return point_leaf_remove(tree, index, t_ms, d_free_milli);
     }
-    point_inner *in = point_inner_at(tree, index);
+    point_inner *in = point_inner_fetch(tree, index);
     uint32_t c = point_child_for(in, t_ms);
-    if (point_remove_rec(tree, in->child[c], level - 1u, t_ms, d_free_milli, d_book_milli)) {
+    if (point_remove_rec(tree, in->child[c], level - 1u, t_ms, d_free_milli)) {
         tree_fix_child(tree, index, c, level == 1);
     } else {
         point_refresh(tree, index, c, level == 1);
@@ -734,10 +784,9 @@ static bool point_remove_rec(btree *tree, uint32_t index, uint32_t level, int64_
 }
 
 /* Removes one edge at t (which must be there).  Never allocates. */
-static void point_remove(btree *tree, int64_t t_ms, int64_t d_free_milli,
-                         int64_t d_book_milli) {
+static void point_remove(btree *tree, int64_t t_ms, int64_t d_free_milli) {
     assert(tree->root != LEDGER_NIL);
-    point_remove_rec(tree, tree->root, tree->height, t_ms, d_free_milli, d_book_milli);
+    point_remove_rec(tree, tree->root, tree->height, t_ms, d_free_milli);
     tree_shrink_root(tree);
 }
 
@@ -746,44 +795,40 @@ static void point_remove(btree *tree, int64_t t_ms, int64_t d_free_milli,
  * d_free up to and including a point, i.e. free(point) - base.
  * ------------------------------------------------------------------------- */
 
-/* Sums of d_free and d_book over the points <= t; also the leaf and the
- * position in it of the first point > t (which may be one past its end). */
-static void point_seek(const btree *tree, int64_t t_ms, int64_t *free_sum_milli,
-                       int64_t *book_sum_milli, uint32_t *leaf_index, uint32_t *leaf_pos) {
+/* The sum of d_free over the points <= t; also the leaf and the position in
+ * it of the first point > t (which may be one past its end). */
+static int64_t point_seek(const btree *tree, int64_t t_ms, uint32_t *leaf_index,
+                          uint32_t *leaf_pos) {
     int64_t free_sum = 0;
-    int64_t book_sum = 0;
     uint32_t index = tree->root;
     *leaf_index = LEDGER_NIL;
     *leaf_pos = 0;
-    if (index != LEDGER_NIL) {
-        for (uint32_t level = tree->height; level > 0; level--) {
-            const point_inner *in = point_inner_at(tree, index);
-            uint32_t c = 0;
-            while (c + 1u < in->head.count && in->min_t_ms[c + 1u] <= t_ms) {
-                free_sum += in->sum_free_milli[c];
-                book_sum += in->sum_book_milli[c];
-                c++;
-            }
-            index = in->child[c];
-        }
-        const point_leaf *leaf = point_leaf_at(tree, index);
-        uint32_t i = 0;
-        for (; i < leaf->head.count && leaf->t_ms[i] <= t_ms; i++) {
-            free_sum += leaf->d_free_milli[i];
-            book_sum += leaf->d_book_milli[i];
-        }
-        *leaf_index = index;
-        *leaf_pos = i;
+    if (index == LEDGER_NIL) {
+        return 0;
     }
-    *free_sum_milli = free_sum;
-    *book_sum_milli = book_sum;
+    for (uint32_t level = tree->height; level > 0; level--) {
+        const point_inner *in = point_inner_fetch(tree, index);
+        uint32_t c = 0;
+        while (c + 1u < in->head.count && in->min_t_ms[c + 1u] <= t_ms) {
+            free_sum += in->sum_free_milli[c];
+            c++;
+        }
+        index = in->child[c];
+    }
+    const point_leaf *leaf = point_leaf_fetch(tree, index);
+    uint32_t i = 0;
+    for (; i < leaf->head.count && leaf->t_ms[i] <= t_ms; i++) {
+        free_sum += leaf->d_free_milli[i];
+    }
+    *leaf_index = index;
+    *leaf_pos = i;
+    return free_sum;
 }
 
-static void point_prefix(const btree *tree, int64_t t_ms, int64_t *free_sum_milli,
-                         int64_t *book_sum_milli) {
+static int64_t point_prefix(const btree *tree, int64_t t_ms) {
     uint32_t leaf_index;
     uint32_t leaf_pos;
-    point_seek(tree, t_ms, free_sum_milli, book_sum_milli, &leaf_index, &leaf_pos);
+    return point_seek(tree, t_ms, &leaf_index, &leaf_pos);
 }
 
 /* One search for the first point in (after, before) whose prefix qualifies. */
@@ -806,7 +851,7 @@ typedef enum search_result {
 static search_result point_hit_all(const btree *tree, uint32_t index, uint32_t level,
                                    int64_t offset_milli, hit_search *s) {
     for (; level > 0; level--) {
-        const point_inner *in = point_inner_at(tree, index);
+        const point_inner *in = point_inner_fetch(tree, index);
         uint32_t c = 0;
         while (!prefix_hits(offset_milli + (s->below ? in->min_prefix_milli[c]
                                                      : in->max_prefix_milli[c]),
@@ -817,7 +862,7 @@ static search_result point_hit_all(const btree *tree, uint32_t index, uint32_t l
         }
         index = in->child[c];
     }
-    const point_leaf *leaf = point_leaf_at(tree, index);
+    const point_leaf *leaf = point_leaf_fetch(tree, index);
     for (uint32_t i = 0; i < leaf->head.count; i++) {
         offset_milli += leaf->d_free_milli[i];
         if (prefix_hits(offset_milli, s->threshold_milli, s->below)) {
@@ -855,9 +900,9 @@ static search_result point_hit(const btree *tree, uint32_t index, uint32_t level
                                int64_t *offset_milli, hit_search *s) {
     assert(level < LEDGER_DEPTH_MAX);
     if (level == 0) {
-        return point_hit_leaf(point_leaf_at(tree, index), offset_milli, s);
+        return point_hit_leaf(point_leaf_fetch(tree, index), offset_milli, s);
     }
-    const point_inner *in = point_inner_at(tree, index);
+    const point_inner *in = point_inner_fetch(tree, index);
     uint32_t c = 0;
     while (c + 1u < in->head.count && in->min_t_ms[c + 1u] <= s->after_ms) {
         *offset_milli += in->sum_free_milli[c];
@@ -906,7 +951,7 @@ static int64_t point_range_min(const btree *tree, uint32_t index, uint32_t level
     assert(level < LEDGER_DEPTH_MAX);
     int64_t best = INT64_MAX;
     if (level == 0) {
-        const point_leaf *leaf = point_leaf_at(tree, index);
+        const point_leaf *leaf = point_leaf_fetch(tree, index);
         for (uint32_t i = 0; i < leaf->head.count && leaf->t_ms[i] < before_ms; i++) {
             offset_milli += leaf->d_free_milli[i];
             if (leaf->t_ms[i] > after_ms) {
@@ -915,7 +960,7 @@ static int64_t point_range_min(const btree *tree, uint32_t index, uint32_t level
         }
         return best;
     }
-    const point_inner *in = point_inner_at(tree, index);
+    const point_inner *in = point_inner_fetch(tree, index);
     for (uint32_t c = 0; c < in->head.count && in->min_t_ms[c] < before_ms; c++) {
         int64_t lo = in->min_t_ms[c];
         int64_t hi = c + 1u < in->head.count ? in->min_t_ms[c + 1u] : upper_ms;
@@ -936,7 +981,7 @@ static int64_t point_range_min(const btree *tree, uint32_t index, uint32_t level
 static int64_t point_last_all(const btree *tree, uint32_t index, uint32_t level,
                               int64_t offset_milli, int64_t threshold_milli) {
     for (; level > 0; level--) {
-        const point_inner *in = point_inner_at(tree, index);
+        const point_inner *in = point_inner_fetch(tree, index);
         uint32_t pick = in->head.count;
         int64_t pick_offset = 0;
         int64_t offset = offset_milli;
@@ -951,7 +996,7 @@ static int64_t point_last_all(const btree *tree, uint32_t index, uint32_t level,
         index = in->child[pick];
         offset_milli = pick_offset;
     }
-    const point_leaf *leaf = point_leaf_at(tree, index);
+    const point_leaf *leaf = point_leaf_fetch(tree, index);
     int64_t found = FR_TIME_NULL;
     for (uint32_t i = 0; i < leaf->head.count; i++) {
         offset_milli += leaf->d_free_milli[i];
@@ -969,7 +1014,7 @@ static int64_t point_last_at_least(const btree *tree, uint32_t index, uint32_t l
                                    int64_t threshold_milli) {
     assert(level < LEDGER_DEPTH_MAX);
     if (level == 0) {
-        const point_leaf *leaf = point_leaf_at(tree, index);
+        const point_leaf *leaf = point_leaf_fetch(tree, index);
         int64_t found = FR_TIME_NULL;
         for (uint32_t i = 0; i < leaf->head.count && leaf->t_ms[i] <= until_ms; i++) {
             offset_milli += leaf->d_free_milli[i];
@@ -979,7 +1024,7 @@ static int64_t point_last_at_least(const btree *tree, uint32_t index, uint32_t l
         }
         return found;
     }
-    const point_inner *in = point_inner_at(tree, index);
+    const point_inner *in = point_inner_fetch(tree, index);
     int64_t offsets[POINT_INNER_MAX];
     uint32_t c = 0;
     offsets[0] = offset_milli;
@@ -1008,6 +1053,14 @@ static booking_leaf *booking_leaf_at(const btree *tree, uint32_t index) {
 
 static booking_inner *booking_inner_at(const btree *tree, uint32_t index) {
     return tree_node(tree, index, false);
+}
+
+static booking_leaf *booking_leaf_fetch(const btree *tree, uint32_t index) {
+    return tree_node_fetch(tree, index, true);
+}
+
+static booking_inner *booking_inner_fetch(const btree *tree, uint32_t index) {
+    return tree_node_fetch(tree, index, false);
 }
 
 static void booking_refresh(const btree *tree, uint32_t parent, uint32_t slot,
@@ -1073,7 +1126,7 @@ static uint32_t booking_leaf_pos(const booking_leaf *leaf, int64_t start_ms, uin
 static uint32_t booking_add_rec(btree *tree, uint32_t index, uint32_t level, int64_t start_ms,
                                 int64_t end_ms, uint32_t handle) {
     if (level > 0) {
-        booking_inner *in = booking_inner_at(tree, index);
+        booking_inner *in = booking_inner_fetch(tree, index);
         uint32_t c = booking_child_for(in, start_ms, handle);
         uint32_t sibling =
             booking_add_rec(tree, in->child[c], level - 1u, start_ms, end_ms, handle);
@@ -1083,7 +1136,7 @@ static uint32_t booking_add_rec(btree *tree, uint32_t index, uint32_t level, int
         }
         return tree_add_child(tree, index, c + 1u, sibling, level == 1);
     }
-    booking_leaf *leaf = booking_leaf_at(tree, index);
+    booking_leaf *leaf = booking_leaf_fetch(tree, index);
     uint32_t pos = booking_leaf_pos(leaf, start_ms, handle);
     uint32_t sibling = LEDGER_NIL;
     if (leaf->head.count == BOOKING_LEAF_MAX) {
@@ -1104,7 +1157,7 @@ static uint32_t booking_add_rec(btree *tree, uint32_t index, uint32_t level, int
 static bool booking_remove_rec(btree *tree, uint32_t index, uint32_t level, int64_t start_ms,
                                uint32_t handle) {
     if (level > 0) {
-        booking_inner *in = booking_inner_at(tree, index);
+        booking_inner *in = booking_inner_fetch(tree, index);
         uint32_t c = booking_child_for(in, start_ms, handle);
         if (booking_remove_rec(tree, in->child[c], level - 1u, start_ms, handle)) {
             tree_fix_child(tree, index, c, level == 1);
@@ -1113,7 +1166,7 @@ static bool booking_remove_rec(btree *tree, uint32_t index, uint32_t level, int6
         }
         return in->head.count < BOOKING_INNER_MAX / 2u;
     }
-    booking_leaf *leaf = booking_leaf_at(tree, index);
+    booking_leaf *leaf = booking_leaf_fetch(tree, index);
     uint32_t pos = booking_leaf_pos(leaf, start_ms, handle);
     assert(pos < leaf->head.count && leaf->handle[pos] == handle);
     layout_close(&booking_kind.leaf, leaf, pos);
@@ -1139,7 +1192,7 @@ static bool booking_collect(const btree *tree, uint32_t index, uint32_t level,
                             overlap_walk *walk) {
     assert(level < LEDGER_DEPTH_MAX);
     if (level > 0) {
-        const booking_inner *in = booking_inner_at(tree, index);
+        const booking_inner *in = booking_inner_fetch(tree, index);
         for (uint32_t c = 0; c < in->head.count; c++) {
             if (in->min_start_ms[c] >= walk->end_ms) {
                 return false;
@@ -1151,7 +1204,7 @@ static bool booking_collect(const btree *tree, uint32_t index, uint32_t level,
         }
         return true;
     }
-    const booking_leaf *leaf = booking_leaf_at(tree, index);
+    const booking_leaf *leaf = booking_leaf_fetch(tree, index);
     for (uint32_t i = 0; i < leaf->head.count; i++) {
         if (leaf->start_ms[i] >= walk->end_ms) {
             return false;
@@ -1194,7 +1247,7 @@ static void schedule_remove(fr__ledger *ledger, const fr_schedule_entry *schedul
         int64_t t_ms;
         int64_t d_free;
         if (schedule_edge(schedule, total_milli, k, &t_ms, &d_free)) {
-            point_remove(&ledger->points, t_ms, d_free, 0);
+            point_remove(&ledger->points, t_ms, d_free);
         }
     }
 }
@@ -1212,9 +1265,35 @@ static int schedule_add(fr__ledger *ledger, const fr_schedule_entry *schedule, s
             schedule_remove(ledger, schedule, total_milli, k);
             return FR_ENOMEM;
         }
-        point_add(&ledger->points, t_ms, d_free, 0);
+        point_add(&ledger->points, t_ms, d_free);
     }
     return FR_OK;
+}
+
+/* The index of the first schedule entry that ends after t (entries are
+ * sorted and disjoint, so their ends are sorted too). */
+static size_t schedule_index(const fr__ledger *ledger, int64_t t_ms) {
+    size_t lo = 0;
+    size_t hi = ledger->schedule_len;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2u;
+        if (ledger->schedule[mid].end_ms <= t_ms) {
+            lo = mid + 1u;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo;
+}
+
+/* capacity(t), given the index of the first entry that ends after t. */
+static int64_t schedule_capacity(const fr__ledger *ledger, size_t index, int64_t t_ms) {
+    assert(index == ledger->schedule_len || ledger->schedule[index].end_ms > t_ms);
+    assert(index == 0 || ledger->schedule[index - 1u].end_ms <= t_ms);
+    if (index < ledger->schedule_len && ledger->schedule[index].start_ms <= t_ms) {
+        return ledger->schedule[index].capacity_milli;
+    }
+    return ledger->total_capacity_milli;
 }
 
 /* Asserts what the caller validated: sorted, non-overlapping, in range. */
@@ -1296,35 +1375,25 @@ int fr__ledger_set_capacity(fr__ledger *ledger, int64_t total_milli,
 
 int64_t fr__ledger_capacity_at(const fr__ledger *ledger, int64_t t_ms) {
     assert(ledger != NULL);
-    int64_t free_sum;
-    int64_t book_sum;
-    point_prefix(&ledger->points, t_ms, &free_sum, &book_sum);
-    return ledger->total_capacity_milli + free_sum + book_sum;
+    size_t i = schedule_index(ledger, t_ms);
+    return schedule_capacity(ledger, i, t_ms);
 }
 
 int64_t fr__ledger_booked_at(const fr__ledger *ledger, int64_t t_ms) {
-    assert(ledger != NULL);
-    int64_t free_sum;
-    int64_t book_sum;
-    point_prefix(&ledger->points, t_ms, &free_sum, &book_sum);
-    assert(book_sum >= 0);
-    return book_sum;
+    int64_t booked = fr__ledger_capacity_at(ledger, t_ms) - fr__ledger_free_at(ledger, t_ms);
+    assert(booked >= 0);
+    return booked;
 }
 
 int64_t fr__ledger_free_at(const fr__ledger *ledger, int64_t t_ms) {
     assert(ledger != NULL);
-    int64_t free_sum;
-    int64_t book_sum;
-    point_prefix(&ledger->points, t_ms, &free_sum, &book_sum);
-    return ledger->total_capacity_milli + free_sum;
+    return ledger->total_capacity_milli + point_prefix(&ledger->points, t_ms);
 }
 
 int64_t fr__ledger_min_free(const fr__ledger *ledger, int64_t start_ms, int64_t end_ms) {
     assert(ledger != NULL);
     assert(start_ms < end_ms);
-    int64_t free_sum;
-    int64_t book_sum;
-    point_prefix(&ledger->points, start_ms, &free_sum, &book_sum);
+    int64_t free_sum = point_prefix(&ledger->points, start_ms);
     int64_t inside = INT64_MAX;
     if (ledger->points.root != LEDGER_NIL) {
         inside = point_range_min(&ledger->points, ledger->points.root, ledger->points.height, 0,
@@ -1405,9 +1474,9 @@ int fr__ledger_book(fr__ledger *ledger, int64_t start_ms, int64_t end_ms,
     if (sibling != LEDGER_NIL) {
         tree_grow_root(bookings, sibling);
     }
-    point_add(&ledger->points, start_ms, -quantity_milli, quantity_milli);
+    point_add(&ledger->points, start_ms, -quantity_milli);
     if (end_ms != FR_TIME_INF) {
-        point_add(&ledger->points, end_ms, quantity_milli, -quantity_milli);
+        point_add(&ledger->points, end_ms, quantity_milli);
     }
     ledger->booked_sum_milli += (uint64_t)quantity_milli;
     ledger->booking_count++;
@@ -1427,9 +1496,9 @@ void fr__ledger_unbook(fr__ledger *ledger, fr__booking_ref ref) {
     btree *bookings = &ledger->bookings;
     booking_remove_rec(bookings, bookings->root, bookings->height, start_ms, ref);
     tree_shrink_root(bookings);
-    point_remove(&ledger->points, start_ms, -quantity_milli, quantity_milli);
+    point_remove(&ledger->points, start_ms, -quantity_milli);
     if (end_ms != FR_TIME_INF) {
-        point_remove(&ledger->points, end_ms, quantity_milli, -quantity_milli);
+        point_remove(&ledger->points, end_ms, quantity_milli);
     }
     r->end_ms = FR_TIME_NULL; /* marks the record free */
     pool_release(&ledger->records, ref);
@@ -1514,33 +1583,37 @@ void fr__ledger_stats(const fr__ledger *ledger, int64_t start_ms, int64_t end_ms
     assert(ledger != NULL);
     assert(start_ms < end_ms && end_ms != FR_TIME_INF);
     assert(capacity_avg_milli != NULL && booked_avg_milli != NULL && booked_peak_milli != NULL);
-    int64_t free_sum;
-    int64_t book_sum;
     uint32_t leaf_index;
     uint32_t pos;
-    point_seek(&ledger->points, start_ms, &free_sum, &book_sum, &leaf_index, &pos);
+    int64_t free_now = ledger->total_capacity_milli +
+                       point_seek(&ledger->points, start_ms, &leaf_index, &pos);
+    size_t entry = schedule_index(ledger, start_ms);
+    int64_t capacity_now = schedule_capacity(ledger, entry, start_ms);
     ledger_wide capacity_integral = 0;
     ledger_wide booked_integral = 0;
-    int64_t peak = book_sum;
+    int64_t peak = capacity_now - free_now;
     int64_t at_ms = start_ms;
-    /* Walk the points in (start, end) along the leaf chain. */
+    /* Walk the points in (start, end) along the leaf chain; the schedule
+     * cursor follows (every capacity change is a point too). */
     while (leaf_index != LEDGER_NIL) {
         const point_leaf *leaf = point_leaf_at(&ledger->points, leaf_index);
         for (; pos < leaf->head.count && leaf->t_ms[pos] < end_ms; pos++) {
-            int64_t capacity = ledger->total_capacity_milli + free_sum + book_sum;
-            capacity_integral += (ledger_wide)capacity * (leaf->t_ms[pos] - at_ms);
-            booked_integral += (ledger_wide)book_sum * (leaf->t_ms[pos] - at_ms);
-            at_ms = leaf->t_ms[pos];
-            free_sum += leaf->d_free_milli[pos];
-            book_sum += leaf->d_book_milli[pos];
-            peak = max_i64(peak, book_sum);
+            int64_t t_ms = leaf->t_ms[pos];
+            capacity_integral += (ledger_wide)capacity_now * (t_ms - at_ms);
+            booked_integral += (ledger_wide)(capacity_now - free_now) * (t_ms - at_ms);
+            at_ms = t_ms;
+            free_now += leaf->d_free_milli[pos];
+            while (entry < ledger->schedule_len && ledger->schedule[entry].end_ms <= t_ms) {
+                entry++;
+            }
+            capacity_now = schedule_capacity(ledger, entry, t_ms);
+            peak = max_i64(peak, capacity_now - free_now);
         }
         leaf_index = pos < leaf->head.count ? LEDGER_NIL : leaf->head.next;
         pos = 0;
     }
-    int64_t capacity = ledger->total_capacity_milli + free_sum + book_sum;
-    capacity_integral += (ledger_wide)capacity * (end_ms - at_ms);
-    booked_integral += (ledger_wide)book_sum * (end_ms - at_ms);
+    capacity_integral += (ledger_wide)capacity_now * (end_ms - at_ms);
+    booked_integral += (ledger_wide)(capacity_now - free_now) * (end_ms - at_ms);
     ledger_wide span = (ledger_wide)end_ms - start_ms;
     *capacity_avg_milli = (int64_t)(capacity_integral / span);
     *booked_avg_milli = (int64_t)(booked_integral / span);

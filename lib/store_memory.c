@@ -119,6 +119,7 @@ static void memory_close(fr_store *store)
 static int memory_load(fr_store *store, const fr_store_loader *loader, int64_t *head_seq)
 {
     memory_store *m = memory_store_of(store);
+    (void)loader;
     assert(loader != NULL);
     assert(head_seq != NULL);
     assert(!m->in_transaction);
@@ -164,33 +165,37 @@ static void memory_rollback(fr_store *store)
  * of this file).  Accepting them keeps the engine's code backend-agnostic. */
 static int memory_put_pool(fr_store *store, const fr_pool *pool)
 {
+    (void)store;
+    (void)pool;
     assert(memory_store_of(store)->in_transaction);
     assert(pool != NULL);
-    (void)pool;
     return FR_OK;
 }
 
 static int memory_put_allocation(fr_store *store, const fr_allocation *allocation)
 {
+    (void)store;
+    (void)allocation;
     assert(memory_store_of(store)->in_transaction);
     assert(allocation != NULL);
-    (void)allocation;
     return FR_OK;
 }
 
 static int memory_put_request(fr_store *store, const fr_request *request)
 {
+    (void)store;
+    (void)request;
     assert(memory_store_of(store)->in_transaction);
     assert(request != NULL);
-    (void)request;
     return FR_OK;
 }
 
 static int memory_put_conflict(fr_store *store, const fr_conflict *conflict)
 {
+    (void)store;
+    (void)conflict;
     assert(memory_store_of(store)->in_transaction);
     assert(conflict != NULL);
-    (void)conflict;
     return FR_OK;
 }
 

@@ -785,6 +785,45 @@ Test(allocations, double_booking_checked_before_capacity_and_not_overcommittable
     cr_assert_eq(count_conflicts(), 0);
 }
 
+Test(allocations, held_booking_double_books_until_it_expires)
+{
+    char p1[FR_ID_SIZE], p2[FR_ID_SIZE], h[FR_ID_SIZE];
+    mk_pool(p1, FLEET, "Bay 1", TYPE, 5 * U);
+    mk_pool(p2, FLEET, "Bay 2", TYPE, 5 * U);
+    cr_assert_eq(hold(p1, "v1", U, T0, T0 + 2 * HOUR, 10 * MIN, h, NULL), FR_OK);
+    fr_result res;
+    fr_result_init(&res);
+    g_now = T0 + 10 * MIN - 1;
+    cr_assert_eq(book(p2, "v1", U, T0 + HOUR, T0 + 2 * HOUR, NULL, &res), FR_EDOUBLE);
+    cr_assert_str_eq(res.conflicting_ids[0], h);
+    fr_result_clear(&res);
+    g_now = T0 + 10 * MIN;
+    cr_assert_eq(book(p2, "v1", U, T0 + HOUR, T0 + 2 * HOUR, NULL, &res), FR_OK, "%s",
+                 res.message);
+    fr_result_clear(&res);
+}
+
+Test(allocations, conflicting_ids_capped_at_20)
+{
+    char pool[FR_ID_SIZE];
+    mk_pool(pool, FLEET, "Power", "energy", 25 * U);
+    for (int i = 0; i < 25; i++) {
+        must_book(pool, NULL, U, T0, T0 + HOUR, NULL);
+    }
+    fr_result res;
+    fr_result_init(&res);
+    cr_assert_eq(book(pool, NULL, U, T0 + 30 * MIN, T0 + 2 * HOUR, NULL, &res), FR_ECAPACITY);
+    cr_assert_eq(res.conflicting_count, FR_CONFLICTING_MAX);
+    for (size_t i = 0; i < res.conflicting_count; i++) {
+        cr_assert_eq(strlen(res.conflicting_ids[i]), 36);
+        for (size_t j = 0; j < i; j++) {
+            cr_assert_str_neq(res.conflicting_ids[i], res.conflicting_ids[j]);
+        }
+    }
+    cr_assert_eq(res.next_fit_start_ms, T0 + HOUR);
+    fr_result_clear(&res);
+}
+
 Test(allocations, ended_bookings_do_not_double_book)
 {
     char p1[FR_ID_SIZE], a1[FR_ID_SIZE];
@@ -1370,6 +1409,17 @@ Test(allocations, bad_input_changes_nothing)
         cr_assert_eq(memcmp(&out, &sentinel, sizeof out), 0, "case %zu wrote out", i);
         fr_result_clear(&res);
     }
+    /* Instants outside 0000..9999. */
+    alloc_params(&p, pool, "v1", U, FR_TIME_MAX_MS + 1, FR_TIME_INF);
+    fr_result r2;
+    fr_result_init(&r2);
+    cr_assert_eq(fr_allocation_create(g_e, NULL, &p, NULL, &r2), FR_EINVAL);
+    cr_assert_str_eq(r2.field, "start");
+    fr_result_clear(&r2);
+    alloc_params(&p, pool, "v1", U, T0, FR_TIME_NULL);
+    cr_assert_eq(fr_allocation_create(g_e, NULL, &p, NULL, &r2), FR_EINVAL);
+    cr_assert_str_eq(r2.field, "end");
+    fr_result_clear(&r2);
     /* end before the default start (now). */
     alloc_params(&p, pool, "v1", U, FR_TIME_NULL, T0 - 1);
     cr_assert_eq(fr_allocation_create(g_e, NULL, &p, NULL, NULL), FR_EINVAL);

@@ -60,7 +60,7 @@
 #define POOLS_LIVE_MAX 4
 #define POOL_RECORDS_MAX 32
 #define SCHED_MAX 3
-#define LIVE_SOFT_MAX 60
+#define LIVE_SOFT_MAX 40
 #define PENDING_SOFT_MAX 12
 #define PROF_MAX 1024
 #define LOG_N 40
@@ -292,17 +292,6 @@ static int64_t pool_live_at(const model *m, size_t pool, int64_t t, size_t exclu
     return sum;
 }
 
-static int vehicle_busy_at(const model *m, int type, int vehicle, int64_t t, size_t exclude) {
-    for (size_t i = 0; i < m->nallocs; i++) {
-        const m_alloc *a = &m->allocs[i];
-        if (i != exclude && alloc_live(a) && a->type == type && a->vehicle == vehicle &&
-            a->start <= t && t < a->end) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
 /* Another live allocation of the same fleet, type and vehicle overlapping [s, e). */
 static int vehicle_overlap(const model *m, int type, int vehicle, int64_t s, int64_t e,
                            size_t exclude) {
@@ -354,6 +343,9 @@ typedef struct profile {
     int64_t t[PROF_MAX];
     int64_t free[PROF_MAX];
     unsigned char busy[PROF_MAX];
+    /* Scratch: the live allocations that matter (of the pool; of the vehicle). */
+    const m_alloc *in_pool[PROF_MAX];
+    const m_alloc *of_vehicle[PROF_MAX];
 } profile;
 
 static int cmp_i64(const void *a, const void *b) {
@@ -381,14 +373,24 @@ static void build_profile(const model *m, size_t pool, int vehicle, size_t exclu
         prof_add(m, pr, p->sched[i].start_ms);
         prof_add(m, pr, p->sched[i].end_ms);
     }
+    size_t n_pool = 0;
+    size_t n_vehicle = 0;
     for (size_t i = 0; i < m->nallocs; i++) {
         const m_alloc *a = &m->allocs[i];
         if (i == exclude || !alloc_live(a)) {
             continue;
         }
-        if (a->pool == pool || (vehicle >= 0 && a->type == p->type && a->vehicle == vehicle)) {
+        int mine = a->pool == pool;
+        int vehicles = vehicle >= 0 && a->type == p->type && a->vehicle == vehicle;
+        if (mine || vehicles) {
             prof_add(m, pr, a->start);
             prof_add(m, pr, a->end);
+        }
+        if (mine) {
+            pr->in_pool[n_pool++] = a;
+        }
+        if (vehicles) {
+            pr->of_vehicle[n_vehicle++] = a;
         }
     }
     qsort(pr->t, pr->n, sizeof pr->t[0], cmp_i64);
@@ -399,10 +401,19 @@ static void build_profile(const model *m, size_t pool, int vehicle, size_t exclu
         }
     }
     pr->n = u;
+    /* The same sums as pool_live_at and vehicle_overlap, over the subsets. */
     for (size_t i = 0; i < pr->n; i++) {
-        pr->free[i] = pool_cap_at(p, pr->t[i]) - pool_live_at(m, pool, pr->t[i], exclude);
-        pr->busy[i] =
-            (unsigned char)(vehicle >= 0 && vehicle_busy_at(m, p->type, vehicle, pr->t[i], exclude));
+        int64_t t = pr->t[i];
+        int64_t live = 0;
+        for (size_t k = 0; k < n_pool; k++) {
+            live += pr->in_pool[k]->start <= t && t < pr->in_pool[k]->end ? pr->in_pool[k]->qty : 0;
+        }
+        int busy = 0;
+        for (size_t k = 0; k < n_vehicle && !busy; k++) {
+            busy = pr->of_vehicle[k]->start <= t && t < pr->of_vehicle[k]->end;
+        }
+        pr->free[i] = pool_cap_at(p, t) - live;
+        pr->busy[i] = (unsigned char)busy;
     }
 }
 
@@ -879,7 +890,7 @@ static void cmp_req(const model *m, const m_req *mr, const fr_request *er) {
 static void list_query(fr_list_query *q) {
     fr_list_query_init(q);
     q->limit = FR_LIST_LIMIT_MAX;
-    q->fleet_id = FLEET;
+    q->fleet_id = NULL; /* one fleet; a filter would only cost a strcmp per entity */
 }
 
 static size_t find_pool_by_id(const model *m, const char *id) {
@@ -938,6 +949,17 @@ static void cmp_pools(model *m, fr_pool **out_items, size_t *out_n) {
     *out_n = n;
 }
 
+static const model *g_sort_model; /* qsort has no context argument */
+
+static int cmp_alloc_index_by_id(const void *a, const void *b) {
+    return strcmp(g_sort_model->allocs[*(const size_t *)a].id,
+                  g_sort_model->allocs[*(const size_t *)b].id);
+}
+
+static int cmp_fr_alloc_by_id(const void *a, const void *b) {
+    return strcmp(((const fr_allocation *)a)->id, ((const fr_allocation *)b)->id);
+}
+
 /* Lists the live allocations and compares them; returns them for the
  * invariant check (caller frees). */
 static void cmp_live_allocs(model *m, fr_allocation **out_items, size_t *out_n) {
@@ -970,13 +992,18 @@ static void cmp_live_allocs(model *m, fr_allocation **out_items, size_t *out_n) 
         nall += n;
         fr_free(items);
     }
+    /* Match by id: both sides sorted by id, then merged. */
+    g_sort_model = m;
+    qsort(live, nlive, sizeof *live, cmp_alloc_index_by_id);
+    qsort(all, nall, sizeof *all, cmp_fr_alloc_by_id);
+    size_t k = 0;
     for (size_t i = 0; i < nall; i++) {
         size_t found = NO_INDEX;
-        for (size_t k = 0; k < nlive; k++) {
-            if (strcmp(m->allocs[live[k]].id, all[i].id) == 0) {
-                found = live[k];
-                break;
-            }
+        while (k < nlive && strcmp(m->allocs[live[k]].id, all[i].id) < 0) {
+            k++;
+        }
+        if (k < nlive && strcmp(m->allocs[live[k]].id, all[i].id) == 0) {
+            found = live[k];
         }
         if (found == NO_INDEX) {
             size_t any = NO_INDEX;
@@ -1113,7 +1140,8 @@ static void check_invariant(model *m, const fr_pool *pools, size_t npools,
                ts(cs[c].end_ms), cs[c].excess_milli);
     }
     int64_t *bp = malloc((2 * nlive + 2 * SCHED_MAX + 4) * sizeof *bp);
-    cr_assert(bp != NULL);
+    const fr_allocation **mine = malloc((nlive + 1) * sizeof *mine);
+    cr_assert(bp != NULL && mine != NULL);
     for (size_t p = 0; p < npools; p++) {
         const fr_pool *pool = &pools[p];
         m_pool cap;
@@ -1125,8 +1153,10 @@ static void check_invariant(model *m, const fr_pool *pools, size_t npools,
             memcpy(cap.sched, pool->schedule, cap.nsched * sizeof cap.sched[0]);
         }
         size_t nbp = 0;
+        size_t nmine = 0;
         for (size_t i = 0; i < nlive; i++) {
             if (strcmp(live[i].pool_id, pool->id) == 0) {
+                mine[nmine++] = &live[i];
                 bp[nbp++] = live[i].start_ms;
                 if (live[i].end_ms != FR_TIME_INF) {
                     bp[nbp++] = live[i].end_ms;
@@ -1150,11 +1180,8 @@ static void check_invariant(model *m, const fr_pool *pools, size_t npools,
             if (i < nbp) {
                 int64_t t = bp[i];
                 int64_t sum = 0;
-                for (size_t k = 0; k < nlive; k++) {
-                    if (strcmp(live[k].pool_id, pool->id) == 0 && live[k].start_ms <= t &&
-                        t < live[k].end_ms) {
-                        sum += live[k].quantity_milli;
-                    }
+                for (size_t k = 0; k < nmine; k++) {
+                    sum += mine[k]->start_ms <= t && t < mine[k]->end_ms ? mine[k]->quantity_milli : 0;
                 }
                 over = sum > pool_cap_at(&cap, t);
             }
@@ -1195,11 +1222,8 @@ static void check_invariant(model *m, const fr_pool *pools, size_t npools,
                     continue;
                 }
                 int64_t sum = 0;
-                for (size_t k = 0; k < nlive; k++) {
-                    if (strcmp(live[k].pool_id, pool->id) == 0 && live[k].start_ms <= t &&
-                        t < live[k].end_ms) {
-                        sum += live[k].quantity_milli;
-                    }
+                for (size_t k = 0; k < nmine; k++) {
+                    sum += mine[k]->start_ms <= t && t < mine[k]->end_ms ? mine[k]->quantity_milli : 0;
                 }
                 any = sum > pool_cap_at(&cap, t);
             }
@@ -1209,6 +1233,7 @@ static void check_invariant(model *m, const fr_pool *pools, size_t npools,
         }
     }
     free(bp);
+    free(mine);
     /* Conflicts that were open and are not any more must have resolved
      * themselves, now, with strategy "auto". */
     for (size_t o = 0; o < m->nopen; o++) {
@@ -1236,17 +1261,26 @@ static void check_invariant(model *m, const fr_pool *pools, size_t npools,
     fr_conflict_free_array(cs, nc);
 }
 
+#include <time.h>
+double T_[8];
+static double now_s(void){struct timespec t; clock_gettime(CLOCK_MONOTONIC,&t); return t.tv_sec+t.tv_nsec*1e-9;}
 static void compare_all(model *m) {
+    double t0=now_s();
     learn_dispatched_ids(m);
     fr_pool *pools = NULL;
     size_t npools = 0;
     cmp_pools(m, &pools, &npools);
+    double t1=now_s(); T_[0]+=t1-t0;
     fr_allocation *live = NULL;
     size_t nlive = 0;
     cmp_live_allocs(m, &live, &nlive);
+    double t2=now_s(); T_[1]+=t2-t1;
     cmp_pending(m);
+    double t3=now_s(); T_[2]+=t3-t2;
     cmp_touched(m);
+    double t4=now_s(); T_[3]+=t4-t3;
     check_invariant(m, pools, npools, live, nlive);
+    double t5=now_s(); T_[4]+=t5-t4;
     for (size_t i = 0; i < nlive; i++) {
         fr_allocation_clear(&live[i]);
     }
@@ -2084,16 +2118,21 @@ static void op_alloc_update(model *m) {
         ap.quantity_milli = next.qty;
         kind = w == 0 ? "end" : w == 1 ? "start" : w == 2 ? "quantity" : w == 3 ? "move" : "move+q";
         capacity_check = 1;
-    } else if (v < 97) {
+    } else if (v < 97 && alloc_live(&next)) {
         ap.set = FR_ALLOC_F_END;
         ap.end_ms = next.start - (chance(m, 50) ? 0 : GRID_MS);
         want = FR_EINVAL;
         kind = "[end <= start]";
-    } else {
+    } else if (alloc_live(&next)) {
         ap.set = FR_ALLOC_F_QUANTITY;
         ap.quantity_milli = chance(m, 50) ? 0 : -UNIT;
         want = FR_EINVAL;
         kind = "[bad quantity]";
+    } else {
+        ap.set = FR_ALLOC_F_PRIORITY;
+        ap.priority = 7;
+        want = FR_ESTATE;
+        kind = "priority of a terminal allocation";
     }
     const char *id = unknown ? UNKNOWN_ID : m->allocs[ai].id;
     set_desc(m, "alloc_update %s (%s; was %s [%s,%s) q=%" PRId64 ") -> [%s,%s) q=%" PRId64, id,
@@ -2157,7 +2196,7 @@ static void op_alloc_update(model *m) {
 
 static void op_alloc_delete(model *m) {
     size_t ai = NO_INDEX;
-    if (count_live_allocs(m) > 40 && chance(m, 70)) {
+    if (count_live_allocs(m) > 28 && chance(m, 70)) {
         /* Prefer the oldest live ones: the past keeps piling up otherwise. */
         for (size_t i = 0; i < m->nallocs && ai == NO_INDEX; i++) {
             ai = alloc_live(&m->allocs[i]) && m->allocs[i].start < m->now ? i : NO_INDEX;
@@ -2608,6 +2647,9 @@ static void engine_reopen(model *m) {
 }
 
 static void do_op(model *m, int allow_advance) {
+    /* What the engine will apply first at this now (after an advance without
+     * a tick): arguments are drawn from the state the engine will see. */
+    model_settle(m);
     size_t live = count_live_allocs(m);
     size_t pending = count_pending(m);
     size_t pools = count_live_pools(m);
@@ -2706,6 +2748,7 @@ static void run_model(uint64_t seed, long nops, int sqlite) {
             "%zu allocations, %zu requests, %ld dispatched\n",
             seed, sqlite ? "sqlite" : "memory", nops, m->stat_ok, m->stat_err, m->npools,
             m->nallocs, m->nreqs, m->stat_dispatched);
+    fprintf(stderr, "T pools %.2f live %.2f pending %.2f touched %.2f inv %.2f\n", T_[0],T_[1],T_[2],T_[3],T_[4]);
     fr_engine_close(m->engine);
     if (sqlite) {
         const char *suffix[] = {"", "-wal", "-shm", "-journal"};

@@ -1282,6 +1282,34 @@ Test(pools_sqlite, reopen_restores_identical_state)
     cr_assert_str_eq(res.conflicting_ids[0], a1);
     fr_result_clear(&res);
 
+    /* The open conflict came back with its pool: ending the booking that
+     * overflows Bay C resolves it. */
+    fr_list_query cq;
+    fr_list_query_init(&cq);
+    cq.pool_id = p3;
+    fr_conflict *confs = NULL;
+    size_t nc = 0;
+    cr_assert_eq(fr_conflict_list(g_e, &cq, &confs, &nc, NULL), FR_OK);
+    cr_assert_eq(nc, 1);
+    cr_assert_eq(confs[0].status, FR_CONFLICT_OPEN);
+    char cid[FR_ID_SIZE];
+    memcpy(cid, confs[0].id, FR_ID_SIZE);
+    fr_conflict_free_array(confs, nc);
+    fr_list_query aq;
+    fr_list_query_init(&aq);
+    aq.pool_id = p3;
+    fr_allocation *al = NULL;
+    size_t na = 0;
+    cr_assert_eq(fr_allocation_list(g_e, &aq, &al, &na, NULL), FR_OK);
+    cr_assert_eq(na, 1);
+    cr_assert_eq(fr_allocation_delete(g_e, NULL, al[0].id, NULL, NULL), FR_OK);
+    fr_allocation_free_array(al, na);
+    cr_assert_eq(fr_conflict_list(g_e, &cq, &confs, &nc, NULL), FR_OK);
+    cr_assert_eq(nc, 1);
+    cr_assert_eq(confs[0].status, FR_CONFLICT_RESOLVED);
+    cr_assert_str_eq(confs[0].resolution_strategy, "auto");
+    fr_conflict_free_array(confs, nc);
+
     char *again = dump_state();
     reopen();
     char *again2 = dump_state();
