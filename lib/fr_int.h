@@ -64,6 +64,7 @@ typedef struct fr__pool_rec {
     fr__ledger *usage; /* live + ended ones up to their end: utilization */
     size_t open_overcap; /* open over_capacity conflicts on this pool */
     uint64_t journal_txn;
+    uint64_t version_txn; /* the txn that last bumped the version */
 } fr__pool_rec;
 
 typedef struct fr__alloc_rec {
@@ -74,6 +75,7 @@ typedef struct fr__alloc_rec {
     int in_vehicle_index;
     uint64_t stamp; /* bumped on every index, invalidating old heap entries */
     uint64_t journal_txn;
+    uint64_t version_txn;
 } fr__alloc_rec;
 
 typedef struct fr__queue_rec {
@@ -88,6 +90,7 @@ typedef struct fr__req_rec {
     fr__queue_ref queue_ref;
     uint64_t stamp;
     uint64_t journal_txn;
+    uint64_t version_txn;
 } fr__req_rec;
 
 typedef struct fr__conflict_rec {
@@ -95,6 +98,7 @@ typedef struct fr__conflict_rec {
     fr__pool_rec *pool;
     int indexed_open; /* counted in pool->open_overcap / engine->open_double */
     uint64_t journal_txn;
+    uint64_t version_txn;
 } fr__conflict_rec;
 
 /* One entry of a transaction's undo journal. */

@@ -223,6 +223,36 @@ static bool key_less(int64_t s1_ms, uint32_t h1, int64_t s2_ms, uint32_t h2) {
     return s1_ms < s2_ms || (s1_ms == s2_ms && h1 < h2);
 }
 
+/* The last index c < count with keys[c] <= t, or 0 when there is none
+ * (keys[0] is never read: child 0 takes everything below child 1).
+ * Branchless binary search: node scans are the hottest loops. */
+static uint32_t last_at_or_before(const int64_t *keys, uint32_t count, int64_t t_ms) {
+    assert(count > 0);
+    uint32_t base = 0;
+    uint32_t len = count;
+    while (len > 1u) {
+        uint32_t half = len / 2u;
+        base = keys[base + half] <= t_ms ? base + half : base;
+        len -= half;
+    }
+    return base;
+}
+
+/* The first index i < count with keys[i] >= t, or count. */
+static uint32_t first_at_or_after(const int64_t *keys, uint32_t count, int64_t t_ms) {
+    if (count == 0) {
+        return 0;
+    }
+    uint32_t base = 0;
+    uint32_t len = count;
+    while (len > 1u) {
+        uint32_t half = len / 2u;
+        base = keys[base + half] < t_ms ? base + half : base;
+        len -= half;
+    }
+    return base + (keys[base] < t_ms ? 1u : 0u);
+}
+
 /* ---------------------------------------------------------------------------
  * Node pools.
  * ------------------------------------------------------------------------- */
@@ -244,8 +274,12 @@ static void *pool_node(const ledger_pool *pool, uint32_t index) {
  * memory latency instead of one per line touched in turn. */
 static void prefetch_node(const void *node, size_t size) {
 #if defined(__GNUC__)
-    for (size_t offset = 0; offset < size; offset += 64u) {
-        __builtin_prefetch((const unsigned char *)node + offset);
+    const unsigned char *p = node;
+    for (size_t offset = 0; offset < size; offset += 256u) {
+        __builtin_prefetch(p + offset);
+        __builtin_prefetch(p + offset + 64u);
+        __builtin_prefetch(p + offset + 128u);
+        __builtin_prefetch(p + offset + 192u);
     }
 #else
     (void)node;
@@ -377,11 +411,15 @@ static void *tree_node(const btree *tree, uint32_t index, bool is_leaf) {
     return pool_node(is_leaf ? &tree->leaves : &tree->inners, index);
 }
 
-/* A node about to be read through: all of it is requested at once. */
-static void *tree_node_fetch(const btree *tree, uint32_t index, bool is_leaf) {
-    const ledger_pool *pool = is_leaf ? &tree->leaves : &tree->inners;
+/* A node a descent is entering, at level (0: a leaf).  Leaves and the
+ * level above them are too many to stay in cache, so all of such a node is
+ * requested at once; higher levels are few and hot. */
+static void *tree_node_fetch(const btree *tree, uint32_t index, uint32_t level) {
+    const ledger_pool *pool = level == 0 ? &tree->leaves : &tree->inners;
     void *node = pool_node(pool, index);
-    prefetch_node(node, pool->node_size);
+    if (level <= 1) {
+        prefetch_node(node, pool->node_size);
+    }
     return node;
 }
 
@@ -393,47 +431,17 @@ static uint32_t *inner_children(const btree *tree, void *inner) {
     return (uint32_t *)(void *)((unsigned char *)inner + tree->kind->inner.child_offset);
 }
 
-/* Copies n elements of 8 (or 4) bytes, overlap allowed.  Plain loops: the
- * moves are short, and a libc call per array costs more than the copy. */
-static void move_u64(uint64_t *dst, const uint64_t *src, uint32_t n) {
-    if (dst < src) {
-        for (uint32_t i = 0; i < n; i++) {
-            dst[i] = src[i];
-        }
-    } else {
-        for (uint32_t i = n; i-- > 0;) {
-            dst[i] = src[i];
-        }
-    }
-}
-
-static void move_u32(uint32_t *dst, const uint32_t *src, uint32_t n) {
-    if (dst < src) {
-        for (uint32_t i = 0; i < n; i++) {
-            dst[i] = src[i];
-        }
-    } else {
-        for (uint32_t i = n; i-- > 0;) {
-            dst[i] = src[i];
-        }
-    }
-}
-
 /* Moves n entries from src[src_pos..] to dst[dst_pos..] (overlap allowed). */
 static void layout_move(const node_layout *layout, void *dst, uint32_t dst_pos, const void *src,
                         uint32_t src_pos, uint32_t n) {
     assert(dst_pos + n <= layout->capacity && src_pos + n <= layout->capacity);
+    if (n == 0) {
+        return;
+    }
     for (uint32_t a = 0; a < layout->arrays; a++) {
-        unsigned char *d = (unsigned char *)dst + layout->offset[a];
-        const unsigned char *s = (const unsigned char *)src + layout->offset[a];
-        if (layout->size[a] == sizeof(uint64_t)) {
-            move_u64((uint64_t *)(void *)d + dst_pos, (const uint64_t *)(const void *)s + src_pos,
-                     n);
-        } else {
-            assert(layout->size[a] == sizeof(uint32_t));
-            move_u32((uint32_t *)(void *)d + dst_pos, (const uint32_t *)(const void *)s + src_pos,
-                     n);
-        }
+        size_t size = layout->size[a];
+        memmove((unsigned char *)dst + layout->offset[a] + dst_pos * size,
+                (const unsigned char *)src + layout->offset[a] + src_pos * size, n * size);
     }
 }
 
@@ -622,11 +630,12 @@ static point_inner *point_inner_at(const btree *tree, uint32_t index) {
 
 /* The same, for a node a descent is entering (see prefetch_node). */
 static point_leaf *point_leaf_fetch(const btree *tree, uint32_t index) {
-    return tree_node_fetch(tree, index, true);
+    return tree_node_fetch(tree, index, 0);
 }
 
-static point_inner *point_inner_fetch(const btree *tree, uint32_t index) {
-    return tree_node_fetch(tree, index, false);
+static point_inner *point_inner_fetch(const btree *tree, uint32_t index, uint32_t level) {
+    assert(level > 0);
+    return tree_node_fetch(tree, index, level);
 }
 
 static void point_refresh(const btree *tree, uint32_t parent, uint32_t slot,
@@ -683,11 +692,7 @@ static const btree_kind point_kind = {
 /* The child of in whose time range holds t: the last one starting at or
  * before t, or the first. */
 static uint32_t point_child_for(const point_inner *in, int64_t t_ms) {
-    uint32_t c = 0;
-    while (c + 1u < in->head.count && in->min_t_ms[c + 1u] <= t_ms) {
-        c++;
-    }
-    return c;
+    return last_at_or_before(in->min_t_ms, in->head.count, t_ms);
 }
 
 /* Adds one edge (a jump of free(t)) at t in a leaf, creating the point and
@@ -695,10 +700,7 @@ static uint32_t point_child_for(const point_inner *in, int64_t t_ms) {
  * LEDGER_NIL. */
 static uint32_t point_leaf_add(btree *tree, uint32_t index, int64_t t_ms, int64_t d_free_milli) {
     point_leaf *leaf = point_leaf_fetch(tree, index);
-    uint32_t pos = 0;
-    while (pos < leaf->head.count && leaf->t_ms[pos] < t_ms) {
-        pos++;
-    }
+    uint32_t pos = first_at_or_after(leaf->t_ms, leaf->head.count, t_ms);
     if (pos < leaf->head.count && leaf->t_ms[pos] == t_ms) {
         assert(leaf->refs[pos] > 0 && leaf->refs[pos] < UINT32_MAX);
         leaf->d_free_milli[pos] += d_free_milli;
@@ -721,14 +723,49 @@ static uint32_t point_leaf_add(btree *tree, uint32_t index, int64_t t_ms, int64_
     return sibling;
 }
 
-static uint32_t point_add_rec(btree *tree, uint32_t index, uint32_t level, int64_t t_ms,
-                              int64_t d_free_milli) {
-    if (level == 0) {
-        return point_leaf_add(tree, index, t_ms, d_free_milli);
+/* The edges one change applies to the breakpoint tree: a booking's start
+ * and end (or one of them, or one schedule edge), sorted by time. */
+typedef struct point_edits {
+    int64_t t_ms[2];
+    int64_t d_free_milli[2];
+    uint32_t count;
+} point_edits;
+
+/* Whether edit first + 1 (if any) leaves child c of in, which holds edit
+ * first (the edits are sorted, so it suffices to look at child c + 1). */
+static bool edits_diverge(const point_inner *in, uint32_t c, const point_edits *e,
+                          uint32_t first, uint32_t last) {
+    return last - first == 2u && c + 1u < in->head.count &&
+           in->min_t_ms[c + 1u] <= e->t_ms[first + 1u];
+}
+
+/* Applies edits [first, last) (all inside the subtree at index) one descent
+ * for all while they share a path; returns index's new right sibling or
+ * LEDGER_NIL.  A node that splits has room left for the second edit, so one
+ * call never makes more than one sibling. */
+static uint32_t point_add_rec(btree *tree, uint32_t index, uint32_t level,
+                              const point_edits *e, uint32_t first, uint32_t last) {
+    assert(level < LEDGER_DEPTH_MAX && first < last && last <= e->count);
+    const point_inner *in = level > 0 ? point_inner_fetch(tree, index, level) : NULL;
+    uint32_t c = level > 0 ? point_child_for(in, e->t_ms[first]) : 0;
+    if (level == 0 || edits_diverge(in, c, e, first, last)) {
+        uint32_t sibling = LEDGER_NIL;
+        for (uint32_t k = first; k < last; k++) {
+            uint32_t target = index;
+            if (sibling != LEDGER_NIL &&
+                (level == 0 ? point_leaf_at(tree, sibling)->t_ms[0]
+                            : point_inner_at(tree, sibling)->min_t_ms[0]) <= e->t_ms[k]) {
+                target = sibling;
+            }
+            uint32_t made = level == 0
+                                ? point_leaf_add(tree, target, e->t_ms[k], e->d_free_milli[k])
+                                : point_add_rec(tree, target, level, e, k, k + 1u);
+            assert(made == LEDGER_NIL || sibling == LEDGER_NIL);
+            sibling = made != LEDGER_NIL ? made : sibling;
+        }
+        return sibling;
     }
-    point_inner *in = point_inner_fetch(tree, index);
-    uint32_t c = point_child_for(in, t_ms);
-    uint32_t sibling = point_add_rec(tree, in->child[c], level - 1u, t_ms, d_free_milli);
+    uint32_t sibling = point_add_rec(tree, in->child[c], level - 1u, e, first, last);
     point_refresh(tree, index, c, level == 1);
     if (sibling == LEDGER_NIL) {
         return LEDGER_NIL;
@@ -736,12 +773,14 @@ static uint32_t point_add_rec(btree *tree, uint32_t index, uint32_t level, int64
     return tree_add_child(tree, index, c + 1u, sibling, level == 1);
 }
 
-/* Adds one edge at t (tree_reserve'd beforehand). */
-static void point_add(btree *tree, int64_t t_ms, int64_t d_free_milli) {
+/* Applies edits (tree_reserve'd beforehand for e->count insertions). */
+static void point_add(btree *tree, const point_edits *e) {
+    assert(e->count >= 1 && e->count <= 2);
+    assert(e->count == 1 || e->t_ms[0] < e->t_ms[1]);
     if (tree->root == LEDGER_NIL) {
         tree_first_leaf(tree);
     }
-    uint32_t sibling = point_add_rec(tree, tree->root, tree->height, t_ms, d_free_milli);
+    uint32_t sibling = point_add_rec(tree, tree->root, tree->height, e, 0, e->count);
     if (sibling != LEDGER_NIL) {
         tree_grow_root(tree, sibling);
     }
@@ -751,10 +790,7 @@ static void point_add(btree *tree, int64_t t_ms, int64_t d_free_milli) {
  * the leaf fell below half full. */
 static bool point_leaf_remove(btree *tree, uint32_t index, int64_t t_ms, int64_t d_free_milli) {
     point_leaf *leaf = point_leaf_fetch(tree, index);
-    uint32_t pos = 0;
-    while (pos < leaf->head.count && leaf->t_ms[pos] < t_ms) {
-        pos++;
-    }
+    uint32_t pos = first_at_or_after(leaf->t_ms, leaf->head.count, t_ms);
     assert(pos < leaf->head.count && leaf->t_ms[pos] == t_ms);
     assert(leaf->refs[pos] > 0);
     leaf->d_free_milli[pos] -= d_free_milli;
@@ -768,14 +804,26 @@ static bool point_leaf_remove(btree *tree, uint32_t index, int64_t t_ms, int64_t
     return leaf->head.count < POINT_LEAF_MAX / 2u;
 }
 
-static bool point_remove_rec(btree *tree, uint32_t index, uint32_t level, int64_t t_ms,
-                             int64_t d_free_milli) {
+/* Takes back edits [first, last) from the subtree at index (their points
+ * must exist); returns whether index fell below half full. */
+static bool point_remove_rec(btree *tree, uint32_t index, uint32_t level,
+                             const point_edits *e, uint32_t first, uint32_t last) {
+    assert(level < LEDGER_DEPTH_MAX && first < last && last <= e->count);
     if (level == 0) {
-        return point_leaf_remove(tree, index, t_ms, d_free_milli);
+        bool underflow = false;
+        for (uint32_t k = first; k < last; k++) {
+            underflow = point_leaf_remove(tree, index, e->t_ms[k], e->d_free_milli[k]);
+        }
+        return underflow;
     }
-    point_inner *in = point_inner_fetch(tree, index);
-    uint32_t c = point_child_for(in, t_ms);
-    if (point_remove_rec(tree, in->child[c], level - 1u, t_ms, d_free_milli)) {
+    point_inner *in = point_inner_fetch(tree, index, level);
+    uint32_t c = point_child_for(in, e->t_ms[first]);
+    if (edits_diverge(in, c, e, first, last)) {
+        /* Each fixes its own child; the second routes afresh. */
+        point_remove_rec(tree, index, level, e, first + 1u, last);
+        return point_remove_rec(tree, index, level, e, first, first + 1u);
+    }
+    if (point_remove_rec(tree, in->child[c], level - 1u, e, first, last)) {
         tree_fix_child(tree, index, c, level == 1);
     } else {
         point_refresh(tree, index, c, level == 1);
@@ -783,11 +831,28 @@ static bool point_remove_rec(btree *tree, uint32_t index, uint32_t level, int64_
     return in->head.count < POINT_INNER_MAX / 2u;
 }
 
-/* Removes one edge at t (which must be there).  Never allocates. */
-static void point_remove(btree *tree, int64_t t_ms, int64_t d_free_milli) {
+/* Takes back edits (whose points must be there).  Never allocates. */
+static void point_remove(btree *tree, const point_edits *e) {
     assert(tree->root != LEDGER_NIL);
-    point_remove_rec(tree, tree->root, tree->height, t_ms, d_free_milli);
+    assert(e->count >= 1 && e->count <= 2);
+    assert(e->count == 1 || e->t_ms[0] < e->t_ms[1]);
+    point_remove_rec(tree, tree->root, tree->height, e, 0, e->count);
     tree_shrink_root(tree);
+}
+
+/* The edits of a booking: -quantity at start, +quantity at end (if any). */
+static point_edits booking_edits(int64_t start_ms, int64_t end_ms, int64_t quantity_milli) {
+    point_edits e = {{start_ms, end_ms}, {-quantity_milli, quantity_milli}, 2};
+    if (end_ms == FR_TIME_INF) {
+        e.count = 1;
+    }
+    return e;
+}
+
+/* The edits of one schedule edge. */
+static point_edits single_edit(int64_t t_ms, int64_t d_free_milli) {
+    point_edits e = {{t_ms, 0}, {d_free_milli, 0}, 1};
+    return e;
 }
 
 /* ---------------------------------------------------------------------------
@@ -807,11 +872,10 @@ static int64_t point_seek(const btree *tree, int64_t t_ms, uint32_t *leaf_index,
         return 0;
     }
     for (uint32_t level = tree->height; level > 0; level--) {
-        const point_inner *in = point_inner_fetch(tree, index);
-        uint32_t c = 0;
-        while (c + 1u < in->head.count && in->min_t_ms[c + 1u] <= t_ms) {
-            free_sum += in->sum_free_milli[c];
-            c++;
+        const point_inner *in = point_inner_fetch(tree, index, level);
+        uint32_t c = point_child_for(in, t_ms);
+        for (uint32_t k = 0; k < c; k++) {
+            free_sum += in->sum_free_milli[k];
         }
         index = in->child[c];
     }
@@ -851,7 +915,7 @@ typedef enum search_result {
 static search_result point_hit_all(const btree *tree, uint32_t index, uint32_t level,
                                    int64_t offset_milli, hit_search *s) {
     for (; level > 0; level--) {
-        const point_inner *in = point_inner_fetch(tree, index);
+        const point_inner *in = point_inner_fetch(tree, index, level);
         uint32_t c = 0;
         while (!prefix_hits(offset_milli + (s->below ? in->min_prefix_milli[c]
                                                      : in->max_prefix_milli[c]),
@@ -902,11 +966,10 @@ static search_result point_hit(const btree *tree, uint32_t index, uint32_t level
     if (level == 0) {
         return point_hit_leaf(point_leaf_fetch(tree, index), offset_milli, s);
     }
-    const point_inner *in = point_inner_fetch(tree, index);
-    uint32_t c = 0;
-    while (c + 1u < in->head.count && in->min_t_ms[c + 1u] <= s->after_ms) {
-        *offset_milli += in->sum_free_milli[c];
-        c++;
+    const point_inner *in = point_inner_fetch(tree, index, level);
+    uint32_t c = point_child_for(in, s->after_ms);
+    for (uint32_t k = 0; k < c; k++) {
+        *offset_milli += in->sum_free_milli[k];
     }
     search_result r = point_hit(tree, in->child[c], level - 1u, offset_milli, s);
     if (r != SEARCH_MISS) {
@@ -960,7 +1023,7 @@ static int64_t point_range_min(const btree *tree, uint32_t index, uint32_t level
         }
         return best;
     }
-    const point_inner *in = point_inner_fetch(tree, index);
+    const point_inner *in = point_inner_fetch(tree, index, level);
     for (uint32_t c = 0; c < in->head.count && in->min_t_ms[c] < before_ms; c++) {
         int64_t lo = in->min_t_ms[c];
         int64_t hi = c + 1u < in->head.count ? in->min_t_ms[c + 1u] : upper_ms;
@@ -981,7 +1044,7 @@ static int64_t point_range_min(const btree *tree, uint32_t index, uint32_t level
 static int64_t point_last_all(const btree *tree, uint32_t index, uint32_t level,
                               int64_t offset_milli, int64_t threshold_milli) {
     for (; level > 0; level--) {
-        const point_inner *in = point_inner_fetch(tree, index);
+        const point_inner *in = point_inner_fetch(tree, index, level);
         uint32_t pick = in->head.count;
         int64_t pick_offset = 0;
         int64_t offset = offset_milli;
@@ -1024,7 +1087,7 @@ static int64_t point_last_at_least(const btree *tree, uint32_t index, uint32_t l
         }
         return found;
     }
-    const point_inner *in = point_inner_fetch(tree, index);
+    const point_inner *in = point_inner_fetch(tree, index, level);
     int64_t offsets[POINT_INNER_MAX];
     uint32_t c = 0;
     offsets[0] = offset_milli;
@@ -1056,11 +1119,12 @@ static booking_inner *booking_inner_at(const btree *tree, uint32_t index) {
 }
 
 static booking_leaf *booking_leaf_fetch(const btree *tree, uint32_t index) {
-    return tree_node_fetch(tree, index, true);
+    return tree_node_fetch(tree, index, 0);
 }
 
-static booking_inner *booking_inner_fetch(const btree *tree, uint32_t index) {
-    return tree_node_fetch(tree, index, false);
+static booking_inner *booking_inner_fetch(const btree *tree, uint32_t index, uint32_t level) {
+    assert(level > 0);
+    return tree_node_fetch(tree, index, level);
 }
 
 static void booking_refresh(const btree *tree, uint32_t parent, uint32_t slot,
@@ -1104,20 +1168,22 @@ static const btree_kind booking_kind = {
     .refresh = booking_refresh,
 };
 
+/* The child of in whose key range holds (start, handle).  Equal starts are
+ * rare, so: binary search by start, then a short walk by handle. */
 static uint32_t booking_child_for(const booking_inner *in, int64_t start_ms, uint32_t handle) {
-    uint32_t c = 0;
-    while (c + 1u < in->head.count &&
-           !key_less(start_ms, handle, in->min_start_ms[c + 1u], in->min_handle[c + 1u])) {
-        c++;
+    uint32_t c = last_at_or_before(in->min_start_ms, in->head.count, start_ms);
+    while (c > 0 && !key_less(in->min_start_ms[c], in->min_handle[c], start_ms, handle) &&
+           !(in->min_start_ms[c] == start_ms && in->min_handle[c] == handle)) {
+        c--;
     }
     return c;
 }
 
 /* The position of the first key >= (start, handle) in a leaf. */
 static uint32_t booking_leaf_pos(const booking_leaf *leaf, int64_t start_ms, uint32_t handle) {
-    uint32_t pos = 0;
-    while (pos < leaf->head.count &&
-           key_less(leaf->start_ms[pos], leaf->handle[pos], start_ms, handle)) {
+    uint32_t pos = first_at_or_after(leaf->start_ms, leaf->head.count, start_ms);
+    while (pos < leaf->head.count && leaf->start_ms[pos] == start_ms &&
+           leaf->handle[pos] < handle) {
         pos++;
     }
     return pos;
@@ -1126,14 +1192,20 @@ static uint32_t booking_leaf_pos(const booking_leaf *leaf, int64_t start_ms, uin
 static uint32_t booking_add_rec(btree *tree, uint32_t index, uint32_t level, int64_t start_ms,
                                 int64_t end_ms, uint32_t handle) {
     if (level > 0) {
-        booking_inner *in = booking_inner_fetch(tree, index);
+        booking_inner *in = booking_inner_fetch(tree, index, level);
         uint32_t c = booking_child_for(in, start_ms, handle);
         uint32_t sibling =
             booking_add_rec(tree, in->child[c], level - 1u, start_ms, end_ms, handle);
-        booking_refresh(tree, index, c, level == 1);
         if (sibling == LEDGER_NIL) {
+            /* The child only gained this booking: its summary grows in O(1). */
+            in->max_end_ms[c] = max_i64(in->max_end_ms[c], end_ms);
+            if (key_less(start_ms, handle, in->min_start_ms[c], in->min_handle[c])) {
+                in->min_start_ms[c] = start_ms;
+                in->min_handle[c] = handle;
+            }
             return LEDGER_NIL;
         }
+        booking_refresh(tree, index, c, level == 1);
         return tree_add_child(tree, index, c + 1u, sibling, level == 1);
     }
     booking_leaf *leaf = booking_leaf_fetch(tree, index);
@@ -1155,13 +1227,15 @@ static uint32_t booking_add_rec(btree *tree, uint32_t index, uint32_t level, int
 }
 
 static bool booking_remove_rec(btree *tree, uint32_t index, uint32_t level, int64_t start_ms,
-                               uint32_t handle) {
+                               int64_t end_ms, uint32_t handle) {
     if (level > 0) {
-        booking_inner *in = booking_inner_fetch(tree, index);
+        booking_inner *in = booking_inner_fetch(tree, index, level);
         uint32_t c = booking_child_for(in, start_ms, handle);
-        if (booking_remove_rec(tree, in->child[c], level - 1u, start_ms, handle)) {
+        if (booking_remove_rec(tree, in->child[c], level - 1u, start_ms, end_ms, handle)) {
             tree_fix_child(tree, index, c, level == 1);
-        } else {
+        } else if (end_ms >= in->max_end_ms[c] ||
+                   (start_ms == in->min_start_ms[c] && handle == in->min_handle[c])) {
+            /* It was the child's largest end or smallest key. */
             booking_refresh(tree, index, c, level == 1);
         }
         return in->head.count < BOOKING_INNER_MAX / 2u;
@@ -1192,7 +1266,7 @@ static bool booking_collect(const btree *tree, uint32_t index, uint32_t level,
                             overlap_walk *walk) {
     assert(level < LEDGER_DEPTH_MAX);
     if (level > 0) {
-        const booking_inner *in = booking_inner_fetch(tree, index);
+        const booking_inner *in = booking_inner_fetch(tree, index, level);
         for (uint32_t c = 0; c < in->head.count; c++) {
             if (in->min_start_ms[c] >= walk->end_ms) {
                 return false;
@@ -1247,7 +1321,8 @@ static void schedule_remove(fr__ledger *ledger, const fr_schedule_entry *schedul
         int64_t t_ms;
         int64_t d_free;
         if (schedule_edge(schedule, total_milli, k, &t_ms, &d_free)) {
-            point_remove(&ledger->points, t_ms, d_free);
+            point_edits e = single_edit(t_ms, d_free);
+            point_remove(&ledger->points, &e);
         }
     }
 }
@@ -1265,7 +1340,8 @@ static int schedule_add(fr__ledger *ledger, const fr_schedule_entry *schedule, s
             schedule_remove(ledger, schedule, total_milli, k);
             return FR_ENOMEM;
         }
-        point_add(&ledger->points, t_ms, d_free);
+        point_edits e = single_edit(t_ms, d_free);
+        point_add(&ledger->points, &e);
     }
     return FR_OK;
 }
@@ -1474,10 +1550,8 @@ int fr__ledger_book(fr__ledger *ledger, int64_t start_ms, int64_t end_ms,
     if (sibling != LEDGER_NIL) {
         tree_grow_root(bookings, sibling);
     }
-    point_add(&ledger->points, start_ms, -quantity_milli);
-    if (end_ms != FR_TIME_INF) {
-        point_add(&ledger->points, end_ms, quantity_milli);
-    }
+    point_edits edits = booking_edits(start_ms, end_ms, quantity_milli);
+    point_add(&ledger->points, &edits);
     ledger->booked_sum_milli += (uint64_t)quantity_milli;
     ledger->booking_count++;
     assert(ledger->booking_count == bookings->entries);
@@ -1494,12 +1568,10 @@ void fr__ledger_unbook(fr__ledger *ledger, fr__booking_ref ref) {
     int64_t end_ms = r->end_ms;
     int64_t quantity_milli = r->quantity_milli;
     btree *bookings = &ledger->bookings;
-    booking_remove_rec(bookings, bookings->root, bookings->height, start_ms, ref);
+    booking_remove_rec(bookings, bookings->root, bookings->height, start_ms, end_ms, ref);
     tree_shrink_root(bookings);
-    point_remove(&ledger->points, start_ms, -quantity_milli);
-    if (end_ms != FR_TIME_INF) {
-        point_remove(&ledger->points, end_ms, quantity_milli);
-    }
+    point_edits edits = booking_edits(start_ms, end_ms, quantity_milli);
+    point_remove(&ledger->points, &edits);
     r->end_ms = FR_TIME_NULL; /* marks the record free */
     pool_release(&ledger->records, ref);
     assert(ledger->booked_sum_milli >= (uint64_t)quantity_milli);

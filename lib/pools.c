@@ -419,6 +419,10 @@ static int delete_locked(fr_engine *e, const fr_ctx *ctx, const char *id, int fo
         rec->p.deleted = 1;
         rc = fr__pool_changed(e, rec, "deleted");
     }
+    /* Waiting requests may have lost their only pool: their reason changes. */
+    if (rc == FR_OK) {
+        rc = fr__mark_queue_dirty(e, rec->p.fleet_id, rec->p.resource_type);
+    }
     if (rc != FR_OK) {
         fr__txn_abort(e);
         return rc;

@@ -53,7 +53,7 @@ static int fail(fr_result *res, int status, const char *field, const char *why)
 
 /* Checks a complete request (after defaults / a partial update). */
 static int check_request(fr_engine *e, const fr_request *r, const fr_ctx *ctx, int64_t now,
-                         fr_result *res)
+                         int check_pool, fr_result *res)
 {
     if (!fr__valid_client_id(r->fleet_id)) {
         return fail(res, FR_EINVAL, "fleet_id", "is required: 1-128 printable characters");
@@ -98,7 +98,9 @@ static int check_request(fr_engine *e, const fr_request *r, const fr_ctx *ctx, i
     if (r->preempt && (ctx == NULL || !ctx->may_preempt)) {
         return fail(res, FR_EFORBIDDEN, "preempt", "needs the planner role");
     }
-    if (r->pool_id[0] != 0) {
+    /* A pool deleted after the request was made is no reason to refuse an
+     * unrelated change: the reference is checked when it is set. */
+    if (check_pool && r->pool_id[0] != 0) {
         fr__pool_rec *pool = fr__idmap_get(&e->pools_by_id, r->pool_id);
         if (pool == NULL || pool->p.deleted) {
             return fail(res, FR_EREFERENCE, "pool_id", "names no pool");
@@ -208,7 +210,7 @@ static int create_locked(fr_engine *e, const fr_ctx *ctx, const fr_request_param
     if (rc == FR_OK) {
         rc = begin_call(e, ctx);
         if (rc == FR_OK) {
-            rc = check_request(e, &rec->r, ctx, e->txn.now_ms, res);
+            rc = check_request(e, &rec->r, ctx, e->txn.now_ms, 1, res);
             if (rc != FR_OK) {
                 fr__txn_abort(e);
             }
@@ -299,7 +301,8 @@ static int update_locked(fr_engine *e, const fr_ctx *ctx, const char *id,
     if (rc == FR_OK) {
         rc = apply_params(&next, p, e->txn.now_ms, 0, res);
         if (rc == FR_OK) {
-            rc = check_request(e, &next, ctx, e->txn.now_ms, res);
+            rc = check_request(e, &next, ctx, e->txn.now_ms,
+                               (p->set & FR_REQ_F_POOL_ID) != 0, res);
         }
     }
     if (rc == FR_OK) {

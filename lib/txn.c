@@ -382,15 +382,30 @@ static int queue_event(fr_engine *e, int entity_type, const char *entity_id,
     return FR_OK;
 }
 
-static void stamp_change(fr_engine *e, int64_t *version, int64_t *updated_at_ms)
+/* One call is one change: a record's version grows at most once per
+ * transaction, however many steps (update, then re-dispatch) touched it. */
+static void stamp_change(fr_engine *e, int64_t *version, int64_t *updated_at_ms,
+                         uint64_t *version_txn)
 {
-    (*version)++;
+    if (*version_txn != e->txn.id) {
+        (*version)++;
+        *version_txn = e->txn.id;
+    }
     *updated_at_ms = e->txn.now_ms;
+}
+
+/* Request events carry the computed fields as a read at that moment would. */
+static int queue_request_event(fr_engine *e, fr__req_rec *rec, const char *verb)
+{
+    fr_request view = rec->r;
+    fr__req_fill_computed(e, rec, &view);
+    return queue_event(e, FR_ENTITY_REQUEST, rec->r.id, rec->r.fleet_id, verb,
+                       fr__request_to_json_text(&view));
 }
 
 int fr__pool_changed(fr_engine *e, fr__pool_rec *rec, const char *verb)
 {
-    stamp_change(e, &rec->p.version, &rec->p.updated_at_ms);
+    stamp_change(e, &rec->p.version, &rec->p.updated_at_ms, &rec->version_txn);
     int rc = fr__pool_index(e, rec);
     if (rc != FR_OK) {
         return rc;
@@ -403,7 +418,7 @@ int fr__pool_changed(fr_engine *e, fr__pool_rec *rec, const char *verb)
 
 int fr__alloc_changed(fr_engine *e, fr__alloc_rec *rec, const char *verb)
 {
-    stamp_change(e, &rec->a.version, &rec->a.updated_at_ms);
+    stamp_change(e, &rec->a.version, &rec->a.updated_at_ms, &rec->version_txn);
     int rc = fr__alloc_index(e, rec);
     if (rc != FR_OK) {
         return rc;
@@ -414,18 +429,17 @@ int fr__alloc_changed(fr_engine *e, fr__alloc_rec *rec, const char *verb)
 
 int fr__req_changed(fr_engine *e, fr__req_rec *rec, const char *verb)
 {
-    stamp_change(e, &rec->r.version, &rec->r.updated_at_ms);
+    stamp_change(e, &rec->r.version, &rec->r.updated_at_ms, &rec->version_txn);
     int rc = fr__req_index(e, rec);
     if (rc != FR_OK) {
         return rc;
     }
-    return queue_event(e, FR_ENTITY_REQUEST, rec->r.id, rec->r.fleet_id, verb,
-                       fr__request_to_json_text(&rec->r));
+    return queue_request_event(e, rec, verb);
 }
 
 int fr__conflict_changed(fr_engine *e, fr__conflict_rec *rec, const char *verb)
 {
-    stamp_change(e, &rec->c.version, &rec->c.updated_at_ms);
+    stamp_change(e, &rec->c.version, &rec->c.updated_at_ms, &rec->version_txn);
     fr__conflict_index(e, rec);
     return queue_event(e, FR_ENTITY_CONFLICT, rec->c.id, rec->c.fleet_id, verb,
                        fr__conflict_to_json_text(&rec->c));
@@ -499,6 +513,7 @@ static void stamp_create(fr_engine *e, int64_t *version, int64_t *created, int64
 int fr__pool_created(fr_engine *e, fr__pool_rec *rec)
 {
     stamp_create(e, &rec->p.version, &rec->p.created_at_ms, &rec->p.updated_at_ms);
+    rec->version_txn = e->txn.id;
     int rc = register_new(e, FR_ENTITY_POOL, rec, &rec->journal_txn, &e->pools_by_id, &e->pools,
                           rec->p.id, rec->p.created_at_ms, pool_created_of, pool_id_of);
     if (rc != FR_OK) {
@@ -517,6 +532,7 @@ int fr__pool_created(fr_engine *e, fr__pool_rec *rec)
 int fr__alloc_created(fr_engine *e, fr__alloc_rec *rec)
 {
     stamp_create(e, &rec->a.version, &rec->a.created_at_ms, &rec->a.updated_at_ms);
+    rec->version_txn = e->txn.id;
     int rc = register_new(e, FR_ENTITY_ALLOCATION, rec, &rec->journal_txn, &e->allocs_by_id,
                           &e->allocs, rec->a.id, rec->a.created_at_ms, alloc_created_of,
                           alloc_id_of);
@@ -535,6 +551,7 @@ int fr__alloc_created(fr_engine *e, fr__alloc_rec *rec)
 int fr__req_created(fr_engine *e, fr__req_rec *rec, const char *verb)
 {
     stamp_create(e, &rec->r.version, &rec->r.created_at_ms, &rec->r.updated_at_ms);
+    rec->version_txn = e->txn.id;
     int rc = register_new(e, FR_ENTITY_REQUEST, rec, &rec->journal_txn, &e->reqs_by_id, &e->reqs,
                           rec->r.id, rec->r.created_at_ms, req_created_of, req_id_of);
     if (rc != FR_OK) {
@@ -544,13 +561,13 @@ int fr__req_created(fr_engine *e, fr__req_rec *rec, const char *verb)
     if (rc != FR_OK) {
         return rc;
     }
-    return queue_event(e, FR_ENTITY_REQUEST, rec->r.id, rec->r.fleet_id, verb,
-                       fr__request_to_json_text(&rec->r));
+    return queue_request_event(e, rec, verb);
 }
 
 int fr__conflict_created(fr_engine *e, fr__conflict_rec *rec, const char *verb)
 {
     stamp_create(e, &rec->c.version, &rec->c.created_at_ms, &rec->c.updated_at_ms);
+    rec->version_txn = e->txn.id;
     rec->c.detected_at_ms = e->txn.now_ms;
     int rc = register_new(e, FR_ENTITY_CONFLICT, rec, &rec->journal_txn, &e->conflicts_by_id,
                           &e->conflicts, rec->c.id, rec->c.created_at_ms, conflict_created_of,
@@ -835,7 +852,14 @@ static int write_journal(fr_engine *e)
 static int report_detected(fr_engine *e, fr_result *res)
 {
     fr__txn *t = &e->txn;
-    if (res == NULL || t->detected.len == 0) {
+    if (res == NULL) {
+        return FR_OK;
+    }
+    /* A result reused across calls reports only this change. */
+    free(res->conflicts_detected);
+    res->conflicts_detected = NULL;
+    res->conflicts_detected_len = 0;
+    if (t->detected.len == 0) {
         return FR_OK;
     }
     char(*ids)[FR_ID_SIZE] = calloc(t->detected.len, sizeof *ids);

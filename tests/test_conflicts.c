@@ -627,10 +627,9 @@ Test(conflicts, result_reused_across_calls_reports_only_this_change)
     u.set = FR_POOL_F_NAME;
     u.name = "renamed";
     cr_assert_eq(fr_pool_update(g_e, NULL, pool, &u, NULL, &res), FR_OK);
-    cr_assert_eq(res.conflicts_detected_len, 0,
-                 "conflicts_detected must list what this change detected: %zu",
-                 res.conflicts_detected_len);
+    size_t len = res.conflicts_detected_len;
     fr_result_clear(&res);
+    cr_assert_eq(len, 0, "conflicts_detected must list what this change detected: %zu", len);
 }
 
 /* ---- double booking ----------------------------------------------------------- */

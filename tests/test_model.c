@@ -58,7 +58,7 @@
 #define N_VEHICLES 6
 #define N_OPERATIONS 3
 #define POOLS_LIVE_MAX 4
-#define POOL_RECORDS_MAX 32
+#define POOL_RECORDS_MAX 128
 #define SCHED_MAX 3
 #define LIVE_SOFT_MAX 40
 #define PENDING_SOFT_MAX 12
@@ -161,6 +161,10 @@ typedef struct model {
     long stat_ok;
     long stat_err;
     long stat_dispatched;
+    long stat_contested; /* fulfilled behind a request that stayed pending */
+    long stat_live_sum;
+    long stat_rc[16][FR_STATUS_COUNT]; /* by operation (OP_NAMES) and status */
+    long stat_pending_sum;
 } model;
 
 /* ---------------------------------------------------------------------------
@@ -354,6 +358,10 @@ static int cmp_i64(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
+/* One scratch profile: each test runs in its own process, on one thread,
+ * and profiles are never nested. */
+static profile g_scratch_profile;
+
 static void prof_add(const model *m, profile *pr, int64_t t) {
     if (t == FR_TIME_INF) {
         return;
@@ -475,8 +483,7 @@ typedef struct cap_check {
  * really be accepted. */
 static cap_check check_capacity(const model *m, size_t pool, int vehicle, int64_t s, int64_t e,
                                 int64_t q, size_t exclude) {
-    profile *pr = malloc(sizeof *pr);
-    cr_assert(pr != NULL);
+    profile *pr = &g_scratch_profile;
     vehicle = m->pools[pool].exclusive ? vehicle : -1;
     build_profile(m, pool, vehicle, exclude, s, pr);
     cap_check c;
@@ -493,7 +500,6 @@ static cap_check check_capacity(const model *m, size_t pool, int vehicle, int64_
         int64_t duration = e == FR_TIME_INF ? FR_TIME_INF : e - s;
         c.next_fit = prof_earliest_fit(m, pr, s, duration, q, s + FR_HORIZON_SEARCH_MS, 1);
     }
-    free(pr);
     return c;
 }
 
@@ -555,8 +561,7 @@ static int req_fit(const model *m, const m_req *r, int64_t from, int64_t latest,
     int64_t best_free = 0;
     size_t best_pool = NO_INDEX;
     *any_pool = 0;
-    profile *pr = malloc(sizeof *pr);
-    cr_assert(pr != NULL);
+    profile *pr = &g_scratch_profile;
     for (size_t pi = 0; pi < m->npools; pi++) {
         if (!pool_matches_req(m, pi, r)) {
             continue;
@@ -586,7 +591,6 @@ static int req_fit(const model *m, const m_req *r, int64_t from, int64_t latest,
             best_pool = pi;
         }
     }
-    free(pr);
     if (found) {
         *out_pool = best_pool;
         *out_start = best_s;
@@ -637,6 +641,7 @@ static void model_dispatch(model *m) {
     size_t order[512];
     for (int type = 0; type < N_TYPES; type++) {
         size_t n = queue_of(m, type, order, 512);
+        int left_pending = 0;
         for (size_t k = 0; k < n; k++) {
             m_req *r = &m->reqs[order[k]];
             int64_t from = max64(m->now, r->es);
@@ -650,6 +655,7 @@ static void model_dispatch(model *m) {
                     r->reason = reason;
                     r->touched = 1;
                 }
+                left_pending = 1;
                 continue;
             }
             size_t ri = order[k];
@@ -670,6 +676,7 @@ static void model_dispatch(model *m) {
             r->alloc = m->nallocs - 1;
             r->touched = 1;
             m->stat_dispatched++;
+            m->stat_contested += left_pending;
         }
     }
 }
@@ -887,9 +894,11 @@ static void cmp_req(const model *m, const m_req *mr, const fr_request *er) {
 /* ---------------------------------------------------------------------------
  * Comparing the whole state.
  * ------------------------------------------------------------------------- */
-static void list_query(fr_list_query *q) {
+/* limit: the per-operation lists are small (and the engine allocates room
+ * for limit items), the full comparison pages. */
+static void list_query(fr_list_query *q, size_t limit) {
     fr_list_query_init(q);
-    q->limit = FR_LIST_LIMIT_MAX;
+    q->limit = limit;
     q->fleet_id = NULL; /* one fleet; a filter would only cost a strcmp per entity */
 }
 
@@ -931,7 +940,7 @@ static void learn_dispatched_ids(model *m) {
 
 static void cmp_pools(model *m, fr_pool **out_items, size_t *out_n) {
     fr_list_query q;
-    list_query(&q);
+    list_query(&q, 64);
     fr_pool *items = NULL;
     size_t n = 0;
     char cursor[FR_CURSOR_SIZE];
@@ -976,7 +985,7 @@ static void cmp_live_allocs(model *m, fr_allocation **out_items, size_t *out_n) 
     const int statuses[2] = {FR_ALLOC_HELD, FR_ALLOC_CONFIRMED};
     for (int s = 0; s < 2; s++) {
         fr_list_query q;
-        list_query(&q);
+        list_query(&q, 256);
         q.status = statuses[s];
         fr_allocation *items = NULL;
         size_t n = 0;
@@ -1078,7 +1087,7 @@ static void cmp_pending(model *m) {
     for (int type = 0; type < N_TYPES; type++) {
         size_t n = queue_of(m, type, order, 512);
         fr_list_query q;
-        list_query(&q);
+        list_query(&q, 64);
         q.status = FR_REQ_PENDING;
         q.resource_type = TYPES[type];
         fr_request *items = NULL;
@@ -1123,7 +1132,7 @@ static void cmp_pending(model *m) {
 static void check_invariant(model *m, const fr_pool *pools, size_t npools,
                             const fr_allocation *live, size_t nlive) {
     fr_list_query q;
-    list_query(&q);
+    list_query(&q, 256);
     q.status = FR_CONFLICT_OPEN;
     q.type = FR_CONFLICT_OVER_CAPACITY;
     fr_conflict *cs = NULL;
@@ -1292,7 +1301,7 @@ static void compare_all(model *m) {
 static void compare_everything(model *m) {
     compare_all(m);
     fr_list_query q;
-    list_query(&q);
+    list_query(&q, 97);
     char cursor[FR_CURSOR_SIZE] = "";
     char next[FR_CURSOR_SIZE];
     size_t total = 0;
@@ -1345,6 +1354,33 @@ static void compare_everything(model *m) {
  * ------------------------------------------------------------------------- */
 #define POISON 0x5A
 
+static const char *const OP_NAMES[] = {"pool_create", "pool_update", "pool_delete",
+                                       "alloc_create", "alloc_update", "alloc_delete",
+                                       "req_create", "req_update", "req_delete", "tick"};
+#define N_OP_NAMES (sizeof OP_NAMES / sizeof OP_NAMES[0])
+
+static void count_outcome(model *m, const char *what, int rc) {
+    for (size_t i = 0; i < N_OP_NAMES; i++) {
+        if (strcmp(OP_NAMES[i], what) == 0 && rc >= 0 && rc < FR_STATUS_COUNT) {
+            m->stat_rc[i][rc]++;
+        }
+    }
+}
+
+static void print_outcomes(const model *m) {
+    for (size_t i = 0; i < N_OP_NAMES; i++) {
+        char line[512];
+        size_t len = (size_t)snprintf(line, sizeof line, "  %-12s", OP_NAMES[i]);
+        for (int rc = 0; rc < FR_STATUS_COUNT && len < sizeof line; rc++) {
+            if (m->stat_rc[i][rc] > 0) {
+                len += (size_t)snprintf(line + len, sizeof line - len, " %s=%ld", ec(rc),
+                                        m->stat_rc[i][rc]);
+            }
+        }
+        fprintf(stderr, "%s\n", line);
+    }
+}
+
 static int is_poison(const void *p, size_t n) {
     const unsigned char *b = p;
     for (size_t i = 0; i < n; i++) {
@@ -1362,6 +1398,7 @@ static int expect_rc(model *m, const char *what, int rc, int want, const fr_resu
     char note[300];
     snprintf(note, sizeof note, "(%s)", res ? res->message : "");
     log_outcome(m, rc, rc == FR_OK ? NULL : note);
+    count_outcome(m, what, rc);
     MCHECK(m, rc == want, "%s returned %s, model expects %s; engine says: %s", what, ec(rc),
            ec(want), res ? res->message : "");
     if (rc != FR_OK) {
@@ -1567,29 +1604,44 @@ static void op_pool_update(model *m) {
         pp.total_capacity_milli = 2 * UNIT;
         want = FR_ENOTFOUND;
         kind = "unknown id";
-    } else if (v < 40) {
-        int64_t total;
-        do {
-            total = rnd(m, 1, 6) * UNIT;
-        } while (total == next.total);
-        next.total = total;
-        pp.set = FR_POOL_F_TOTAL_CAPACITY;
-        pp.total_capacity_milli = total;
-        kind = total > m->pools[pi].total ? "total up" : "total down";
-    } else if (v < 65 && next.nsched < SCHED_MAX && sched_add_random(m, next.sched, &next.nsched)) {
-        pp.set = FR_POOL_F_SCHEDULE;
-        kind = "add schedule entry";
-    } else if (v < 85 && next.nsched > 0) {
-        size_t k = (size_t)rnd(m, 0, (int64_t)next.nsched - 1);
-        memmove(&next.sched[k], &next.sched[k + 1], (next.nsched - k - 1) * sizeof next.sched[0]);
-        next.nsched--;
-        pp.set = FR_POOL_F_SCHEDULE;
-        kind = "remove schedule entry";
     } else if (v < 93) {
-        next.status = next.status == FR_POOL_ACTIVE ? FR_POOL_DRAINING : FR_POOL_ACTIVE;
-        pp.set = FR_POOL_F_STATUS;
-        pp.status = next.status;
-        kind = next.status == FR_POOL_ACTIVE ? "activate" : "drain";
+        /* A valid change: total, add or remove a schedule entry, or status;
+         * each falls back on another when it cannot apply. */
+        int w = v < 40 ? 0 : v < 65 ? 1 : v < 85 ? 2 : 3;
+        if (w == 2 && next.nsched == 0) {
+            w = 1;
+        }
+        if (w == 1 && !sched_add_random(m, next.sched, &next.nsched)) {
+            w = next.nsched > 0 ? 2 : 0;
+        }
+        if (w == 3 && next.status == FR_POOL_ACTIVE && chance(m, 65)) {
+            w = 0;
+        }
+        if (w == 0) {
+            int64_t total;
+            do {
+                total = rnd(m, 1, 6) * UNIT;
+            } while (total == next.total);
+            next.total = total;
+            pp.set = FR_POOL_F_TOTAL_CAPACITY;
+            pp.total_capacity_milli = total;
+            kind = total > m->pools[pi].total ? "total up" : "total down";
+        } else if (w == 1) {
+            pp.set = FR_POOL_F_SCHEDULE;
+            kind = "add schedule entry";
+        } else if (w == 2) {
+            size_t k = (size_t)rnd(m, 0, (int64_t)next.nsched - 1);
+            memmove(&next.sched[k], &next.sched[k + 1],
+                    (next.nsched - k - 1) * sizeof next.sched[0]);
+            next.nsched--;
+            pp.set = FR_POOL_F_SCHEDULE;
+            kind = "remove schedule entry";
+        } else {
+            next.status = next.status == FR_POOL_ACTIVE ? FR_POOL_DRAINING : FR_POOL_ACTIVE;
+            pp.set = FR_POOL_F_STATUS;
+            pp.status = next.status;
+            kind = next.status == FR_POOL_ACTIVE ? "activate" : "drain";
+        }
     } else if (v < 97) {
         /* Invalid: two overlapping schedule entries. */
         bad[0].start_ms = aligned_now(m);
@@ -1789,11 +1841,11 @@ static void op_alloc_create(model *m) {
         if (m->npools == 0 || chance(m, 2)) {
             unknown_pool = 1;
         } else {
-            /* Any pool record: deleted and draining ones must be refused. */
-            pi = (size_t)rnd(m, 0, (int64_t)m->npools - 1);
-            if (m->pools[pi].deleted && chance(m, 70)) {
-                size_t alt = pick_live_pool(m, 0);
-                pi = alt == NO_INDEX ? pi : alt;
+            /* Mostly a live pool (draining ones must be refused); sometimes
+             * any record, deleted ones included (refused too). */
+            pi = chance(m, 92) ? pick_live_pool(m, chance(m, 85)) : NO_INDEX;
+            if (pi == NO_INDEX) {
+                pi = (size_t)rnd(m, 0, (int64_t)m->npools - 1);
             }
             type = m->pools[pi].type;
         }
@@ -2268,15 +2320,15 @@ static void op_req_create(model *m) {
         site = (int)rnd(m, 0, N_SITES - 1);
     }
     req_draft d;
-    d.qty = chance(m, 10) ? UNIT / 2 : rnd(m, 1, 2) * UNIT;
+    d.qty = chance(m, 10) ? UNIT / 2 : chance(m, 15) ? 3 * UNIT : rnd(m, 1, 2) * UNIT;
     d.priority = (int32_t)(int[]){0, 0, 1, 2, 5, 10}[rnd(m, 0, 5)];
     d.es = chance(m, 40) ? FR_TIME_NULL : rand_time(m, -6, 36);
     int64_t es = d.es == FR_TIME_NULL ? m->now : d.es;
     int64_t duration = rnd(m, 1, 8) * 3 * GRID_MS;
     d.duration = duration;
     d.le = FR_TIME_INF;
-    if (chance(m, 55)) {
-        int64_t slack = chance(m, 25) ? 0 : rnd(m, 1, 36) * GRID_MS;
+    if (chance(m, 70)) {
+        int64_t slack = chance(m, 25) ? 0 : rnd(m, 1, 18) * GRID_MS;
         d.le = es + duration + slack;
         if (d.le - duration < m->now) {
             d.le = m->now + duration + slack;
@@ -2425,7 +2477,7 @@ static size_t pick_req(model *m, int pending_percent) {
 }
 
 static void op_req_update(model *m) {
-    size_t ri = pick_req(m, 85);
+    size_t ri = pick_req(m, 95);
     int unknown = ri == NO_INDEX || chance(m, 3);
     if (g_avoid_known && !unknown && m->reqs[ri].pool != NO_INDEX &&
         m->pools[m->reqs[ri].pool].deleted) {
@@ -2521,7 +2573,7 @@ static void op_req_update(model *m) {
 }
 
 static void op_req_delete(model *m) {
-    size_t ri = pick_req(m, 80);
+    size_t ri = pick_req(m, 93);
     int unknown = ri == NO_INDEX || chance(m, 3);
     const char *id = unknown ? UNKNOWN_ID : m->reqs[ri].id;
     set_desc(m, "req_delete %s (%s)", id,
@@ -2732,6 +2784,8 @@ static void run_model(uint64_t seed, long nops, int sqlite) {
         m->op_index = i;
         do_op(m, 1);
         compare_all(m);
+        m->stat_live_sum += (long)count_live_allocs(m);
+        m->stat_pending_sum += (long)count_pending(m);
         if (sqlite && i == nops / 2) {
             engine_reopen(m);
         }
@@ -2745,9 +2799,14 @@ static void run_model(uint64_t seed, long nops, int sqlite) {
     }
     fprintf(stderr,
             "model seed %" PRIu64 " (%s): %ld ops, %ld ok, %ld refused as expected, %zu pools, "
-            "%zu allocations, %zu requests, %ld dispatched\n",
+            "%zu allocations, %zu requests, %ld dispatched (%ld past a pending one), mean live "
+            "%.1f, mean pending %.1f\n",
             seed, sqlite ? "sqlite" : "memory", nops, m->stat_ok, m->stat_err, m->npools,
-            m->nallocs, m->nreqs, m->stat_dispatched);
+            m->nallocs, m->nreqs, m->stat_dispatched, m->stat_contested, (double)m->stat_live_sum / (double)nops,
+            (double)m->stat_pending_sum / (double)nops);
+    if (getenv("FR_MODEL_STATS") != NULL) {
+        print_outcomes(m);
+    }
     fprintf(stderr, "T pools %.2f live %.2f pending %.2f touched %.2f inv %.2f\n", T_[0],T_[1],T_[2],T_[3],T_[4]);
     fr_engine_close(m->engine);
     if (sqlite) {
