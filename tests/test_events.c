@@ -444,6 +444,19 @@ Test(events_sqlite, seq_from_one_type_and_actor)
     cr_assert_eq(last_seq(), 3);
     mk_pool(NULL, FLEET, "Bay 2", TYPE, U);
     cr_assert_eq(check_log(), 4);
+    /* The same file through a sqlite:// URI. */
+    fr_engine_close(g_e);
+    char uri[400];
+    snprintf(uri, sizeof uri, "sqlite://%s", g_db);
+    g_e = open_engine(uri);
+    cr_assert_eq(last_seq(), 4);
+    fr_list_query q;
+    fr_list_query_init(&q);
+    fr_pool *items = NULL;
+    size_t n = 0;
+    cr_assert_eq(fr_pool_list(g_e, &q, &items, &n, NULL), FR_OK);
+    cr_assert_eq(n, 2);
+    fr_pool_free_array(items, n);
 }
 
 Test(events, one_call_appends_all_it_causes)

@@ -2310,8 +2310,16 @@ static void op_req_create(model *m) {
     int operation = vehicle < 0 || chance(m, 25) ? (int)rnd(m, 0, N_OPERATIONS - 1) : -1;
     size_t pool = NO_INDEX;
     int site = -1;
-    if (chance(m, 15)) {
+    if (chance(m, 25)) {
+        /* A pool constraint; often a draining pool, so that requests wait
+         * (no_pool_of_type) and are dispatched together when it comes back. */
         size_t pi = pick_live_pool(m, 0);
+        for (size_t i = 0; i < m->npools && chance(m, 50); i++) {
+            if (!m->pools[i].deleted && m->pools[i].status != FR_POOL_ACTIVE) {
+                pi = i;
+                break;
+            }
+        }
         if (pi != NO_INDEX) {
             pool = pi;
             type = m->pools[pi].type;
@@ -2322,13 +2330,13 @@ static void op_req_create(model *m) {
     req_draft d;
     d.qty = chance(m, 10) ? UNIT / 2 : chance(m, 15) ? 3 * UNIT : rnd(m, 1, 2) * UNIT;
     d.priority = (int32_t)(int[]){0, 0, 1, 2, 5, 10}[rnd(m, 0, 5)];
-    d.es = chance(m, 40) ? FR_TIME_NULL : rand_time(m, -6, 36);
+    d.es = chance(m, 40) ? FR_TIME_NULL : rand_time(m, -6, 18);
     int64_t es = d.es == FR_TIME_NULL ? m->now : d.es;
     int64_t duration = rnd(m, 1, 8) * 3 * GRID_MS;
     d.duration = duration;
     d.le = FR_TIME_INF;
     if (chance(m, 70)) {
-        int64_t slack = chance(m, 25) ? 0 : rnd(m, 1, 18) * GRID_MS;
+        int64_t slack = chance(m, 35) ? 0 : rnd(m, 1, 12) * GRID_MS;
         d.le = es + duration + slack;
         if (d.le - duration < m->now) {
             d.le = m->now + duration + slack;

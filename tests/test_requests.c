@@ -1129,6 +1129,75 @@ Test(requests, delete_fulfilled_is_invalid_state)
     fr_request_clear(&r);
 }
 
+Test(requests, constrained_pool_deleted_leaves_request_pending_and_editable)
+{
+    char a[FR_ID_SIZE], b[FR_ID_SIZE], x[FR_ID_SIZE];
+    mk_pool(a, FLEET, "A", TYPE, U);
+    mk_pool(b, FLEET, "B", TYPE, U);
+    must_book(a, "v0", U, T0, FR_TIME_INF, x);
+    must_book(b, "v9", U, T0, FR_TIME_INF, NULL);
+    fr_request_params rp;
+    req_params(&rp, "v1", U, HOUR);
+    rp.set |= FR_REQ_F_POOL_ID;
+    rp.pool_id = a;
+    fr_request r = mk_request(&rp);
+    cr_assert_eq(r.status, FR_REQ_PENDING);
+    cr_assert_eq(r.pending_reason, FR_REASON_INSUFFICIENT_CAPACITY);
+    g_now = T0 + MIN;
+    cr_assert_eq(fr_pool_delete(g_e, NULL, a, 1, NULL), FR_OK);
+    fr_request g = get_req(r.id);
+    cr_assert_eq(g.status, FR_REQ_PENDING);
+    cr_assert_eq(g.pending_reason, FR_REASON_NO_POOL_OF_TYPE,
+                 "its only matching pool is gone: reason %d", g.pending_reason);
+    fr_request_clear(&g);
+    /* An unrelated change is still accepted; cancelling too. */
+    fr_request_params up;
+    memset(&up, 0, sizeof up);
+    up.set = FR_REQ_F_PRIORITY;
+    up.priority = 5;
+    fr_result res;
+    fr_result_init(&res);
+    cr_assert_eq(fr_request_update(g_e, NULL, r.id, &up, NULL, &res), FR_OK, "%s", res.message);
+    fr_result_clear(&res);
+    /* Pointing it at the deleted pool is refused. */
+    up.set = FR_REQ_F_POOL_ID;
+    up.pool_id = a;
+    cr_assert_eq(fr_request_update(g_e, NULL, r.id, &up, NULL, &res), FR_EREFERENCE);
+    fr_result_clear(&res);
+    /* Re-pointing it at a live pool dispatches it there once it has room. */
+    up.set = FR_REQ_F_POOL_ID;
+    up.pool_id = b;
+    cr_assert_eq(fr_request_update(g_e, NULL, r.id, &up, NULL, &res), FR_OK, "%s", res.message);
+    fr_result_clear(&res);
+    g = get_req(r.id);
+    cr_assert_eq(g.pending_reason, FR_REASON_INSUFFICIENT_CAPACITY);
+    fr_request_clear(&g);
+    cr_assert_eq(set_pool_capacity(b, 2 * U, &res), FR_OK);
+    fr_result_clear(&res);
+    g = get_req(r.id);
+    cr_assert_eq(g.status, FR_REQ_FULFILLED);
+    fr_allocation al = get_alloc(g.allocation_id);
+    cr_assert_str_eq(al.pool_id, b);
+    fr_allocation_clear(&al);
+    fr_request_clear(&g);
+    fr_request_clear(&r);
+}
+
+Test(requests, version_once_per_call)
+{
+    char pool[FR_ID_SIZE];
+    mk_pool(pool, FLEET, "Bay", TYPE, U);
+    fr_request_params rp;
+    req_params(&rp, "v1", U, HOUR);
+    fr_request r = mk_request(&rp);
+    cr_assert_eq(r.status, FR_REQ_FULFILLED);
+    cr_assert_eq(r.version, 1, "created and fulfilled by one call: %" PRId64, r.version);
+    fr_allocation a = get_alloc(r.allocation_id);
+    cr_assert_eq(a.version, 1);
+    fr_allocation_clear(&a);
+    fr_request_clear(&r);
+}
+
 /* ---- validation -------------------------------------------------------------------- */
 
 Test(requests, duration_defaults_to_window)
