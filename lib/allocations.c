@@ -395,16 +395,6 @@ static int create_in_txn(fr_engine *e, const fr_ctx *ctx, const fr_allocation_pa
     return fr__alloc_insert(e, pool, &a, out);
 }
 
-static int begin_call(fr_engine *e, const fr_ctx *ctx)
-{
-    int64_t now = fr__now(e);
-    int rc = fr__advance(e, now);
-    if (rc != FR_OK) {
-        return rc;
-    }
-    return fr__txn_begin(e, now, ctx != NULL ? ctx->actor : NULL);
-}
-
 /* Commits and copies the final state of recs to out. */
 static int finish(fr_engine *e, fr__alloc_rec **recs, size_t n, fr_allocation *out,
                   fr_result *res)
@@ -449,7 +439,7 @@ int fr_allocation_create_batch(fr_engine *engine, const fr_ctx *ctx,
         return FR_ENOMEM;
     }
     fr__lock(engine);
-    int rc = begin_call(engine, ctx);
+    int rc = fr__begin_call(engine, ctx);
     for (size_t i = 0; rc == FR_OK && i < n; i++) {
         rc = create_in_txn(engine, ctx, &params[i], &recs[i], res);
         if (rc != FR_OK) {
@@ -685,7 +675,7 @@ int fr_allocation_update(fr_engine *engine, const fr_ctx *ctx, const char *id,
         return FR_EINVAL;
     }
     fr__lock(engine);
-    int rc = begin_call(engine, ctx);
+    int rc = fr__begin_call(engine, ctx);
     fr__alloc_rec *rec = rc == FR_OK ? find_alloc(engine, id) : NULL;
     if (rc == FR_OK && rec == NULL) {
         fr__result_fail(res, FR_ENOTFOUND, NULL, "allocation %s not found", id != NULL ? id : "");
@@ -714,7 +704,7 @@ int fr_allocation_delete(fr_engine *engine, const fr_ctx *ctx, const char *id,
         return FR_EINVAL;
     }
     fr__lock(engine);
-    int rc = begin_call(engine, ctx);
+    int rc = fr__begin_call(engine, ctx);
     fr__alloc_rec *rec = rc == FR_OK ? find_alloc(engine, id) : NULL;
     if (rc == FR_OK && rec == NULL) {
         fr__result_fail(res, FR_ENOTFOUND, NULL, "allocation %s not found", id != NULL ? id : "");

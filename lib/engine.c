@@ -165,6 +165,27 @@ int fr__check_if_match(const fr_ctx *ctx, int64_t version, fr_result *res)
     return FR_OK;
 }
 
+int fr__set_string(char **dst, const char *src)
+{
+    char *copy = fr__strdup_or_null(src);
+    if (src != NULL && copy == NULL) {
+        return FR_ENOMEM;
+    }
+    free(*dst);
+    *dst = copy;
+    return FR_OK;
+}
+
+int fr__begin_call(fr_engine *e, const fr_ctx *ctx)
+{
+    int64_t now = fr__now(e);
+    int rc = fr__advance(e, now);
+    if (rc != FR_OK) {
+        return rc;
+    }
+    return fr__txn_begin(e, now, ctx != NULL ? ctx->actor : NULL);
+}
+
 /* ---- clock and lock ---------------------------------------------------- */
 
 static int64_t system_clock(void *ctx)

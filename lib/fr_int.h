@@ -182,6 +182,10 @@ int fr__valid_end(int64_t ms); /* a time or FR_TIME_INF */
 int fr__vec_insert_ordered(fr__vec *v, void *rec, int64_t created_at_ms, const char *id,
                            int64_t (*created_of)(const void *), const char *(*id_of)(const void *));
 int fr__check_if_match(const fr_ctx *ctx, int64_t version, fr_result *res);
+/* Applies what time made due, then opens the call's transaction. */
+int fr__begin_call(fr_engine *e, const fr_ctx *ctx);
+/* Replaces *dst with a copy of src (NULL allowed); FR_ENOMEM leaves it. */
+int fr__set_string(char **dst, const char *src);
 
 /* ---- txn.c ------------------------------------------------------------- */
 /* Opens the engine's transaction at now with the given actor. */

@@ -85,6 +85,10 @@
 /* What malloc keeps per block beyond the request (glibc: one size word,
  * rounded to 16 bytes); counted by fr__ledger_bytes. */
 #define LEDGER_MALLOC_OVERHEAD 16u
+/* log2 of the nodes per full chunk: tree nodes (0.6-1.2 KB each) and
+ * booking records (32 bytes). */
+#define LEDGER_NODE_SHIFT 5u
+#define LEDGER_RECORD_SHIFT 8u
 /* The most parallel arrays in one node layout. */
 #define LAYOUT_ARRAYS_MAX 6u
 
@@ -270,6 +274,15 @@ static void *pool_node(const ledger_pool *pool, uint32_t index) {
     return pool->chunks[index >> pool->shift] + (size_t)(index & mask) * pool->node_size;
 }
 
+/* The node at index of a pool of nodes of node_size bytes in chunks of
+ * 2^shift, with both known at compile time (the hot paths). */
+static void *pool_node_fixed(const ledger_pool *pool, uint32_t index, size_t node_size,
+                             uint32_t shift) {
+    assert(pool->shift == shift && pool->node_size == node_size);
+    assert(index != LEDGER_NIL && index < pool->used);
+    return pool->chunks[index >> shift] + (size_t)(index & ((UINT32_C(1) << shift) - 1u)) * node_size;
+}
+
 /* Asks for every cache line of a node at once, so that a node costs one
  * memory latency instead of one per line touched in turn. */
 static void prefetch_node(const void *node, size_t size) {
@@ -409,18 +422,6 @@ static void pool_free(ledger_pool *pool) {
 
 static void *tree_node(const btree *tree, uint32_t index, bool is_leaf) {
     return pool_node(is_leaf ? &tree->leaves : &tree->inners, index);
-}
-
-/* A node a descent is entering, at level (0: a leaf).  Leaves and the
- * level above them are too many to stay in cache, so all of such a node is
- * requested at once; higher levels are few and hot. */
-static void *tree_node_fetch(const btree *tree, uint32_t index, uint32_t level) {
-    const ledger_pool *pool = level == 0 ? &tree->leaves : &tree->inners;
-    void *node = pool_node(pool, index);
-    if (level <= 1) {
-        prefetch_node(node, pool->node_size);
-    }
-    return node;
 }
 
 static node_head *tree_head(const btree *tree, uint32_t index, bool is_leaf) {
@@ -621,21 +622,27 @@ static void tree_free(btree *tree) {
  * ------------------------------------------------------------------------- */
 
 static point_leaf *point_leaf_at(const btree *tree, uint32_t index) {
-    return tree_node(tree, index, true);
+    return pool_node_fixed(&tree->leaves, index, sizeof(point_leaf), LEDGER_NODE_SHIFT);
 }
 
 static point_inner *point_inner_at(const btree *tree, uint32_t index) {
-    return tree_node(tree, index, false);
+    return pool_node_fixed(&tree->inners, index, sizeof(point_inner), LEDGER_NODE_SHIFT);
 }
 
 /* The same, for a node a descent is entering (see prefetch_node). */
 static point_leaf *point_leaf_fetch(const btree *tree, uint32_t index) {
-    return tree_node_fetch(tree, index, 0);
+    point_leaf *leaf = point_leaf_at(tree, index);
+    prefetch_node(leaf, sizeof(*leaf));
+    return leaf;
 }
 
 static point_inner *point_inner_fetch(const btree *tree, uint32_t index, uint32_t level) {
     assert(level > 0);
-    return tree_node_fetch(tree, index, level);
+    point_inner *in = point_inner_at(tree, index);
+    if (level == 1) {
+        prefetch_node(in, sizeof(*in));
+    }
+    return in;
 }
 
 static void point_refresh(const btree *tree, uint32_t parent, uint32_t slot,
@@ -940,22 +947,28 @@ static search_result point_hit_all(const btree *tree, uint32_t index, uint32_t l
 
 static search_result point_hit_leaf(const point_leaf *leaf, int64_t *offset_milli,
                                     hit_search *s) {
+    int64_t offset = *offset_milli;
+    uint32_t count = leaf->head.count;
     uint32_t i = 0;
-    for (; i < leaf->head.count && leaf->t_ms[i] <= s->after_ms; i++) {
-        *offset_milli += leaf->d_free_milli[i];
+    for (; i < count && leaf->t_ms[i] <= s->after_ms; i++) {
+        offset += leaf->d_free_milli[i];
     }
-    s->prefix_after_milli = *offset_milli;
-    for (; i < leaf->head.count; i++) {
+    s->prefix_after_milli = offset;
+    search_result result = SEARCH_MISS;
+    for (; i < count; i++) {
         if (leaf->t_ms[i] >= s->before_ms) {
-            return SEARCH_STOP;
+            result = SEARCH_STOP;
+            break;
         }
-        *offset_milli += leaf->d_free_milli[i];
-        if (prefix_hits(*offset_milli, s->threshold_milli, s->below)) {
+        offset += leaf->d_free_milli[i];
+        if (prefix_hits(offset, s->threshold_milli, s->below)) {
             s->hit_ms = leaf->t_ms[i];
-            return SEARCH_HIT;
+            result = SEARCH_HIT;
+            break;
         }
     }
-    return SEARCH_MISS;
+    *offset_milli = offset;
+    return result;
 }
 
 /* Walks down to the leaf holding after, then back up, checking each later
@@ -968,23 +981,25 @@ static search_result point_hit(const btree *tree, uint32_t index, uint32_t level
     }
     const point_inner *in = point_inner_fetch(tree, index, level);
     uint32_t c = point_child_for(in, s->after_ms);
+    int64_t offset = *offset_milli;
     for (uint32_t k = 0; k < c; k++) {
-        *offset_milli += in->sum_free_milli[k];
+        offset += in->sum_free_milli[k];
     }
-    search_result r = point_hit(tree, in->child[c], level - 1u, offset_milli, s);
+    search_result r = point_hit(tree, in->child[c], level - 1u, &offset, s);
     if (r != SEARCH_MISS) {
         return r;
     }
+    const int64_t *extreme = s->below ? in->min_prefix_milli : in->max_prefix_milli;
     for (c++; c < in->head.count; c++) {
         if (in->min_t_ms[c] >= s->before_ms) {
             return SEARCH_STOP;
         }
-        int64_t extreme = s->below ? in->min_prefix_milli[c] : in->max_prefix_milli[c];
-        if (prefix_hits(*offset_milli + extreme, s->threshold_milli, s->below)) {
-            return point_hit_all(tree, in->child[c], level - 1u, *offset_milli, s);
+        if (prefix_hits(offset + extreme[c], s->threshold_milli, s->below)) {
+            return point_hit_all(tree, in->child[c], level - 1u, offset, s);
         }
-        *offset_milli += in->sum_free_milli[c];
+        offset += in->sum_free_milli[c];
     }
+    *offset_milli = offset;
     return SEARCH_MISS;
 }
 
@@ -1111,20 +1126,31 @@ static int64_t point_last_at_least(const btree *tree, uint32_t index, uint32_t l
  * ------------------------------------------------------------------------- */
 
 static booking_leaf *booking_leaf_at(const btree *tree, uint32_t index) {
-    return tree_node(tree, index, true);
+    return pool_node_fixed(&tree->leaves, index, sizeof(booking_leaf), LEDGER_NODE_SHIFT);
 }
 
 static booking_inner *booking_inner_at(const btree *tree, uint32_t index) {
-    return tree_node(tree, index, false);
+    return pool_node_fixed(&tree->inners, index, sizeof(booking_inner), LEDGER_NODE_SHIFT);
 }
 
 static booking_leaf *booking_leaf_fetch(const btree *tree, uint32_t index) {
-    return tree_node_fetch(tree, index, 0);
+    booking_leaf *leaf = booking_leaf_at(tree, index);
+    prefetch_node(leaf, sizeof(*leaf));
+    return leaf;
 }
 
 static booking_inner *booking_inner_fetch(const btree *tree, uint32_t index, uint32_t level) {
     assert(level > 0);
-    return tree_node_fetch(tree, index, level);
+    booking_inner *in = booking_inner_at(tree, index);
+    if (level == 1) {
+        prefetch_node(in, sizeof(*in));
+    }
+    return in;
+}
+
+static booking_record *record_at(const fr__ledger *ledger, uint32_t handle) {
+    return pool_node_fixed(&ledger->records, handle, sizeof(booking_record),
+                           LEDGER_RECORD_SHIFT);
 }
 
 static void booking_refresh(const btree *tree, uint32_t parent, uint32_t slot,
@@ -1285,7 +1311,7 @@ static bool booking_collect(const btree *tree, uint32_t index, uint32_t level,
         }
         if (leaf->end_ms[i] > walk->start_ms) {
             if (walk->count < walk->max) {
-                const booking_record *r = pool_node(&walk->ledger->records, leaf->handle[i]);
+                const booking_record *r = record_at(walk->ledger, leaf->handle[i]);
                 walk->tags[walk->count] = r->tag;
             }
             walk->count++;
@@ -1399,12 +1425,12 @@ fr__ledger *fr__ledger_new(void) {
         return NULL;
     }
     ledger->points.kind = &point_kind;
-    pool_init(&ledger->points.leaves, sizeof(point_leaf), 5);
-    pool_init(&ledger->points.inners, sizeof(point_inner), 4);
+    pool_init(&ledger->points.leaves, sizeof(point_leaf), LEDGER_NODE_SHIFT);
+    pool_init(&ledger->points.inners, sizeof(point_inner), LEDGER_NODE_SHIFT);
     ledger->bookings.kind = &booking_kind;
-    pool_init(&ledger->bookings.leaves, sizeof(booking_leaf), 5);
-    pool_init(&ledger->bookings.inners, sizeof(booking_inner), 4);
-    pool_init(&ledger->records, sizeof(booking_record), 8);
+    pool_init(&ledger->bookings.leaves, sizeof(booking_leaf), LEDGER_NODE_SHIFT);
+    pool_init(&ledger->bookings.inners, sizeof(booking_inner), LEDGER_NODE_SHIFT);
+    pool_init(&ledger->records, sizeof(booking_record), LEDGER_RECORD_SHIFT);
     return ledger;
 }
 
@@ -1536,7 +1562,7 @@ int fr__ledger_book(fr__ledger *ledger, int64_t start_ms, int64_t end_ms,
         return FR_ENOMEM;
     }
     uint32_t handle = pool_alloc(&ledger->records);
-    booking_record *r = pool_node(&ledger->records, handle);
+    booking_record *r = record_at(ledger, handle);
     r->start_ms = start_ms;
     r->end_ms = end_ms;
     r->quantity_milli = quantity_milli;
@@ -1562,7 +1588,7 @@ int fr__ledger_book(fr__ledger *ledger, int64_t start_ms, int64_t end_ms,
 void fr__ledger_unbook(fr__ledger *ledger, fr__booking_ref ref) {
     assert(ledger != NULL);
     assert(ref != LEDGER_NIL && ref < ledger->records.used);
-    booking_record *r = pool_node(&ledger->records, ref);
+    booking_record *r = record_at(ledger, ref);
     assert(r->end_ms != FR_TIME_NULL); /* live */
     int64_t start_ms = r->start_ms;
     int64_t end_ms = r->end_ms;

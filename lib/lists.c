@@ -8,6 +8,7 @@
  * by status are in queue order instead; their cursor is an offset.
  */
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -165,35 +166,100 @@ static int collect(fr_engine *e, const fr__vec *v, const fr_list_query *q, match
     return FR_OK;
 }
 
-int fr_pool_list(fr_engine *engine, const fr_list_query *q, fr_pool **items, size_t *count,
-                 char *next_cursor)
+/* What differs between the entity lists. */
+typedef struct list_kind {
+    size_t elem_size;
+    size_t records_offset; /* offsetof(fr_engine, <vec>) */
+    match_fn match;
+    created_fn created;
+    id_fn id;
+    int (*copy)(fr_engine *e, const void *rec, void *dst); /* deep copy + computed */
+    void (*clear)(void *elem);
+} list_kind;
+
+static int copy_pool(fr_engine *e, const void *rec, void *dst)
 {
-    if (engine == NULL || items == NULL || count == NULL) {
+    int rc = fr__pool_copy(dst, &((const fr__pool_rec *)rec)->p);
+    if (rc == FR_OK) {
+        fr__pool_fill_computed(e, rec, dst);
+    }
+    return rc;
+}
+
+static int copy_alloc(fr_engine *e, const void *rec, void *dst)
+{
+    (void)e;
+    return fr__allocation_copy(dst, &((const fr__alloc_rec *)rec)->a);
+}
+
+static int copy_req(fr_engine *e, const void *rec, void *dst)
+{
+    int rc = fr__request_copy(dst, &((const fr__req_rec *)rec)->r);
+    if (rc == FR_OK) {
+        fr__req_fill_computed(e, rec, dst);
+    }
+    return rc;
+}
+
+static int copy_conflict(fr_engine *e, const void *rec, void *dst)
+{
+    (void)e;
+    return fr__conflict_copy(dst, &((const fr__conflict_rec *)rec)->c);
+}
+
+static void clear_pool(void *x) { fr_pool_clear(x); }
+static void clear_alloc(void *x) { fr_allocation_clear(x); }
+static void clear_req(void *x) { fr_request_clear(x); }
+static void clear_conflict(void *x) { fr_conflict_clear(x); }
+
+static const list_kind pool_kind = {sizeof(fr_pool), offsetof(fr_engine, pools), pool_match,
+                                    pool_created, pool_id, copy_pool, clear_pool};
+static const list_kind alloc_kind = {sizeof(fr_allocation), offsetof(fr_engine, allocs),
+                                     alloc_match, alloc_created, alloc_id, copy_alloc,
+                                     clear_alloc};
+static const list_kind req_kind = {sizeof(fr_request), offsetof(fr_engine, reqs), req_match,
+                                   req_created, req_id, copy_req, clear_req};
+static const list_kind conflict_kind = {sizeof(fr_conflict), offsetof(fr_engine, conflicts),
+                                        conflict_match, conflict_created, conflict_id,
+                                        copy_conflict, clear_conflict};
+
+static int collect_pending(fr_engine *e, const fr_list_query *q, void ***out, size_t *count,
+                           char *next_cursor);
+
+/* The one list implementation: select under the lock, copy out, and on any
+ * failure leave the out-parameters untouched. */
+static int list_records(fr_engine *e, const list_kind *k, const fr_list_query *q,
+                        void **items, size_t *count, char *next_cursor)
+{
+    if (e == NULL || q == NULL || count == NULL) {
         return FR_EINVAL;
     }
-    fr__lock(engine);
+    fr__lock(e);
     void **recs = NULL;
     size_t n = 0;
-    int rc = fr__advance(engine, fr__now(engine));
-    if (rc == FR_OK) {
-        rc = collect(engine, &engine->pools, q, pool_match, pool_created, pool_id, &recs, &n,
-                     next_cursor);
+    int rc = fr__advance(e, fr__now(e));
+    if (rc == FR_OK && k == &req_kind && q->status == FR_REQ_PENDING) {
+        rc = collect_pending(e, q, &recs, &n, next_cursor);
+    } else if (rc == FR_OK) {
+        const fr__vec *v = (const fr__vec *)((const char *)e + k->records_offset);
+        rc = collect(e, v, q, k->match, k->created, k->id, &recs, &n, next_cursor);
     }
-    fr_pool *out = NULL;
+    char *out = NULL;
     if (rc == FR_OK) {
-        out = calloc(n > 0 ? n : 1, sizeof *out);
+        out = calloc(n > 0 ? n : 1, k->elem_size);
         rc = out == NULL ? FR_ENOMEM : FR_OK;
     }
-    for (size_t i = 0; rc == FR_OK && i < n; i++) {
-        rc = fr__pool_copy(&out[i], &((fr__pool_rec *)recs[i])->p);
-        if (rc == FR_OK) {
-            fr__pool_fill_computed(engine, recs[i], &out[i]);
-        }
+    size_t copied = 0;
+    for (; rc == FR_OK && copied < n; copied++) {
+        rc = k->copy(e, recs[copied], out + copied * k->elem_size);
     }
-    fr__unlock(engine);
+    fr__unlock(e);
     free(recs);
     if (rc != FR_OK) {
-        fr_pool_free_array(out, n);
+        for (size_t i = 0; out != NULL && i < copied; i++) {
+            k->clear(out + i * k->elem_size);
+        }
+        free(out);
         return rc;
     }
     *items = out;
@@ -201,37 +267,60 @@ int fr_pool_list(fr_engine *engine, const fr_list_query *q, fr_pool **items, siz
     return FR_OK;
 }
 
+int fr_pool_list(fr_engine *engine, const fr_list_query *q, fr_pool **items, size_t *count,
+                 char *next_cursor)
+{
+    if (items == NULL) {
+        return FR_EINVAL;
+    }
+    void *out = NULL;
+    int rc = list_records(engine, &pool_kind, q, &out, count, next_cursor);
+    if (rc == FR_OK) {
+        *items = out;
+    }
+    return rc;
+}
+
 int fr_allocation_list(fr_engine *engine, const fr_list_query *q, fr_allocation **items,
                        size_t *count, char *next_cursor)
 {
-    if (engine == NULL || items == NULL || count == NULL) {
+    if (items == NULL) {
         return FR_EINVAL;
     }
-    fr__lock(engine);
-    void **recs = NULL;
-    size_t n = 0;
-    int rc = fr__advance(engine, fr__now(engine));
+    void *out = NULL;
+    int rc = list_records(engine, &alloc_kind, q, &out, count, next_cursor);
     if (rc == FR_OK) {
-        rc = collect(engine, &engine->allocs, q, alloc_match, alloc_created, alloc_id, &recs, &n,
-                     next_cursor);
+        *items = out;
     }
-    fr_allocation *out = NULL;
+    return rc;
+}
+
+int fr_request_list(fr_engine *engine, const fr_list_query *q, fr_request **items,
+                    size_t *count, char *next_cursor)
+{
+    if (items == NULL) {
+        return FR_EINVAL;
+    }
+    void *out = NULL;
+    int rc = list_records(engine, &req_kind, q, &out, count, next_cursor);
     if (rc == FR_OK) {
-        out = calloc(n > 0 ? n : 1, sizeof *out);
-        rc = out == NULL ? FR_ENOMEM : FR_OK;
+        *items = out;
     }
-    for (size_t i = 0; rc == FR_OK && i < n; i++) {
-        rc = fr__allocation_copy(&out[i], &((fr__alloc_rec *)recs[i])->a);
+    return rc;
+}
+
+int fr_conflict_list(fr_engine *engine, const fr_list_query *q, fr_conflict **items,
+                     size_t *count, char *next_cursor)
+{
+    if (items == NULL) {
+        return FR_EINVAL;
     }
-    fr__unlock(engine);
-    free(recs);
-    if (rc != FR_OK) {
-        fr_allocation_free_array(out, n);
-        return rc;
+    void *out = NULL;
+    int rc = list_records(engine, &conflict_kind, q, &out, count, next_cursor);
+    if (rc == FR_OK) {
+        *items = out;
     }
-    *items = out;
-    *count = n;
-    return FR_OK;
+    return rc;
 }
 
 /* Pending requests in queue order: queues by key, each in its order. */
@@ -305,77 +394,6 @@ static int collect_pending(fr_engine *e, const fr_list_query *q, void ***out, si
         return rc;
     }
     *out = items;
-    *count = n;
-    return FR_OK;
-}
-
-int fr_request_list(fr_engine *engine, const fr_list_query *q, fr_request **items,
-                    size_t *count, char *next_cursor)
-{
-    if (engine == NULL || items == NULL || count == NULL || q == NULL) {
-        return FR_EINVAL;
-    }
-    fr__lock(engine);
-    void **recs = NULL;
-    size_t n = 0;
-    int rc = fr__advance(engine, fr__now(engine));
-    if (rc == FR_OK && q->status == FR_REQ_PENDING) {
-        rc = collect_pending(engine, q, &recs, &n, next_cursor);
-    } else if (rc == FR_OK) {
-        rc = collect(engine, &engine->reqs, q, req_match, req_created, req_id, &recs, &n,
-                     next_cursor);
-    }
-    fr_request *out = NULL;
-    if (rc == FR_OK) {
-        out = calloc(n > 0 ? n : 1, sizeof *out);
-        rc = out == NULL ? FR_ENOMEM : FR_OK;
-    }
-    for (size_t i = 0; rc == FR_OK && i < n; i++) {
-        rc = fr__request_copy(&out[i], &((fr__req_rec *)recs[i])->r);
-        if (rc == FR_OK) {
-            fr__req_fill_computed(engine, recs[i], &out[i]);
-        }
-    }
-    fr__unlock(engine);
-    free(recs);
-    if (rc != FR_OK) {
-        fr_request_free_array(out, n);
-        return rc;
-    }
-    *items = out;
-    *count = n;
-    return FR_OK;
-}
-
-int fr_conflict_list(fr_engine *engine, const fr_list_query *q, fr_conflict **items,
-                     size_t *count, char *next_cursor)
-{
-    if (engine == NULL || items == NULL || count == NULL) {
-        return FR_EINVAL;
-    }
-    fr__lock(engine);
-    void **recs = NULL;
-    size_t n = 0;
-    int rc = fr__advance(engine, fr__now(engine));
-    if (rc == FR_OK) {
-        rc = collect(engine, &engine->conflicts, q, conflict_match, conflict_created, conflict_id,
-                     &recs, &n, next_cursor);
-    }
-    fr_conflict *out = NULL;
-    if (rc == FR_OK) {
-        out = calloc(n > 0 ? n : 1, sizeof *out);
-        rc = out == NULL ? FR_ENOMEM : FR_OK;
-    }
-    for (size_t i = 0; rc == FR_OK && i < n; i++) {
-        rc = fr__conflict_copy(&out[i], &((fr__conflict_rec *)recs[i])->c);
-    }
-    fr__unlock(engine);
-    free(recs);
-    if (rc != FR_OK) {
-        fr_conflict_free_array(out, n);
-        return rc;
-    }
-    *items = out;
     *count = n;
     return FR_OK;
 }

@@ -104,17 +104,6 @@ static int check_params(const fr_pool_params *p, int create, fr_result *res)
     return FR_OK;
 }
 
-static int set_string(char **dst, const char *src)
-{
-    char *copy = fr__strdup_or_null(src);
-    if (src != NULL && copy == NULL) {
-        return FR_ENOMEM;
-    }
-    free(*dst);
-    *dst = copy;
-    return FR_OK;
-}
-
 /* Installs a validated, sorted copy of a schedule. */
 static int set_schedule(fr_pool *p, const fr_schedule_entry *s, size_t n, fr_result *res)
 {
@@ -147,16 +136,16 @@ static int apply_params(fr_pool *p, const fr_pool_params *params, fr_result *res
     uint32_t s = params->set;
     int rc = FR_OK;
     if (rc == FR_OK && (s & FR_POOL_F_NAME)) {
-        rc = set_string(&p->name, params->name);
+        rc = fr__set_string(&p->name, params->name);
     }
     if (rc == FR_OK && (s & FR_POOL_F_UNIT)) {
-        rc = set_string(&p->unit, params->unit);
+        rc = fr__set_string(&p->unit, params->unit);
     }
     if (rc == FR_OK && (s & FR_POOL_F_SITE)) {
-        rc = set_string(&p->site, params->site);
+        rc = fr__set_string(&p->site, params->site);
     }
     if (rc == FR_OK && (s & FR_POOL_F_LABELS)) {
-        rc = set_string(&p->labels_json, params->labels_json);
+        rc = fr__set_string(&p->labels_json, params->labels_json);
     }
     if (rc == FR_OK && (s & FR_POOL_F_SCHEDULE)) {
         rc = set_schedule(p, params->schedule, params->schedule_len, res);
@@ -176,16 +165,6 @@ static int apply_params(fr_pool *p, const fr_pool_params *params, fr_result *res
     return FR_OK;
 }
 
-static int begin_call(fr_engine *e, const fr_ctx *ctx)
-{
-    int64_t now = fr__now(e);
-    int rc = fr__advance(e, now);
-    if (rc != FR_OK) {
-        return rc;
-    }
-    return fr__txn_begin(e, now, ctx != NULL ? ctx->actor : NULL);
-}
-
 static int create_locked(fr_engine *e, const fr_ctx *ctx, const fr_pool_params *params,
                          fr_pool *out, fr_result *res)
 {
@@ -199,15 +178,15 @@ static int create_locked(fr_engine *e, const fr_ctx *ctx, const fr_pool_params *
     }
     rec->p.exclusive_per_vehicle = 1;
     rec->p.status = FR_POOL_ACTIVE;
-    rc = set_string(&rec->p.fleet_id, params->fleet_id);
+    rc = fr__set_string(&rec->p.fleet_id, params->fleet_id);
     if (rc == FR_OK) {
-        rc = set_string(&rec->p.resource_type, params->resource_type);
+        rc = fr__set_string(&rec->p.resource_type, params->resource_type);
     }
     if (rc == FR_OK) {
-        rc = set_string(&rec->p.unit, "unit");
+        rc = fr__set_string(&rec->p.unit, "unit");
     }
     if (rc == FR_OK) {
-        rc = set_string(&rec->p.labels_json, "{}");
+        rc = fr__set_string(&rec->p.labels_json, "{}");
     }
     if (rc == FR_OK) {
         rc = apply_params(&rec->p, params, res);
@@ -218,7 +197,7 @@ static int create_locked(fr_engine *e, const fr_ctx *ctx, const fr_pool_params *
         rc = (rec->live == NULL || rec->usage == NULL) ? FR_ENOMEM : FR_OK;
     }
     if (rc == FR_OK) {
-        rc = begin_call(e, ctx);
+        rc = fr__begin_call(e, ctx);
     }
     if (rc != FR_OK) {
         fr__ledger_free(rec->live);
@@ -301,7 +280,7 @@ static int update_locked(fr_engine *e, const fr_ctx *ctx, const char *id,
     if (rc != FR_OK) {
         return rc;
     }
-    rc = begin_call(e, ctx);
+    rc = fr__begin_call(e, ctx);
     if (rc != FR_OK) {
         return rc;
     }
@@ -388,7 +367,7 @@ static size_t pool_in_use(fr_engine *e, fr__pool_rec *rec, int64_t now, fr__vec 
 static int delete_locked(fr_engine *e, const fr_ctx *ctx, const char *id, int force,
                          fr_result *res)
 {
-    int rc = begin_call(e, ctx);
+    int rc = fr__begin_call(e, ctx);
     if (rc != FR_OK) {
         return rc;
     }

@@ -113,35 +113,24 @@ static int check_request(fr_engine *e, const fr_request *r, const fr_ctx *ctx, i
     return FR_OK;
 }
 
-static int set_str(char **dst, const char *src)
-{
-    char *copy = fr__strdup_or_null(src);
-    if (src != NULL && copy == NULL) {
-        return FR_ENOMEM;
-    }
-    free(*dst);
-    *dst = copy;
-    return FR_OK;
-}
-
 /* Applies params onto r (deep copies).  `create` fills defaults. */
 static int apply_params(fr_request *r, const fr_request_params *p, int64_t now, int create,
                         fr_result *res)
 {
     uint32_t s = p->set;
     int rc = FR_OK;
-    if (s & FR_REQ_F_FLEET_ID) rc = rc ? rc : set_str(&r->fleet_id, p->fleet_id);
-    if (s & FR_REQ_F_RESOURCE_TYPE) rc = rc ? rc : set_str(&r->resource_type, p->resource_type);
-    if (s & FR_REQ_F_VEHICLE_ID) rc = rc ? rc : set_str(&r->vehicle_id, p->vehicle_id);
-    if (s & FR_REQ_F_OPERATION_ID) rc = rc ? rc : set_str(&r->operation_id, p->operation_id);
-    if (s & FR_REQ_F_SITE) rc = rc ? rc : set_str(&r->site, p->site);
+    if (s & FR_REQ_F_FLEET_ID) rc = rc ? rc : fr__set_string(&r->fleet_id, p->fleet_id);
+    if (s & FR_REQ_F_RESOURCE_TYPE) rc = rc ? rc : fr__set_string(&r->resource_type, p->resource_type);
+    if (s & FR_REQ_F_VEHICLE_ID) rc = rc ? rc : fr__set_string(&r->vehicle_id, p->vehicle_id);
+    if (s & FR_REQ_F_OPERATION_ID) rc = rc ? rc : fr__set_string(&r->operation_id, p->operation_id);
+    if (s & FR_REQ_F_SITE) rc = rc ? rc : fr__set_string(&r->site, p->site);
     if (s & FR_REQ_F_METADATA) {
         if (!fr__valid_json_object(p->metadata_json)) {
             return fail(res, FR_EINVAL, "metadata", "must be a JSON object");
         }
-        rc = rc ? rc : set_str(&r->metadata_json, p->metadata_json);
+        rc = rc ? rc : fr__set_string(&r->metadata_json, p->metadata_json);
     }
-    if (create && r->metadata_json == NULL) rc = rc ? rc : set_str(&r->metadata_json, "{}");
+    if (create && r->metadata_json == NULL) rc = rc ? rc : fr__set_string(&r->metadata_json, "{}");
     if (rc != FR_OK) {
         return rc;
     }
@@ -175,16 +164,6 @@ static int apply_params(fr_request *r, const fr_request_params *p, int64_t now, 
 
 /* ---- API ------------------------------------------------------------------ */
 
-static int begin_call(fr_engine *e, const fr_ctx *ctx)
-{
-    int64_t now = fr__now(e);
-    int rc = fr__advance(e, now);
-    if (rc != FR_OK) {
-        return rc;
-    }
-    return fr__txn_begin(e, now, ctx != NULL ? ctx->actor : NULL);
-}
-
 static int commit_and_copy(fr_engine *e, fr__req_rec *rec, fr_request *out, fr_result *res)
 {
     char id[FR_ID_SIZE];
@@ -208,7 +187,7 @@ static int create_locked(fr_engine *e, const fr_ctx *ctx, const fr_request_param
     rec->r.fulfilled_at_ms = FR_TIME_NULL;
     int rc = apply_params(&rec->r, p, now, 1, res);
     if (rc == FR_OK) {
-        rc = begin_call(e, ctx);
+        rc = fr__begin_call(e, ctx);
         if (rc == FR_OK) {
             rc = check_request(e, &rec->r, ctx, e->txn.now_ms, 1, res);
             if (rc != FR_OK) {
@@ -285,7 +264,7 @@ static int immutable(const fr_request *r, const fr_request_params *p, fr_result 
 static int update_locked(fr_engine *e, const fr_ctx *ctx, const char *id,
                          const fr_request_params *p, fr_request *out, fr_result *res)
 {
-    int rc = begin_call(e, ctx);
+    int rc = fr__begin_call(e, ctx);
     if (rc != FR_OK) {
         return rc;
     }
@@ -347,7 +326,7 @@ int fr_request_delete(fr_engine *engine, const fr_ctx *ctx, const char *id, fr_r
         return FR_EINVAL;
     }
     fr__lock(engine);
-    int rc = begin_call(engine, ctx);
+    int rc = fr__begin_call(engine, ctx);
     fr__req_rec *rec = rc == FR_OK ? find_pending(engine, id, ctx, &rc, res) : NULL;
     if (rc == FR_OK) {
         rc = fr__req_touch(engine, rec);
