@@ -384,7 +384,8 @@ static int create_manual(fr_engine *e, const fr_conflict_params *p, fr__conflict
         return FR_EINVAL;
     }
     if (p->description == NULL || strlen(p->description) > 4096 ||
-        p->allocation_ids_len > FR__CONFLICT_IDS_MAX) {
+        p->allocation_ids_len > FR__CONFLICT_IDS_MAX ||
+        (p->allocation_ids == NULL && p->allocation_ids_len > 0)) {
         fr__result_fail(res, FR_EINVAL, p->description == NULL ? "description" : "allocation_ids",
                         "description is required (<= 4096 bytes), at most 1000 allocation ids");
         return FR_EINVAL;

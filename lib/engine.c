@@ -87,10 +87,27 @@ int fr__key3(char *buf, size_t size, const char *a, const char *b, const char *c
     return n > 0 && (size_t)n < size;
 }
 
+static int id_taken(const fr_engine *e, const char *id)
+{
+    return fr__idmap_get(&e->pools_by_id, id) != NULL ||
+           fr__idmap_get(&e->allocs_by_id, id) != NULL ||
+           fr__idmap_get(&e->reqs_by_id, id) != NULL ||
+           fr__idmap_get(&e->conflicts_by_id, id) != NULL;
+}
+
 void fr__new_id(fr_engine *e, char out[FR_ID_SIZE])
 {
-    fr__uuid_v7(&e->rng, e->txn.id != 0 ? e->txn.now_ms : fr__now(e), &e->uuid_counter,
-                &e->uuid_last_ms, out);
+    /* A fixed seed (tests, simulations) with a clock that repeats after a
+     * reopen would mint the same ids again: skip any id already in use.  With
+     * OS randomness a clash is practically impossible, so this rarely loops. */
+    int64_t ms = e->txn.id != 0 ? e->txn.now_ms : fr__now(e);
+    for (int attempt = 0; attempt < 1000; attempt++) {
+        fr__uuid_v7(&e->rng, ms, &e->uuid_counter, &e->uuid_last_ms, out);
+        if (!id_taken(e, out)) {
+            return;
+        }
+    }
+    abort(); /* 1000 clashes in a row: the generator is broken */
 }
 
 static int printable_bounded(const char *s, size_t max)
@@ -117,6 +134,11 @@ int fr__valid_client_id(const char *s)
 int fr__valid_name(const char *s)
 {
     return printable_bounded(s, FR_NAME_MAX);
+}
+
+int fr__valid_unit(const char *s)
+{
+    return printable_bounded(s, FR_SLUG_MAX);
 }
 
 int fr__valid_slug(const char *s)

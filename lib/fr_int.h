@@ -174,6 +174,7 @@ void fr__new_id(fr_engine *e, char out[FR_ID_SIZE]);
 int fr__valid_client_id(const char *s);
 int fr__valid_slug(const char *s);
 int fr__valid_name(const char *s);
+int fr__valid_unit(const char *s); /* free text like "kW", 1-64 printable */
 int fr__valid_json_object(const char *s);
 int fr__valid_time(int64_t ms);
 int fr__valid_end(int64_t ms); /* a time or FR_TIME_INF */

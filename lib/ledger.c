@@ -70,11 +70,25 @@
 /* The sentinel index: "no node". */
 #define LEDGER_NIL UINT32_C(0)
 /* Entries per node (leaves) and children per node (inner nodes).  Every node
- * but the root holds at least half as many. */
+ * but the root holds at least half as many.  Overridable (even, >= 4) so that
+ * the tests can build a copy with tiny nodes, whose trees are deep enough to
+ * go through every split, borrow and merge. */
+#ifndef POINT_LEAF_MAX
 #define POINT_LEAF_MAX 32u
+#endif
+#ifndef POINT_INNER_MAX
 #define POINT_INNER_MAX 32u
+#endif
+#ifndef BOOKING_LEAF_MAX
 #define BOOKING_LEAF_MAX 32u
+#endif
+#ifndef BOOKING_INNER_MAX
 #define BOOKING_INNER_MAX 32u
+#endif
+_Static_assert(POINT_LEAF_MAX >= 4u && POINT_LEAF_MAX % 2u == 0, "node size");
+_Static_assert(POINT_INNER_MAX >= 4u && POINT_INNER_MAX % 2u == 0, "node size");
+_Static_assert(BOOKING_LEAF_MAX >= 4u && BOOKING_LEAF_MAX % 2u == 0, "node size");
+_Static_assert(BOOKING_INNER_MAX >= 4u && BOOKING_INNER_MAX % 2u == 0, "node size");
 /* Nodes in a pool's first chunk when it is first allocated (it then doubles
  * up to the full chunk size). */
 #define LEDGER_FIRST_CHUNK_NODES UINT32_C(1)
@@ -280,7 +294,8 @@ static void *pool_node_fixed(const ledger_pool *pool, uint32_t index, size_t nod
                              uint32_t shift) {
     assert(pool->shift == shift && pool->node_size == node_size);
     assert(index != LEDGER_NIL && index < pool->used);
-    return pool->chunks[index >> shift] + (size_t)(index & ((UINT32_C(1) << shift) - 1u)) * node_size;
+    uint32_t offset = index & ((UINT32_C(1) << shift) - 1u);
+    return pool->chunks[index >> shift] + (size_t)offset * node_size;
 }
 
 /* Asks for every cache line of a node at once, so that a node costs one
@@ -598,14 +613,13 @@ static int tree_reserve(btree *tree, uint32_t insertions) {
 }
 
 /* Starts an empty tree's first leaf (reserved). */
-static void *tree_first_leaf(btree *tree) {
+static void tree_first_leaf(btree *tree) {
     assert(tree->root == LEDGER_NIL);
     tree->root = pool_alloc(&tree->leaves);
     tree->height = 0;
     node_head *head = tree_head(tree, tree->root, true);
     head->count = 0;
     head->next = LEDGER_NIL;
-    return head;
 }
 
 static size_t tree_bytes(const btree *tree) {
@@ -1194,8 +1208,9 @@ static const btree_kind booking_kind = {
     .refresh = booking_refresh,
 };
 
-/* The child of in whose key range holds (start, handle).  Equal starts are
- * rare, so: binary search by start, then a short walk by handle. */
+/* The child of in whose key range holds (start, handle): binary search by
+ * start, then a walk back over children with the same start and a larger
+ * handle (bounded by the node size; many bookings may share a start). */
 static uint32_t booking_child_for(const booking_inner *in, int64_t start_ms, uint32_t handle) {
     uint32_t c = last_at_or_before(in->min_start_ms, in->head.count, start_ms);
     while (c > 0 && !key_less(in->min_start_ms[c], in->min_handle[c], start_ms, handle) &&
@@ -1205,7 +1220,8 @@ static uint32_t booking_child_for(const booking_inner *in, int64_t start_ms, uin
     return c;
 }
 
-/* The position of the first key >= (start, handle) in a leaf. */
+/* The position of the first key >= (start, handle) in a leaf (the same:
+ * binary search by start, then a walk over equal starts). */
 static uint32_t booking_leaf_pos(const booking_leaf *leaf, int64_t start_ms, uint32_t handle) {
     uint32_t pos = first_at_or_after(leaf->start_ms, leaf->head.count, start_ms);
     while (pos < leaf->head.count && leaf->start_ms[pos] == start_ms &&
@@ -1481,15 +1497,15 @@ int64_t fr__ledger_capacity_at(const fr__ledger *ledger, int64_t t_ms) {
     return schedule_capacity(ledger, i, t_ms);
 }
 
+int64_t fr__ledger_free_at(const fr__ledger *ledger, int64_t t_ms) {
+    assert(ledger != NULL);
+    return ledger->total_capacity_milli + point_prefix(&ledger->points, t_ms);
+}
+
 int64_t fr__ledger_booked_at(const fr__ledger *ledger, int64_t t_ms) {
     int64_t booked = fr__ledger_capacity_at(ledger, t_ms) - fr__ledger_free_at(ledger, t_ms);
     assert(booked >= 0);
     return booked;
-}
-
-int64_t fr__ledger_free_at(const fr__ledger *ledger, int64_t t_ms) {
-    assert(ledger != NULL);
-    return ledger->total_capacity_milli + point_prefix(&ledger->points, t_ms);
 }
 
 int64_t fr__ledger_min_free(const fr__ledger *ledger, int64_t start_ms, int64_t end_ms) {

@@ -80,7 +80,7 @@ static int check_params(const fr_pool_params *p, int create, fr_result *res)
         bad = "name";
     } else if ((s & FR_POOL_F_RESOURCE_TYPE) && !fr__valid_slug(p->resource_type)) {
         bad = "resource_type";
-    } else if ((s & FR_POOL_F_UNIT) && !fr__valid_slug(p->unit)) {
+    } else if ((s & FR_POOL_F_UNIT) && !fr__valid_unit(p->unit)) {
         bad = "unit";
     } else if ((s & FR_POOL_F_SITE) && p->site != NULL && !fr__valid_client_id(p->site)) {
         bad = "site";

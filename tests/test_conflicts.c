@@ -950,3 +950,31 @@ Test(conflicts, list_filters)
     fr_conflict_clear(&m);
     fr_conflict_clear(&other);
 }
+
+Test(conflicts, forced_pool_delete_resolves_its_over_capacity)
+{
+    char pool[FR_ID_SIZE];
+    mk_pool(pool, FLEET, "Bay", TYPE, 2 * U);
+    must_book(pool, "v1", 2 * U, T0 + HOUR, T0 + 2 * HOUR, NULL);
+    fr_result res;
+    fr_result_init(&res);
+    cr_assert_eq(set_pool_capacity(pool, U, &res), FR_OK);
+    cr_assert_eq(res.conflicts_detected_len, 1);
+    char cid[FR_ID_SIZE];
+    memcpy(cid, res.conflicts_detected[0], FR_ID_SIZE);
+    fr_result_clear(&res);
+    /* Exactly at capacity is not over it: no conflict for a cut to 2. */
+    char p2[FR_ID_SIZE];
+    mk_pool(p2, FLEET, "Bay 2", TYPE, 3 * U);
+    must_book(p2, "v2", 2 * U, T0, T0 + HOUR, NULL);
+    cr_assert_eq(set_pool_capacity(p2, 2 * U, &res), FR_OK);
+    cr_assert_eq(res.conflicts_detected_len, 0);
+    fr_result_clear(&res);
+
+    cr_assert_eq(fr_pool_delete(g_e, NULL, pool, 1, &res), FR_OK, "%s", res.message);
+    fr_result_clear(&res);
+    fr_conflict c = get_conflict(cid); /* history stays readable */
+    cr_assert_eq(c.status, FR_CONFLICT_RESOLVED, "its bookings were cancelled");
+    cr_assert_str_eq(c.resolution_strategy, "auto");
+    fr_conflict_clear(&c);
+}

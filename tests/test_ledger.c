@@ -382,26 +382,114 @@ Test(ledger, bytes_per_booking) {
 }
 
 /* ---------------------------------------------------------------------------
- * The model-based test.
+ * A second ledger: the same source compiled with 4-entry nodes (and its
+ * functions renamed), so that the model tests drive trees 5-12 levels deep
+ * through every split, borrow, merge and root change, which 32-entry nodes
+ * reach only with many thousands of bookings.
  * ------------------------------------------------------------------------- */
 
-#define MODEL_BOOKINGS_MAX 64
+#define POINT_LEAF_MAX 4u
+#define POINT_INNER_MAX 4u
+#define BOOKING_LEAF_MAX 4u
+#define BOOKING_INNER_MAX 4u
+#define fr__ledger_new tiny_ledger_new
+#define fr__ledger_free tiny_ledger_free
+#define fr__ledger_set_capacity tiny_ledger_set_capacity
+#define fr__ledger_capacity_at tiny_ledger_capacity_at
+#define fr__ledger_booked_at tiny_ledger_booked_at
+#define fr__ledger_free_at tiny_ledger_free_at
+#define fr__ledger_min_free tiny_ledger_min_free
+#define fr__ledger_first_shortfall tiny_ledger_first_shortfall
+#define fr__ledger_next_fit tiny_ledger_next_fit
+#define fr__ledger_book tiny_ledger_book
+#define fr__ledger_unbook tiny_ledger_unbook
+#define fr__ledger_count tiny_ledger_count
+#define fr__ledger_bytes tiny_ledger_bytes
+#define fr__ledger_overlapping tiny_ledger_overlapping
+#define fr__ledger_next_overrun tiny_ledger_next_overrun
+#define fr__ledger_stats tiny_ledger_stats
+#include "ledger.c"
+#undef fr__ledger_new
+#undef fr__ledger_free
+#undef fr__ledger_set_capacity
+#undef fr__ledger_capacity_at
+#undef fr__ledger_booked_at
+#undef fr__ledger_free_at
+#undef fr__ledger_min_free
+#undef fr__ledger_first_shortfall
+#undef fr__ledger_next_fit
+#undef fr__ledger_book
+#undef fr__ledger_unbook
+#undef fr__ledger_count
+#undef fr__ledger_bytes
+#undef fr__ledger_overlapping
+#undef fr__ledger_next_overrun
+#undef fr__ledger_stats
+
+/* One ledger implementation, as a table (the real one or the tiny one). */
+typedef struct ledger_api {
+    const char *name;
+    fr__ledger *(*create)(void);
+    void (*destroy)(fr__ledger *);
+    int (*set_capacity)(fr__ledger *, int64_t, const fr_schedule_entry *, size_t);
+    int64_t (*capacity_at)(const fr__ledger *, int64_t);
+    int64_t (*booked_at)(const fr__ledger *, int64_t);
+    int64_t (*free_at)(const fr__ledger *, int64_t);
+    int64_t (*min_free)(const fr__ledger *, int64_t, int64_t);
+    int64_t (*first_shortfall)(const fr__ledger *, int64_t, int64_t, int64_t);
+    int64_t (*next_fit)(const fr__ledger *, int64_t, int64_t, int64_t, int64_t);
+    int (*book)(fr__ledger *, int64_t, int64_t, int64_t, uint64_t, fr__booking_ref *);
+    void (*unbook)(fr__ledger *, fr__booking_ref);
+    size_t (*count)(const fr__ledger *);
+    size_t (*overlapping)(const fr__ledger *, int64_t, int64_t, uint64_t *, size_t);
+    int (*next_overrun)(const fr__ledger *, int64_t, int64_t *, int64_t *, int64_t *);
+    void (*stats)(const fr__ledger *, int64_t, int64_t, int64_t *, int64_t *, int64_t *);
+} ledger_api;
+
+static const ledger_api apis[2] = {
+    {"real", fr__ledger_new, fr__ledger_free, fr__ledger_set_capacity, fr__ledger_capacity_at,
+     fr__ledger_booked_at, fr__ledger_free_at, fr__ledger_min_free, fr__ledger_first_shortfall,
+     fr__ledger_next_fit, fr__ledger_book, fr__ledger_unbook, fr__ledger_count,
+     fr__ledger_overlapping, fr__ledger_next_overrun, fr__ledger_stats},
+    {"tiny", tiny_ledger_new, tiny_ledger_free, tiny_ledger_set_capacity,
+     tiny_ledger_capacity_at, tiny_ledger_booked_at, tiny_ledger_free_at, tiny_ledger_min_free,
+     tiny_ledger_first_shortfall, tiny_ledger_next_fit, tiny_ledger_book, tiny_ledger_unbook,
+     tiny_ledger_count, tiny_ledger_overlapping, tiny_ledger_next_overrun, tiny_ledger_stats},
+};
+enum { LEDGERS = 2 };
+
+/* ---------------------------------------------------------------------------
+ * The model-based tests.
+ * ------------------------------------------------------------------------- */
+
+#define MODEL_BOOKINGS_MAX 4096
 #define MODEL_SCHEDULE_MAX 5
 #define MODEL_POINTS_MAX (2 * (MODEL_BOOKINGS_MAX + MODEL_SCHEDULE_MAX) + 1)
 
 typedef struct model_booking {
     int64_t start, end, qty;
     uint64_t tag;
-    fr__booking_ref ref;
+    fr__booking_ref ref[LEDGERS]; /* its handle in each ledger */
 } model_booking;
 
+/* How one model run behaves. */
+typedef struct model_params {
+    int live_max;          /* live bookings at most */
+    int64_t span;          /* times fall in about [0, span) */
+    int64_t scale;         /* capacities and needs are scaled by this */
+    int steps;
+    int check_every;       /* full check after every k-th step */
+    bool grow_then_shrink; /* book mostly in the first half, unbook in the second */
+} model_params;
+
 typedef struct model {
+    model_params p;
     model_booking b[MODEL_BOOKINGS_MAX];
     int n;
     int64_t total;
     fr_schedule_entry sched[MODEL_SCHEDULE_MAX];
     size_t sched_len;
-    /* The step function, rebuilt after every operation: segment i is
+    /* The step function, rebuilt before every check: segment i is
      * [seg_start[i], seg_start[i + 1]) (the last one ends at INF). */
     int64_t seg_start[MODEL_POINTS_MAX];
     int64_t seg_cap[MODEL_POINTS_MAX];
@@ -422,9 +510,11 @@ static int64_t rnd_range(int64_t lo, int64_t hi) { /* inclusive */
     return lo + (int64_t)(rnd() % (uint64_t)(hi - lo + 1));
 }
 
-/* A time in a small domain, often on a coarse grid so that points collide. */
-static int64_t rnd_time(void) {
-    return rnd() % 2 ? rnd_range(0, 40) * 25 : rnd_range(-20, 1020);
+/* A time in the model's span, often on a coarse grid so that points
+ * collide. */
+static int64_t rnd_time(const model *m) {
+    int64_t span = m->p.span;
+    return rnd() % 2 ? rnd_range(0, 40) * (span / 40) : rnd_range(-span / 50, span + span / 50);
 }
 
 static int64_t model_capacity_at(const model *m, int64_t t) {
@@ -467,7 +557,8 @@ static int seg_index(const model *m, int64_t t) {
 /* Sorts the distinct breakpoints, then fills capacity by direct evaluation
  * and booked by a difference array over the segments. */
 static void model_rebuild(model *m) {
-    int64_t pts[MODEL_POINTS_MAX];
+    static int64_t pts[MODEL_POINTS_MAX];
+    static int64_t diff[MODEL_POINTS_MAX + 1];
     int n = 0;
     pts[n++] = INT64_MIN;
     for (int i = 0; i < m->n; i++) {
@@ -490,10 +581,9 @@ static void model_rebuild(model *m) {
         }
         m->seg_start[m->segs] = pts[i];
         m->seg_cap[m->segs] = model_capacity_at(m, pts[i]);
-        m->seg_book[m->segs] = 0;
+        diff[m->segs] = 0;
         m->segs++;
     }
-    int64_t diff[MODEL_POINTS_MAX + 1] = {0};
     for (int i = 0; i < m->n; i++) {
         diff[seg_index(m, m->b[i].start)] += m->b[i].qty;
         if (m->b[i].end != INF) {
@@ -515,17 +605,15 @@ static int64_t seg_free(const model *m, int i) { return m->seg_cap[i] - m->seg_b
 
 static int64_t model_min_free(const model *m, int64_t a, int64_t b) {
     int64_t best = INT64_MAX;
-    for (int i = 0; i < m->segs; i++) {
-        if (m->seg_start[i] < b && seg_end(m, i) > a && seg_free(m, i) < best) {
-            best = seg_free(m, i);
-        }
+    for (int i = seg_index(m, a); i < m->segs && m->seg_start[i] < b; i++) {
+        best = seg_free(m, i) < best ? seg_free(m, i) : best;
     }
     return best;
 }
 
 static int64_t model_first_shortfall(const model *m, int64_t a, int64_t b, int64_t need) {
-    for (int i = 0; i < m->segs; i++) {
-        if (m->seg_start[i] < b && seg_end(m, i) > a && seg_free(m, i) < need) {
+    for (int i = seg_index(m, a); i < m->segs && m->seg_start[i] < b; i++) {
+        if (seg_free(m, i) < need) {
             return m->seg_start[i] > a ? m->seg_start[i] : a;
         }
     }
@@ -587,12 +675,9 @@ static void model_stats(const model *m, int64_t a, int64_t b, int64_t *cap, int6
                         int64_t *peak) {
     wide ci = 0, bi = 0;
     *peak = INT64_MIN;
-    for (int i = 0; i < m->segs; i++) {
+    for (int i = seg_index(m, a); i < m->segs && m->seg_start[i] < b; i++) {
         int64_t lo = m->seg_start[i] > a ? m->seg_start[i] : a;
         int64_t hi = seg_end(m, i) < b ? seg_end(m, i) : b;
-        if (lo >= hi) {
-            continue;
-        }
         ci += (wide)m->seg_cap[i] * (hi - lo);
         bi += (wide)m->seg_book[i] * (hi - lo);
         *peak = m->seg_book[i] > *peak ? m->seg_book[i] : *peak;
@@ -601,172 +686,234 @@ static void model_stats(const model *m, int64_t a, int64_t b, int64_t *cap, int6
     *avg = (int64_t)(bi / (b - a));
 }
 
+/* Sorting the overlap hits by (start, handle in ledger sort_ledger). */
+static int sort_ledger;
+
 static int cmp_booking(const void *a, const void *b) {
     const model_booking *x = a, *y = b;
     if (x->start != y->start) {
         return x->start < y->start ? -1 : 1;
     }
-    return (x->ref > y->ref) - (x->ref < y->ref);
+    return (x->ref[sort_ledger] > y->ref[sort_ledger]) - (x->ref[sort_ledger] < y->ref[sort_ledger]);
 }
 
-static size_t model_overlapping(const model *m, int64_t a, int64_t b, uint64_t *tags,
+static size_t model_overlapping(const model *m, int k, int64_t a, int64_t b, uint64_t *tags,
                                 size_t max) {
-    model_booking hit[MODEL_BOOKINGS_MAX];
-    size_t k = 0;
+    static model_booking hit[MODEL_BOOKINGS_MAX];
+    size_t count = 0;
     for (int i = 0; i < m->n; i++) {
         if (m->b[i].start < b && m->b[i].end > a) {
-            hit[k++] = m->b[i];
+            hit[count++] = m->b[i];
         }
     }
-    qsort(hit, k, sizeof(hit[0]), cmp_booking);
-    for (size_t i = 0; i < k && i < max; i++) {
+    sort_ledger = k;
+    qsort(hit, count, sizeof(hit[0]), cmp_booking);
+    for (size_t i = 0; i < count && i < max; i++) {
         tags[i] = hit[i].tag;
     }
-    return k;
+    return count;
 }
 
 /* A random interval [a, b): b may be INF unless finite is asked. */
-static void rnd_interval(int64_t *a, int64_t *b, bool finite) {
-    *a = rnd_time();
+static void rnd_interval(const model *m, int64_t *a, int64_t *b, bool finite) {
+    *a = rnd_time(m);
     if (!finite && rnd() % 6 == 0) {
         *b = INF;
     } else {
-        *b = *a + rnd_range(1, 300);
+        *b = *a + rnd_range(1, m->p.span * 3 / 10);
     }
 }
 
 static void model_random_schedule(model *m) {
-    m->total = rnd_range(0, 40);
+    int64_t span = m->p.span;
+    m->total = rnd_range(0, 40) * m->p.scale;
     m->sched_len = (size_t)rnd_range(0, MODEL_SCHEDULE_MAX);
-    int64_t t = rnd_range(-50, 200);
+    int64_t t = rnd_range(-span / 20, span / 5);
     for (size_t i = 0; i < m->sched_len; i++) {
         m->sched[i].start_ms = t;
         bool last = i + 1 == m->sched_len;
-        m->sched[i].end_ms = last && rnd() % 3 == 0 ? INF : t + rnd_range(1, 250);
-        m->sched[i].capacity_milli = rnd_range(0, 40);
+        m->sched[i].end_ms = last && rnd() % 3 == 0 ? INF : t + rnd_range(1, span / 4);
+        m->sched[i].capacity_milli = rnd_range(0, 40) * m->p.scale;
         if (m->sched[i].end_ms == INF) {
+            m->sched_len = i + 1;
             break;
         }
-        t = m->sched[i].end_ms + (rnd() % 2 ? 0 : rnd_range(1, 100));
+        t = m->sched[i].end_ms + (rnd() % 2 ? 0 : rnd_range(1, span / 10));
     }
 }
 
-/* Applies one random operation to both the ledger and the model. */
-static void model_step(model *m, fr__ledger *ledger, uint64_t *tag_next) {
+/* Applies one random operation to the model and to every ledger. */
+static void model_step(model *m, fr__ledger **ledgers, int step, uint64_t *tag_next) {
     uint64_t op = rnd() % 100;
+    int book_percent = 45;
+    if (m->p.grow_then_shrink) {
+        book_percent = step < m->p.steps / 2 ? 75 : 15;
+    }
     if (op < 10) {
         model_random_schedule(m);
-        cr_assert_eq(fr__ledger_set_capacity(ledger, m->total, m->sched, m->sched_len), FR_OK);
-    } else if ((op < 55 && m->n < MODEL_BOOKINGS_MAX) || m->n == 0) {
+        for (int k = 0; k < LEDGERS; k++) {
+            cr_assert_eq(apis[k].set_capacity(ledgers[k], m->total, m->sched, m->sched_len),
+                         FR_OK);
+        }
+    } else if ((op < 10u + (uint64_t)book_percent && m->n < m->p.live_max) || m->n == 0) {
         model_booking *b = &m->b[m->n];
-        rnd_interval(&b->start, &b->end, false);
+        rnd_interval(m, &b->start, &b->end, false);
         b->qty = rnd_range(1, 9);
         b->tag = (*tag_next)++;
-        cr_assert_eq(fr__ledger_book(ledger, b->start, b->end, b->qty, b->tag, &b->ref), FR_OK);
+        for (int k = 0; k < LEDGERS; k++) {
+            cr_assert_eq(apis[k].book(ledgers[k], b->start, b->end, b->qty, b->tag, &b->ref[k]),
+                         FR_OK);
+        }
         m->n++;
     } else {
         int i = (int)(rnd() % (uint64_t)m->n);
-        fr__ledger_unbook(ledger, m->b[i].ref);
+        for (int k = 0; k < LEDGERS; k++) {
+            apis[k].unbook(ledgers[k], m->b[i].ref[k]);
+        }
         m->b[i] = m->b[--m->n];
     }
-    model_rebuild(m);
 }
 
-/* Compares every query on random arguments. */
-static void model_check(const model *m, const fr__ledger *ledger, uint64_t seed, int step) {
-    cr_assert_eq(fr__ledger_count(ledger), (size_t)m->n, "seed %llu op %d: count",
-                 (unsigned long long)seed, step);
-    for (int k = 0; k < 2; k++) {
-        int64_t t = k == 0 ? rnd_time() : m->seg_start[rnd() % (uint64_t)m->segs];
-        if (t == INT64_MIN) {
-            t = -1000;
+#define SEED_FMT "seed %llu op %d %s: "
+#define SEED_ARGS(k) (unsigned long long)seed, step, apis[k].name
+
+/* Point queries at random times and at breakpoints. */
+static void check_points(const model *m, fr__ledger **ledgers, uint64_t seed, int step) {
+    for (int j = 0; j < 2; j++) {
+        int64_t t = j == 0 ? rnd_time(m) : m->seg_start[rnd() % (uint64_t)m->segs];
+        t = t == INT64_MIN ? -1000 : t;
+        int64_t cap = model_capacity_at(m, t);
+        int64_t booked = model_booked_at(m, t);
+        for (int k = 0; k < LEDGERS; k++) {
+            cr_assert_eq(apis[k].capacity_at(ledgers[k], t), cap, SEED_FMT "capacity_at(%lld)",
+                         SEED_ARGS(k), (long long)t);
+            cr_assert_eq(apis[k].booked_at(ledgers[k], t), booked, SEED_FMT "booked_at(%lld)",
+                         SEED_ARGS(k), (long long)t);
+            cr_assert_eq(apis[k].free_at(ledgers[k], t), cap - booked, SEED_FMT "free_at(%lld)",
+                         SEED_ARGS(k), (long long)t);
         }
-        cr_assert_eq(fr__ledger_capacity_at(ledger, t), model_capacity_at(m, t),
-                     "seed %llu op %d: capacity_at(%lld)", (unsigned long long)seed, step,
-                     (long long)t);
-        cr_assert_eq(fr__ledger_booked_at(ledger, t), model_booked_at(m, t),
-                     "seed %llu op %d: booked_at(%lld)", (unsigned long long)seed, step,
-                     (long long)t);
-        cr_assert_eq(fr__ledger_free_at(ledger, t), model_capacity_at(m, t) - model_booked_at(m, t),
-                     "seed %llu op %d: free_at(%lld)", (unsigned long long)seed, step,
-                     (long long)t);
     }
-    int64_t a, b;
-    rnd_interval(&a, &b, false);
-    cr_assert_eq(fr__ledger_min_free(ledger, a, b), model_min_free(m, a, b),
-                 "seed %llu op %d: min_free(%lld, %lld)", (unsigned long long)seed, step,
-                 (long long)a, (long long)b);
-    int64_t need = rnd_range(-5, 40);
-    rnd_interval(&a, &b, false);
-    cr_assert_eq(fr__ledger_first_shortfall(ledger, a, b, need),
-                 model_first_shortfall(m, a, b, need),
-                 "seed %llu op %d: first_shortfall(%lld, %lld, %lld)", (unsigned long long)seed,
-                 step, (long long)a, (long long)b, (long long)need);
-    int64_t from = rnd_time();
-    int64_t dur = rnd() % 8 == 0 ? INF : rnd_range(1, 200);
-    int64_t latest = rnd() % 4 == 0 ? INF : from + rnd_range(0, 600);
-    need = rnd_range(0, 30);
-    cr_assert_eq(fr__ledger_next_fit(ledger, from, dur, need, latest),
-                 model_next_fit(m, from, dur, need, latest),
-                 "seed %llu op %d: next_fit(%lld, %lld, %lld, %lld)", (unsigned long long)seed,
-                 step, (long long)from, (long long)dur, (long long)need, (long long)latest);
-    uint64_t got[MODEL_BOOKINGS_MAX], want[MODEL_BOOKINGS_MAX];
-    size_t max = (size_t)rnd_range(0, 12);
-    rnd_interval(&a, &b, false);
-    size_t count = fr__ledger_overlapping(ledger, a, b, got, max);
-    cr_assert_eq(count, model_overlapping(m, a, b, want, max),
-                 "seed %llu op %d: overlapping count", (unsigned long long)seed, step);
-    for (size_t i = 0; i < count && i < max; i++) {
-        cr_assert_eq(got[i], want[i], "seed %llu op %d: overlapping[%zu]",
-                     (unsigned long long)seed, step, i);
-    }
-    from = rnd_time();
-    int64_t s1 = 0, e1 = 0, x1 = 0, s2 = 0, e2 = 0, x2 = 0;
-    int found = fr__ledger_next_overrun(ledger, from, &s1, &e1, &x1);
-    cr_assert_eq(found, model_next_overrun(m, from, &s2, &e2, &x2),
-                 "seed %llu op %d: next_overrun(%lld)", (unsigned long long)seed, step,
-                 (long long)from);
-    if (found) {
-        cr_assert(s1 == s2 && e1 == e2 && x1 == x2,
-                  "seed %llu op %d: next_overrun(%lld) = [%lld, %lld) %lld, want [%lld, %lld) "
-                  "%lld",
-                  (unsigned long long)seed, step, (long long)from, (long long)s1, (long long)e1,
-                  (long long)x1, (long long)s2, (long long)e2, (long long)x2);
-    }
-    rnd_interval(&a, &b, true);
-    int64_t c1, b1, p1, c2, b2, p2;
-    fr__ledger_stats(ledger, a, b, &c1, &b1, &p1);
-    model_stats(m, a, b, &c2, &b2, &p2);
-    cr_assert(c1 == c2 && b1 == b2 && p1 == p2,
-              "seed %llu op %d: stats(%lld, %lld) = %lld %lld %lld, want %lld %lld %lld",
-              (unsigned long long)seed, step, (long long)a, (long long)b, (long long)c1,
-              (long long)b1, (long long)p1, (long long)c2, (long long)b2, (long long)p2);
 }
 
-/* Runs STEPS random operations from one seed, checking after each.  One
- * Criterion test per seed, so that they run in parallel; 7 seeds x 8000 =
- * 56,000 operations in all. */
-enum { MODEL_STEPS = 8000 };
+/* min_free, first_shortfall and next_fit on random arguments. */
+static void check_ranges(const model *m, fr__ledger **ledgers, uint64_t seed, int step) {
+    int64_t a, b;
+    rnd_interval(m, &a, &b, false);
+    int64_t want = model_min_free(m, a, b);
+    for (int k = 0; k < LEDGERS; k++) {
+        cr_assert_eq(apis[k].min_free(ledgers[k], a, b), want, SEED_FMT "min_free(%lld, %lld)",
+                     SEED_ARGS(k), (long long)a, (long long)b);
+    }
+    int64_t need = rnd_range(-5, 40) * m->p.scale;
+    rnd_interval(m, &a, &b, false);
+    want = model_first_shortfall(m, a, b, need);
+    for (int k = 0; k < LEDGERS; k++) {
+        cr_assert_eq(apis[k].first_shortfall(ledgers[k], a, b, need), want,
+                     SEED_FMT "first_shortfall(%lld, %lld, %lld)", SEED_ARGS(k), (long long)a,
+                     (long long)b, (long long)need);
+    }
+    int64_t from = rnd_time(m);
+    int64_t dur = rnd() % 8 == 0 ? INF : rnd_range(1, m->p.span / 5);
+    int64_t latest = rnd() % 4 == 0 ? INF : from + rnd_range(0, m->p.span * 6 / 10);
+    need = rnd_range(0, 30) * m->p.scale;
+    want = model_next_fit(m, from, dur, need, latest);
+    for (int k = 0; k < LEDGERS; k++) {
+        cr_assert_eq(apis[k].next_fit(ledgers[k], from, dur, need, latest), want,
+                     SEED_FMT "next_fit(%lld, %lld, %lld, %lld)", SEED_ARGS(k),
+                     (long long)from, (long long)dur, (long long)need, (long long)latest);
+    }
+}
 
-static void model_run(uint64_t seed) {
+/* overlapping, next_overrun and stats on random arguments. */
+static void check_walks(const model *m, fr__ledger **ledgers, uint64_t seed, int step) {
+    static uint64_t got[MODEL_BOOKINGS_MAX], want[MODEL_BOOKINGS_MAX];
+    size_t max = (size_t)rnd_range(0, 12);
+    int64_t a, b;
+    rnd_interval(m, &a, &b, false);
+    for (int k = 0; k < LEDGERS; k++) {
+        size_t count = apis[k].overlapping(ledgers[k], a, b, got, max);
+        cr_assert_eq(count, model_overlapping(m, k, a, b, want, max),
+                     SEED_FMT "overlapping count", SEED_ARGS(k));
+        for (size_t i = 0; i < count && i < max; i++) {
+            cr_assert_eq(got[i], want[i], SEED_FMT "overlapping[%zu]", SEED_ARGS(k), i);
+        }
+    }
+    int64_t from = rnd_time(m);
+    int64_t s2 = 0, e2 = 0, x2 = 0;
+    int found = model_next_overrun(m, from, &s2, &e2, &x2);
+    for (int k = 0; k < LEDGERS; k++) {
+        int64_t s1 = 0, e1 = 0, x1 = 0;
+        cr_assert_eq(apis[k].next_overrun(ledgers[k], from, &s1, &e1, &x1), found,
+                     SEED_FMT "next_overrun(%lld)", SEED_ARGS(k), (long long)from);
+        cr_assert(!found || (s1 == s2 && e1 == e2 && x1 == x2),
+                  SEED_FMT "next_overrun(%lld) = [%lld, %lld) %lld, want [%lld, %lld) %lld",
+                  SEED_ARGS(k), (long long)from, (long long)s1, (long long)e1, (long long)x1,
+                  (long long)s2, (long long)e2, (long long)x2);
+    }
+    rnd_interval(m, &a, &b, true);
+    int64_t c2, b2, p2;
+    model_stats(m, a, b, &c2, &b2, &p2);
+    for (int k = 0; k < LEDGERS; k++) {
+        int64_t c1, b1, p1;
+        apis[k].stats(ledgers[k], a, b, &c1, &b1, &p1);
+        cr_assert(c1 == c2 && b1 == b2 && p1 == p2,
+                  SEED_FMT "stats(%lld, %lld) = %lld %lld %lld, want %lld %lld %lld",
+                  SEED_ARGS(k), (long long)a, (long long)b, (long long)c1, (long long)b1,
+                  (long long)p1, (long long)c2, (long long)b2, (long long)p2);
+    }
+}
+
+/* Runs p.steps random operations from one seed on both ledgers, comparing
+ * every query with the model after every p.check_every-th step.  Returns the
+ * number of operations. */
+static int model_run(uint64_t seed, model_params p) {
     static model m; /* one per process: Criterion runs each test in its own */
     rng_state = seed * UINT64_C(0x9E3779B97F4A7C15) + 1;
     memset(&m, 0, sizeof(m));
-    fr__ledger *ledger = fr__ledger_new();
-    cr_assert_not_null(ledger);
-    uint64_t tag_next = 1;
-    model_rebuild(&m);
-    for (int step = 0; step < MODEL_STEPS; step++) {
-        model_step(&m, ledger, &tag_next);
-        model_check(&m, ledger, seed, step);
+    m.p = p;
+    cr_assert(p.live_max <= MODEL_BOOKINGS_MAX);
+    fr__ledger *ledgers[LEDGERS];
+    for (int k = 0; k < LEDGERS; k++) {
+        ledgers[k] = apis[k].create();
+        cr_assert_not_null(ledgers[k]);
     }
-    fr__ledger_free(ledger);
+    uint64_t tag_next = 1;
+    for (int step = 0; step < p.steps; step++) {
+        model_step(&m, ledgers, step, &tag_next);
+        for (int k = 0; k < LEDGERS; k++) {
+            cr_assert_eq(apis[k].count(ledgers[k]), (size_t)m.n, SEED_FMT "count",
+                         SEED_ARGS(k));
+        }
+        if (step % p.check_every == 0 || step == p.steps - 1) {
+            model_rebuild(&m);
+            check_points(&m, ledgers, seed, step);
+            check_ranges(&m, ledgers, seed, step);
+            check_walks(&m, ledgers, seed, step);
+        }
+    }
+    for (int k = 0; k < LEDGERS; k++) {
+        apis[k].destroy(ledgers[k]);
+    }
+    return p.steps;
 }
 
-Test(ledger, model_seed_1) { model_run(1); }
-Test(ledger, model_seed_2) { model_run(2); }
-Test(ledger, model_seed_3) { model_run(3); }
-Test(ledger, model_seed_42) { model_run(42); }
-Test(ledger, model_seed_1234) { model_run(1234); }
-Test(ledger, model_seed_987654321) { model_run(987654321); }
-Test(ledger, model_seed_deadbeef) { model_run(0xDEADBEEF); }
+/* Small pools, checked after every operation: 7 seeds x 5000 = 35,000
+ * operations, each applied to both ledgers.  One test per seed, so that
+ * Criterion runs them in parallel. */
+static const model_params small_params = {64, 1000, 1, 5000, 1, false};
+
+Test(ledger, model_seed_1) { model_run(1, small_params); }
+Test(ledger, model_seed_2) { model_run(2, small_params); }
+Test(ledger, model_seed_3) { model_run(3, small_params); }
+Test(ledger, model_seed_42) { model_run(42, small_params); }
+Test(ledger, model_seed_1234) { model_run(1234, small_params); }
+Test(ledger, model_seed_987654321) { model_run(987654321, small_params); }
+Test(ledger, model_seed_deadbeef) { model_run(0xDEADBEEF, small_params); }
+
+/* Large pools: grow to about 3000 live bookings, then shrink, so that the
+ * real ledger's 32-entry trees split and merge at every level too; checked
+ * after every 100th operation.  2 seeds x 10,000 = 20,000 operations. */
+static const model_params large_params = {3000, 1000000, 60, 10000, 100, true};
+
+Test(ledger, model_large_seed_7) { model_run(7, large_params); }
+Test(ledger, model_large_seed_99) { model_run(99, large_params); }

@@ -162,6 +162,11 @@ typedef struct model {
     long stat_err;
     long stat_dispatched;
     long stat_contested; /* fulfilled behind a request that stayed pending */
+    long stat_conflict_ops;  /* operations after which an over_capacity conflict was open */
+    long stat_auto_resolved; /* conflicts seen resolving themselves */
+    long stat_holds_expired;
+    long stat_conf_exact, stat_conf_inexact, stat_excess_bad, stat_ids_bad;
+    long stat_reqs_expired;
     long stat_live_sum;
     long stat_rc[16][FR_STATUS_COUNT]; /* by operation (OP_NAMES) and status */
     long stat_pending_sum;
@@ -687,6 +692,7 @@ static void model_settle(model *m) {
     for (size_t i = 0; i < m->nallocs; i++) {
         m_alloc *a = &m->allocs[i];
         if (a->status == FR_ALLOC_HELD && m->now >= a->hold_expires) {
+            m->stat_holds_expired++;
             a->status = FR_ALLOC_EXPIRED;
             a->version++;
             a->touched = 1;
@@ -695,6 +701,7 @@ static void model_settle(model *m) {
     for (size_t i = 0; i < m->nreqs; i++) {
         m_req *r = &m->reqs[i];
         if (r->status == FR_REQ_PENDING && r->le != FR_TIME_INF && r->le - r->duration < m->now) {
+            m->stat_reqs_expired++;
             r->status = FR_REQ_EXPIRED;
             r->reason = FR_REASON_NONE;
             r->touched = 1;
@@ -1149,6 +1156,7 @@ static void check_invariant(model *m, const fr_pool *pools, size_t npools,
                ts(cs[c].end_ms), cs[c].excess_milli);
     }
     int64_t *bp = malloc((2 * nlive + 2 * SCHED_MAX + 4) * sizeof *bp);
+    int64_t (*runs)[3] = malloc((2 * nlive + 2 * SCHED_MAX + 4) * sizeof *runs);
     const fr_allocation **mine = malloc((nlive + 1) * sizeof *mine);
     cr_assert(bp != NULL && mine != NULL);
     for (size_t p = 0; p < npools; p++) {
@@ -1181,6 +1189,8 @@ static void check_invariant(model *m, const fr_pool *pools, size_t npools,
         qsort(bp, nbp, sizeof bp[0], cmp_i64);
         /* Walk the segments; collect maximal over-capacity runs. */
         int64_t run_start = FR_TIME_NULL;
+        int64_t run_excess = 0;
+        size_t nruns = 0;
         for (size_t i = 0; i <= nbp; i++) {
             if (i < nbp && i > 0 && bp[i] == bp[i - 1]) {
                 continue;
@@ -1193,12 +1203,20 @@ static void check_invariant(model *m, const fr_pool *pools, size_t npools,
                     sum += mine[k]->start_ms <= t && t < mine[k]->end_ms ? mine[k]->quantity_milli : 0;
                 }
                 over = sum > pool_cap_at(&cap, t);
+                if (over) {
+                    run_excess = run_start == FR_TIME_NULL ? sum - pool_cap_at(&cap, t)
+                                                           : max64(run_excess, sum - pool_cap_at(&cap, t));
+                }
             }
             if (over && run_start == FR_TIME_NULL) {
                 run_start = bp[i];
             }
             if (!over && run_start != FR_TIME_NULL) {
                 int64_t run_end = i < nbp ? bp[i] : FR_TIME_INF;
+                runs[nruns][0] = run_start;
+                runs[nruns][1] = run_end;
+                runs[nruns][2] = run_excess;
+                nruns++;
                 /* Covered by the union of the pool's open conflicts? */
                 int64_t x = run_start;
                 while (x < run_end) {
@@ -1239,9 +1257,32 @@ static void check_invariant(model *m, const fr_pool *pools, size_t npools,
             MCHECK(m, any, "open over_capacity conflict %s of pool %s [%s,%s) has no instant over "
                            "capacity",
                    cs[c].id, pool->id, ts(cs[c].start_ms), ts(cs[c].end_ms));
+            int exact = 0;
+            for (size_t r = 0; r < nruns; r++) {
+                if (runs[r][0] == cs[c].start_ms && runs[r][1] == cs[c].end_ms) {
+                    exact = 1;
+                    m->stat_excess_bad += runs[r][2] != cs[c].excess_milli;
+                }
+            }
+            m->stat_conf_exact += exact;
+            m->stat_conf_inexact += !exact;
+            size_t overlapping = 0;
+            int ids_ok = 1;
+            for (size_t k = 0; k < nmine; k++) {
+                if (mine[k]->start_ms < cs[c].end_ms && cs[c].start_ms < mine[k]->end_ms) {
+                    overlapping++;
+                    int listed = 0;
+                    for (size_t j = 0; j < cs[c].allocation_ids_len; j++) {
+                        listed |= strcmp(cs[c].allocation_ids[j], mine[k]->id) == 0;
+                    }
+                    ids_ok &= listed;
+                }
+            }
+            m->stat_ids_bad += !ids_ok || overlapping != cs[c].allocation_ids_len;
         }
     }
     free(bp);
+    free(runs);
     free(mine);
     /* Conflicts that were open and are not any more must have resolved
      * themselves, now, with strategy "auto". */
@@ -1262,7 +1303,9 @@ static void check_invariant(model *m, const fr_pool *pools, size_t npools,
                "conflict %s left the open list with status %d strategy %s resolved_at %s",
                ec_.id, ec_.status, nz(ec_.resolution_strategy), ts(ec_.resolved_at_ms));
         fr_conflict_clear(&ec_);
+        m->stat_auto_resolved++;
     }
+    m->stat_conflict_ops += nc > 0;
     m->nopen = nc;
     for (size_t c = 0; c < nc; c++) {
         snprintf(m->open_ids[c], FR_ID_SIZE, "%s", cs[c].id);
@@ -2808,10 +2851,14 @@ static void run_model(uint64_t seed, long nops, int sqlite) {
     fprintf(stderr,
             "model seed %" PRIu64 " (%s): %ld ops, %ld ok, %ld refused as expected, %zu pools, "
             "%zu allocations, %zu requests, %ld dispatched (%ld past a pending one), mean live "
-            "%.1f, mean pending %.1f\n",
+            "%.1f, mean pending %.1f; %ld holds and %ld requests expired; over_capacity open "
+            "after %ld ops, %ld auto-resolved\n",
             seed, sqlite ? "sqlite" : "memory", nops, m->stat_ok, m->stat_err, m->npools,
             m->nallocs, m->nreqs, m->stat_dispatched, m->stat_contested, (double)m->stat_live_sum / (double)nops,
-            (double)m->stat_pending_sum / (double)nops);
+            (double)m->stat_pending_sum / (double)nops, m->stat_holds_expired,
+            m->stat_reqs_expired, m->stat_conflict_ops, m->stat_auto_resolved);
+    fprintf(stderr, "conflicts: exact %ld inexact %ld excess_bad %ld ids_bad %ld\n",
+            m->stat_conf_exact, m->stat_conf_inexact, m->stat_excess_bad, m->stat_ids_bad);
     if (getenv("FR_MODEL_STATS") != NULL) {
         print_outcomes(m);
     }
@@ -2860,9 +2907,15 @@ static int seed_selected(uint64_t seed) {
     return strtoull(env, NULL, 10) == seed;
 }
 
+/* FR_MODEL_SEED_BASE=k shifts every seed by k: a soak over new seeds. */
+static uint64_t seed_base(void) {
+    const char *env = getenv("FR_MODEL_SEED_BASE");
+    return env == NULL ? 0 : strtoull(env, NULL, 10);
+}
+
 static void run_case(const model_case *c, int sqlite) {
     for (int i = 0; i < c->count; i++) {
-        uint64_t seed = c->first_seed + (uint64_t)i;
+        uint64_t seed = seed_base() + c->first_seed + (uint64_t)i;
         if (seed_selected(seed)) {
             run_model(seed, ops_override(c->nops), sqlite);
         }
