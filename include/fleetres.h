@@ -377,6 +377,8 @@ FR_API int64_t fr_engine_now(fr_engine *engine);
  * expiry, and the dispatch they cause.  Every other call does this first too,
  * so calling it is only needed to get events/dispatch without other traffic. */
 FR_API int fr_engine_tick(fr_engine *engine);
+/* Checks that the store answers (FR_OK) — for health checks. */
+FR_API int fr_engine_ping(fr_engine *engine);
 
 /* ---------------------------------------------------------------------------
  * Pools (SPEC §2).
@@ -608,6 +610,95 @@ FR_API int fr_pool_booked_series(fr_engine *engine, const char *pool_id, int64_t
  * limit (1..1000).  *items is malloc'd (fr_event_free_array). */
 FR_API int fr_event_list(fr_engine *engine, int64_t after, size_t limit, const char *fleet_id,
                          fr_event **items, size_t *count);
+
+/* ---------------------------------------------------------------------------
+ * Utilization samples and the utilization series (SPEC §5).
+ *
+ * A sample is a measurement of how much of a pool was really in use at an
+ * instant.  Samples are immutable: created (one by one or in batches), listed,
+ * never changed or deleted; a deleted pool keeps its samples, like the rest of
+ * its history.
+ * ------------------------------------------------------------------------- */
+#define FR_SOURCE_MAX 128                /* sample source: 1-128 printable */
+#define FR_UTILIZATION_BUCKETS_MAX 10000 /* buckets in one utilization series */
+
+typedef struct fr_sample {
+    char id[FR_ID_SIZE];
+    char pool_id[FR_ID_SIZE];
+    char *fleet_id;         /* the pool's */
+    int64_t timestamp_ms;   /* when it was measured */
+    int64_t used_milli;     /* 0 .. FR_QTY_MAX_MILLI */
+    char *source;           /* NULL when absent */
+    int64_t capacity_milli; /* the pool's capacity at timestamp, recorded at creation */
+    int64_t created_at_ms;
+} fr_sample;
+
+/* Release what a sample owns / clear n samples and free the array. */
+FR_API void fr_sample_clear(fr_sample *sample);
+FR_API void fr_sample_free_array(fr_sample *items, size_t n);
+/* Sample -> JSON in SPEC's shape, with utilization = used / capacity (null
+ * when capacity is 0).  Caller frees with fr_free. */
+FR_API int fr_sample_to_json(const fr_sample *sample, char **out_json);
+
+#define FR_SAMPLE_F_POOL_ID (1u << 0)
+#define FR_SAMPLE_F_TIMESTAMP (1u << 1)
+#define FR_SAMPLE_F_USED (1u << 2)
+#define FR_SAMPLE_F_SOURCE (1u << 3)
+
+typedef struct fr_sample_params {
+    uint32_t set;
+    const char *pool_id;  /* required: an existing, not deleted pool */
+    int64_t timestamp_ms; /* default: now; past (and future) instants are accepted */
+    int64_t used_milli;   /* required; 0 .. FR_QTY_MAX_MILLI */
+    const char *source;   /* optional; NULL with FR_SAMPLE_F_SOURCE set: absent */
+} fr_sample_params;
+
+/* Records one sample: one transaction appending a sample.created event.
+ * *out (may be NULL) receives the stored sample.  FR_EREFERENCE (field
+ * pool_id) for an unknown or deleted pool; FR_ESTORE when the store's
+ * methods are older than version 2 (it cannot keep samples). */
+FR_API int fr_sample_create(fr_engine *engine, const fr_ctx *ctx, const fr_sample_params *params,
+                            fr_sample *out, fr_result *res);
+/* Records n (1..FR_BATCH_MAX) samples all or nothing, in one transaction;
+ * out (may be NULL) receives n items (caller's array).  On failure
+ * res->index names the failing item and nothing was recorded. */
+FR_API int fr_sample_create_batch(fr_engine *engine, const fr_ctx *ctx,
+                                  const fr_sample_params *params, size_t n, fr_sample *out,
+                                  fr_result *res);
+/* Lists samples in (created_at, id) order; filters pool_id, fleet_id and
+ * from/to on the timestamp (from <= timestamp < to).  *items is malloc'd
+ * (fr_sample_free_array). */
+FR_API int fr_sample_list(fr_engine *engine, const fr_list_query *q, fr_sample **items,
+                          size_t *count, char *next_cursor);
+
+/* One bucket of a utilization series (or the summary of the whole range).
+ * Averages are in milli-units, truncated toward zero. */
+typedef struct fr_utilization_bucket {
+    int64_t start_ms;
+    int64_t end_ms;
+    int64_t capacity_avg_milli; /* time-weighted */
+    int64_t booked_avg_milli;   /* time-weighted, from the usage ledger */
+    int64_t booked_peak_milli;
+    int64_t measured_avg_milli; /* mean used of the samples in [start, end) */
+    int64_t measured_count;     /* how many samples that is */
+    int has_measured;           /* 0: no sample, measured_avg is 0 and means null */
+    int has_utilization;        /* 0: capacity_avg is 0, utilization is null */
+    int has_efficiency;         /* 0: no sample or booked_avg is 0, efficiency is null */
+    double utilization;         /* booked_avg / capacity_avg */
+    double efficiency;          /* measured_avg / booked_avg */
+} fr_utilization_bucket;
+
+/* The utilization series of a pool (deleted pools too) over [from, to) in
+ * bucket_ms steps (the first starts at from, the last is cut at to):
+ * capacity and booked from the ledger, measured from the samples.  Writes
+ * the buckets to out (at most max) and their number to *count, and the
+ * statistics of the whole range to *summary (may be NULL).  FR_EINVAL for
+ * bad arguments (bucket_ms <= 0, to <= from), FR_ELIMIT for more than
+ * FR_UTILIZATION_BUCKETS_MAX (or max) buckets, FR_ENOTFOUND for an unknown
+ * pool. */
+FR_API int fr_pool_utilization(fr_engine *engine, const char *pool_id, int64_t from_ms,
+                               int64_t to_ms, int64_t bucket_ms, fr_utilization_bucket *out,
+                               size_t max, size_t *count, fr_utilization_bucket *summary);
 
 #ifdef __cplusplus
 }

@@ -30,7 +30,7 @@
 extern "C" {
 #endif
 
-#define FR_STORE_METHODS_VERSION 1
+#define FR_STORE_METHODS_VERSION 2
 
 /* Control ops (methods->control).  Unknown ops return FR_ENOTFOUND. */
 #define FR_STORE_CTL_PING 1 /* arg: NULL; FR_OK when the backend is reachable */
@@ -44,6 +44,8 @@ typedef struct fr_store_loader {
     int (*allocation)(void *ctx, const fr_allocation *allocation);
     int (*request)(void *ctx, const fr_request *request);
     int (*conflict)(void *ctx, const fr_conflict *conflict);
+    /* Added with methods version 2; NULL: the caller does not want samples. */
+    int (*sample)(void *ctx, const fr_sample *sample);
 } fr_store_loader;
 
 struct fr_store_methods {
@@ -52,9 +54,10 @@ struct fr_store_methods {
     /* Releases everything; the struct itself too.  Called once, last. */
     void (*close)(fr_store *store);
 
-    /* Streams every stored pool (deleted ones too), allocation, request and
-     * conflict to loader, pools first, then allocations, requests, conflicts,
-     * and reports the highest committed event seq (0 when none) in *head_seq.
+    /* Streams every stored pool (deleted ones too), allocation, request,
+     * conflict and sample to loader, pools first, then allocations, requests,
+     * conflicts, samples (each kind by created_at, then id; a NULL callback
+     * skips its kind), and reports the highest committed event seq (0 when none) in *head_seq.
      * Called once after open, outside any transaction. */
     int (*load)(fr_store *store, const fr_store_loader *loader, int64_t *head_seq);
 
@@ -89,6 +92,14 @@ struct fr_store_methods {
 
     /* Backend-specific operations; see FR_STORE_CTL_*. */
     int (*control)(fr_store *store, int op, void *arg);
+
+    /* ---- version 2 ---- */
+
+    /* Inserts a utilization sample (immutable; putting the same id again
+     * replaces the row, like the other puts).  Inside a transaction only; the
+     * pointer is borrowed.  `load` streams the stored samples back through
+     * loader->sample.  The engine calls it only when version >= 2. */
+    int (*put_sample)(fr_store *store, const fr_sample *sample);
 };
 
 struct fr_store {

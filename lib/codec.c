@@ -885,3 +885,72 @@ int fr__conflict_from_cjson(const cJSON *json, fr_conflict *out) {
     }
     return r.status;
 }
+
+/* ---------------------------------------------------------------------------
+ * Utilization samples.
+ * ------------------------------------------------------------------------- */
+
+cJSON *fr__ratio_to_cjson(int has, double ratio) {
+    char text[NUMBER_TEXT_SIZE];
+    if (!has || !isfinite(ratio)) {
+        return cJSON_CreateNull();
+    }
+    /* 15 significant digits survive any double and print short ("0.5",
+     * "0.333333333333333"); %g's exponent form ("1e+15") is valid JSON. */
+    snprintf(text, sizeof text, "%.15g", ratio);
+    return cJSON_CreateRaw(text);
+}
+
+cJSON *fr__sample_to_cjson(const fr_sample *sample) {
+    assert(sample != NULL);
+    const fr_sample *s = sample;
+    const int has_ratio = s->capacity_milli > 0;
+    builder b = builder_start();
+    put_string(&b, "id", s->id);
+    put_string(&b, "pool_id", s->pool_id);
+    put_string(&b, "fleet_id", s->fleet_id);
+    put(&b, "timestamp", fr__time_to_cjson(s->timestamp_ms));
+    put(&b, "used", fr__qty_to_cjson(s->used_milli));
+    put_string(&b, "source", s->source);
+    put(&b, "capacity", fr__qty_to_cjson(s->capacity_milli));
+    /* Both are exact in a double (|q| <= 1e15 < 2^53): one rounding only. */
+    put(&b, "utilization",
+        fr__ratio_to_cjson(has_ratio, has_ratio ? (double)s->used_milli /
+                                                      (double)s->capacity_milli
+                                                : 0.0));
+    /* Samples are immutable: version 1, never updated. */
+    put_versioning(&b, 1, s->created_at_ms, s->created_at_ms);
+    return builder_finish(&b);
+}
+
+char *fr__sample_to_json_text(const fr_sample *sample) {
+    return print_and_delete(fr__sample_to_cjson(sample));
+}
+
+int fr_sample_to_json(const fr_sample *sample, char **out_json) {
+    if (sample == NULL || out_json == NULL) {
+        return FR_EINVAL;
+    }
+    return deliver_text(fr__sample_to_json_text(sample), out_json);
+}
+
+int fr__sample_from_cjson(const cJSON *json, fr_sample *out) {
+    assert(out != NULL);
+    memset(out, 0, sizeof *out);
+    reader r = reader_start(json);
+    if (r.status != FR_OK) {
+        return r.status;
+    }
+    read_id(&r, "id", REQUIRED, out->id);
+    read_id(&r, "pool_id", REQUIRED, out->pool_id);
+    read_string(&r, "fleet_id", REQUIRED, &out->fleet_id);
+    read_time(&r, "timestamp", REQUIRED, FR_TIME_NULL, &out->timestamp_ms);
+    read_qty(&r, "used", REQUIRED, &out->used_milli);
+    read_string(&r, "source", NULLABLE, &out->source);
+    read_qty(&r, "capacity", REQUIRED, &out->capacity_milli);
+    read_time(&r, "created_at", REQUIRED, FR_TIME_NULL, &out->created_at_ms);
+    if (r.status != FR_OK) {
+        fr_sample_clear(out);
+    }
+    return r.status;
+}

@@ -42,4 +42,15 @@ char *fr__allocation_to_json_text(const fr_allocation *allocation);
 char *fr__request_to_json_text(const fr_request *request);
 char *fr__conflict_to_json_text(const fr_conflict *conflict);
 
+/* Utilization samples (SPEC §5): id, pool_id, fleet_id, timestamp, used,
+ * source, capacity, utilization (computed: used / capacity, null when
+ * capacity is 0), version (always 1), created_at, updated_at (= created_at).
+ * from_cjson ignores the computed and constant fields. */
+cJSON *fr__sample_to_cjson(const fr_sample *sample);
+int fr__sample_from_cjson(const cJSON *json, fr_sample *out);
+char *fr__sample_to_json_text(const fr_sample *sample);
+/* A ratio (utilization, efficiency) as a JSON number with 15 significant
+ * digits, or JSON null when !has (a zero or missing denominator). */
+cJSON *fr__ratio_to_cjson(int has, double ratio);
+
 #endif /* FR_CODEC_H */

@@ -92,7 +92,8 @@ static int id_taken(const fr_engine *e, const char *id)
     return fr__idmap_get(&e->pools_by_id, id) != NULL ||
            fr__idmap_get(&e->allocs_by_id, id) != NULL ||
            fr__idmap_get(&e->reqs_by_id, id) != NULL ||
-           fr__idmap_get(&e->conflicts_by_id, id) != NULL;
+           fr__idmap_get(&e->conflicts_by_id, id) != NULL ||
+           fr__idmap_get(&e->samples_by_id, id) != NULL;
 }
 
 void fr__new_id(fr_engine *e, char out[FR_ID_SIZE])
@@ -324,6 +325,7 @@ void fr_engine_close(fr_engine *engine)
     if (engine->txn.id != 0) {
         fr__txn_abort(engine);
     }
+    fr__samples_free(engine); /* before the pools that index them */
     free_records(engine);
     fr__idmap_free(&engine->pools_by_id);
     fr__idmap_free(&engine->allocs_by_id);
@@ -557,6 +559,7 @@ int fr__load_state(fr_engine *e)
         .allocation = load_allocation,
         .request = load_request,
         .conflict = load_conflict,
+        .sample = fr__load_sample,
     };
     int64_t head = 0;
     int rc = e->store->methods->load(e->store, &loader, &head);
@@ -672,4 +675,15 @@ int fr_engine_tick(fr_engine *engine)
     int rc = fr__advance(engine, fr__now(engine));
     fr__unlock(engine);
     return rc;
+}
+
+int fr_engine_ping(fr_engine *engine)
+{
+    if (engine == NULL) {
+        return FR_EINVAL;
+    }
+    fr__lock(engine);
+    int rc = engine->store->methods->control(engine->store, FR_STORE_CTL_PING, NULL);
+    fr__unlock(engine);
+    return rc == FR_OK ? FR_OK : FR_ESTORE;
 }

@@ -262,6 +262,22 @@ void fr_event_free_array(fr_event *items, size_t n) {
     free(items);
 }
 
+void fr_sample_clear(fr_sample *sample) {
+    if (sample == NULL) {
+        return;
+    }
+    free(sample->fleet_id);
+    free(sample->source);
+    memset(sample, 0, sizeof *sample);
+}
+
+void fr_sample_free_array(fr_sample *items, size_t n) {
+    for (size_t i = 0; items != NULL && i < n; i++) {
+        fr_sample_clear(&items[i]);
+    }
+    free(items);
+}
+
 void fr_free(void *ptr) {
     free(ptr);
 }
@@ -442,6 +458,21 @@ int fr__event_copy(fr_event *dst, const fr_event *src) {
     return FR_OK;
 }
 
+int fr__sample_copy(fr_sample *dst, const fr_sample *src) {
+    assert(dst != NULL && src != NULL && dst != src);
+    fr_sample copy = *src;
+    int ok = 1;
+    ok &= dup_field(&copy.fleet_id);
+    ok &= dup_field(&copy.source);
+    if (!ok) {
+        fr_sample_clear(&copy);
+        memset(dst, 0, sizeof *dst);
+        return FR_ENOMEM;
+    }
+    *dst = copy;
+    return FR_OK;
+}
+
 /* ---------------------------------------------------------------------------
  * Results, list queries, sizes.
  * ------------------------------------------------------------------------- */
@@ -517,6 +548,9 @@ static const struct_size struct_sizes[] = {
     {"fr_ctx", sizeof(fr_ctx)},
     {"fr_bucket", sizeof(fr_bucket)},
     {"fr_resolution_action", sizeof(fr_resolution_action)},
+    {"fr_sample", sizeof(fr_sample)},
+    {"fr_sample_params", sizeof(fr_sample_params)},
+    {"fr_utilization_bucket", sizeof(fr_utilization_bucket)},
 };
 
 size_t fr_struct_size(const char *name) {

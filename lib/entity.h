@@ -30,6 +30,7 @@ int fr__allocation_copy(fr_allocation *dst, const fr_allocation *src);
 int fr__request_copy(fr_request *dst, const fr_request *src);
 int fr__conflict_copy(fr_conflict *dst, const fr_conflict *src);
 int fr__event_copy(fr_event *dst, const fr_event *src);
+int fr__sample_copy(fr_sample *dst, const fr_sample *src);
 
 /* Records a failure in res (which may be NULL): sets res->status, res->field
  * (field may be NULL: ""; truncated to fit) and res->message from the printf

@@ -65,6 +65,7 @@ typedef struct fr__pool_rec {
     size_t open_overcap; /* open over_capacity conflicts on this pool */
     uint64_t journal_txn;
     uint64_t version_txn; /* the txn that last bumped the version */
+    fr__vec samples;      /* fr__sample_rec* by (timestamp, created_at, id) (samples.c) */
 } fr__pool_rec;
 
 typedef struct fr__alloc_rec {
@@ -100,6 +101,13 @@ typedef struct fr__conflict_rec {
     uint64_t journal_txn;
     uint64_t version_txn;
 } fr__conflict_rec;
+
+/* A utilization sample.  Immutable: only ever journaled as created. */
+typedef struct fr__sample_rec {
+    fr_sample s;
+    fr__pool_rec *pool;
+    uint64_t journal_txn;
+} fr__sample_rec;
 
 /* One entry of a transaction's undo journal. */
 typedef struct fr__journal_entry {
@@ -157,6 +165,9 @@ struct fr_engine {
 
     uint64_t txn_seq;
     fr__txn txn; /* the open transaction (txn.id != 0) */
+
+    fr__idmap samples_by_id; /* id -> fr__sample_rec* */
+    fr__vec samples;         /* by (created_at, id) */
 };
 
 /* ---- engine.c ---------------------------------------------------------- */
@@ -272,5 +283,20 @@ int fr__recheck_double(fr_engine *e);
 
 /* Load callbacks (engine.c) */
 int fr__load_state(fr_engine *e);
+
+/* ---- samples.c --------------------------------------------------------- */
+/* Registers a sample made in the txn (journal, id map, list, its pool's
+ * series) and queues "sample.created" (txn.c). */
+int fr__sample_created(fr_engine *e, fr__sample_rec *rec);
+/* Inserts into / removes from the pool's time-ordered series (unindex is a
+ * no-op for a sample not in it). */
+int fr__sample_index(fr_engine *e, fr__sample_rec *rec);
+void fr__sample_unindex(fr_engine *e, fr__sample_rec *rec);
+/* Writes a sample to the store (FR_ESTORE if its methods are older than 2). */
+int fr__sample_put(fr_engine *e, const fr__sample_rec *rec);
+/* The loader callback for stored samples (ctx is the engine). */
+int fr__load_sample(void *ctx, const fr_sample *sample);
+/* Frees every sample and the sample indexes (engine close). */
+void fr__samples_free(fr_engine *e);
 
 #endif /* FR_INT_H */

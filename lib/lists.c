@@ -449,3 +449,48 @@ int fr_event_list(fr_engine *engine, int64_t after, size_t limit, const char *fl
     fr__unlock(engine);
     return rc;
 }
+
+/* ---- samples (SPEC §5): a point in time, from <= timestamp < to ---------- */
+
+static int sample_match(fr_engine *e, const void *r, const fr_list_query *q)
+{
+    (void)e;
+    const fr_sample *s = &((const fr__sample_rec *)r)->s;
+    return str_eq(q->fleet_id, s->fleet_id) &&
+           (q->pool_id == NULL || strcmp(q->pool_id, s->pool_id) == 0) &&
+           (q->from_ms == FR_TIME_NULL || s->timestamp_ms >= q->from_ms) &&
+           (q->to_ms == FR_TIME_NULL || s->timestamp_ms < q->to_ms);
+}
+
+static int64_t sample_created(const void *r)
+{
+    return ((const fr__sample_rec *)r)->s.created_at_ms;
+}
+
+static const char *sample_id(const void *r) { return ((const fr__sample_rec *)r)->s.id; }
+
+static int copy_sample(fr_engine *e, const void *rec, void *dst)
+{
+    (void)e;
+    return fr__sample_copy(dst, &((const fr__sample_rec *)rec)->s);
+}
+
+static void clear_sample(void *x) { fr_sample_clear(x); }
+
+static const list_kind sample_kind = {sizeof(fr_sample), offsetof(fr_engine, samples),
+                                      sample_match, sample_created, sample_id, copy_sample,
+                                      clear_sample};
+
+int fr_sample_list(fr_engine *engine, const fr_list_query *q, fr_sample **items, size_t *count,
+                   char *next_cursor)
+{
+    if (items == NULL) {
+        return FR_EINVAL;
+    }
+    void *out = NULL;
+    int rc = list_records(engine, &sample_kind, q, &out, count, next_cursor);
+    if (rc == FR_OK) {
+        *items = out;
+    }
+    return rc;
+}

@@ -199,6 +199,15 @@ static int memory_put_conflict(fr_store *store, const fr_conflict *conflict)
     return FR_OK;
 }
 
+static int memory_put_sample(fr_store *store, const fr_sample *sample)
+{
+    (void)store;
+    (void)sample;
+    assert(memory_store_of(store)->in_transaction);
+    assert(sample != NULL);
+    return FR_OK;
+}
+
 static int memory_append_event(fr_store *store, const fr_event *event)
 {
     memory_store *m = memory_store_of(store);
@@ -302,6 +311,7 @@ static const struct fr_store_methods memory_methods = {
     .append_event = memory_append_event,
     .events_after = memory_events_after,
     .control = memory_control,
+    .put_sample = memory_put_sample,
 };
 
 FR_API int fr_store_memory_open(fr_store **out)

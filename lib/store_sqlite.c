@@ -19,7 +19,9 @@
  * shared-memory wal-index is used.
  *
  * Schema version: PRAGMA user_version = FR_SQLITE_SCHEMA_VERSION.  A file with
- * a newer version is refused; version 0 (a new file) gets the schema.
+ * a newer version is refused; version 0 (a new file) gets the schema; version
+ * 1 (before samples) gets the samples table and is bumped to 2.  Every
+ * statement of the schema is "IF NOT EXISTS", so upgrading is running it.
  *
  * Every statement is prepared once at open and cached on the store.
  * Not thread-safe; the engine serializes its calls (see fleetres_store.h).
@@ -37,11 +39,13 @@
 #include "entity.h"
 #include "fleetres_store.h"
 
-#define FR_SQLITE_SCHEMA_VERSION 1
+#define FR_SQLITE_SCHEMA_VERSION 2
+#define FR_SQLITE_STRINGIFY_(x) #x
+#define FR_SQLITE_STRINGIFY(x) FR_SQLITE_STRINGIFY_(x)
 #define FR_SQLITE_BUSY_TIMEOUT_MS 1000
 #define FR_SQLITE_SYNC_OFF_SUFFIX "?sync=off"
 
-/* The schema of version 1.  Plain columns are for inspection; doc is the
+/* The schema of version 2 (version 1 had no samples).  Plain columns are for inspection; doc is the
  * entity.  Times are ms since the epoch; NULL means absent or open-ended. */
 static const char SCHEMA_SQL[] =
     "CREATE TABLE IF NOT EXISTS pools ("
@@ -72,7 +76,14 @@ static const char SCHEMA_SQL[] =
     " seq INTEGER PRIMARY KEY, id TEXT NOT NULL, type TEXT NOT NULL,"
     " entity_type TEXT NOT NULL, entity_id TEXT, fleet_id TEXT,"
     " occurred_at_ms INTEGER NOT NULL, actor TEXT, data TEXT);"
-    "CREATE INDEX IF NOT EXISTS events_by_fleet ON events (fleet_id, seq);";
+    "CREATE INDEX IF NOT EXISTS events_by_fleet ON events (fleet_id, seq);"
+    "CREATE TABLE IF NOT EXISTS samples ("
+    " id TEXT PRIMARY KEY, pool_id TEXT NOT NULL, fleet_id TEXT,"
+    " timestamp_ms INTEGER NOT NULL, used_milli INTEGER NOT NULL,"
+    " capacity_milli INTEGER, source TEXT, created_at_ms INTEGER NOT NULL,"
+    " doc TEXT NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS samples_by_pool_time ON samples (pool_id, timestamp_ms);"
+    "CREATE INDEX IF NOT EXISTS samples_by_created ON samples (created_at_ms, id);";
 
 enum {
     ST_BEGIN,
@@ -91,6 +102,8 @@ enum {
     ST_LOAD_REQUESTS,
     ST_LOAD_CONFLICTS,
     ST_PING,
+    ST_PUT_SAMPLE,
+    ST_LOAD_SAMPLES,
     ST_COUNT
 };
 
@@ -152,6 +165,15 @@ static const char *const STATEMENT_SQL[ST_COUNT] = {
     [ST_LOAD_REQUESTS] = "SELECT id, doc, 0 FROM requests ORDER BY created_at_ms, id",
     [ST_LOAD_CONFLICTS] = "SELECT id, doc, 0 FROM conflicts ORDER BY created_at_ms, id",
     [ST_PING] = "SELECT 1",
+    [ST_PUT_SAMPLE] =
+        "INSERT INTO samples (id, pool_id, fleet_id, timestamp_ms, used_milli,"
+        " capacity_milli, source, created_at_ms, doc) VALUES (?,?,?,?,?,?,?,?,?)"
+        " ON CONFLICT (id) DO UPDATE SET"
+        " pool_id = excluded.pool_id, fleet_id = excluded.fleet_id,"
+        " timestamp_ms = excluded.timestamp_ms, used_milli = excluded.used_milli,"
+        " capacity_milli = excluded.capacity_milli, source = excluded.source,"
+        " created_at_ms = excluded.created_at_ms, doc = excluded.doc",
+    [ST_LOAD_SAMPLES] = "SELECT id, doc, 0 FROM samples ORDER BY created_at_ms, id",
 };
 
 typedef struct sqlite_store {
@@ -472,6 +494,26 @@ static int sqlite_put_conflict(fr_store *store, const fr_conflict *c)
     return run_upsert(s, &b, 9, fr__conflict_to_json_text(c), "put conflict");
 }
 
+static int sqlite_put_sample(fr_store *store, const fr_sample *sample)
+{
+    sqlite_store *s = sqlite_store_of(store);
+    assert(sample != NULL);
+    int status = check_in_transaction(s, "put sample");
+    if (status != FR_OK) {
+        return status;
+    }
+    binder b = binder_start(s, ST_PUT_SAMPLE);
+    bind_id(&b, sample->id);
+    bind_id(&b, sample->pool_id);
+    bind_text(&b, sample->fleet_id);
+    bind_int(&b, sample->timestamp_ms);
+    bind_int(&b, sample->used_milli);
+    bind_int(&b, sample->capacity_milli);
+    bind_text(&b, sample->source);
+    bind_int(&b, sample->created_at_ms);
+    return run_upsert(s, &b, 9, fr__sample_to_json_text(sample), "put sample");
+}
+
 static int sqlite_append_event(fr_store *store, const fr_event *e)
 {
     sqlite_store *s = sqlite_store_of(store);
@@ -512,6 +554,7 @@ static const char *const TABLE_OF[ST_COUNT] = {
     [ST_LOAD_ALLOCATIONS] = "allocations",
     [ST_LOAD_REQUESTS] = "requests",
     [ST_LOAD_CONFLICTS] = "conflicts",
+    [ST_LOAD_SAMPLES] = "samples",
 };
 
 /* A row that cannot be decoded: the file was changed behind our back. */
@@ -772,6 +815,19 @@ static int deliver_conflict(const cJSON *json, const fr_store_loader *loader, in
     return status;
 }
 
+static int deliver_sample(const cJSON *json, const fr_store_loader *loader, int *decoded)
+{
+    fr_sample sample;
+    memset(&sample, 0, sizeof(sample));
+    int status = fr__sample_from_cjson(json, &sample);
+    *decoded = status == FR_OK;
+    if (status == FR_OK && loader->sample != NULL) {
+        status = loader->sample(loader->ctx, &sample);
+    }
+    fr_sample_clear(&sample);
+    return status;
+}
+
 /* Decodes the current row (id, doc, deleted) of a load query and delivers it. */
 static int load_row(sqlite_store *s, int which, const fr_store_loader *loader)
 {
@@ -799,6 +855,9 @@ static int load_row(sqlite_store *s, int which, const fr_store_loader *loader)
         break;
     case ST_LOAD_REQUESTS:
         status = deliver_request(json, loader, &decoded);
+        break;
+    case ST_LOAD_SAMPLES:
+        status = deliver_sample(json, loader, &decoded);
         break;
     default:
         assert(which == ST_LOAD_CONFLICTS);
@@ -838,7 +897,7 @@ static int load_table(sqlite_store *s, int which, const fr_store_loader *loader)
 static int sqlite_load(fr_store *store, const fr_store_loader *loader, int64_t *head_seq)
 {
     static const int tables[] = {ST_LOAD_POOLS, ST_LOAD_ALLOCATIONS, ST_LOAD_REQUESTS,
-                                 ST_LOAD_CONFLICTS};
+                                 ST_LOAD_CONFLICTS, ST_LOAD_SAMPLES};
     sqlite_store *s = sqlite_store_of(store);
     assert(loader != NULL);
     assert(head_seq != NULL);
@@ -901,6 +960,7 @@ static const struct fr_store_methods sqlite_methods = {
     .append_event = sqlite_append_event,
     .events_after = sqlite_events_after,
     .control = sqlite_control,
+    .put_sample = sqlite_put_sample,
 };
 
 /* ---------------------------------------------------------------------------
@@ -966,7 +1026,8 @@ static int enter_wal(sqlite_store *s, const char *file)
     return status;
 }
 
-/* Creates the schema in a new file; refuses a newer one.  One transaction. */
+/* Creates the schema in a new file, upgrades an older one (version 1: adds
+ * the samples table); refuses a newer one.  One transaction. */
 static int ensure_schema(sqlite_store *s, const char *file)
 {
     int status = exec_sql(s, file, "BEGIN IMMEDIATE", "begin schema check");
@@ -986,7 +1047,10 @@ static int ensure_schema(sqlite_store *s, const char *file)
     if (status == FR_OK && version < FR_SQLITE_SCHEMA_VERSION) {
         status = exec_sql(s, file, SCHEMA_SQL, "create schema");
         if (status == FR_OK) {
-            status = exec_sql(s, file, "PRAGMA user_version = 1", "set schema version");
+            status = exec_sql(s, file,
+                              "PRAGMA user_version = "
+                              FR_SQLITE_STRINGIFY(FR_SQLITE_SCHEMA_VERSION),
+                              "set schema version");
         }
     }
     if (status == FR_OK) {

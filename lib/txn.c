@@ -584,6 +584,34 @@ int fr__conflict_created(fr_engine *e, fr__conflict_rec *rec, const char *verb)
                        fr__conflict_to_json_text(&rec->c));
 }
 
+static int64_t sample_created_of(const void *r)
+{
+    return ((const fr__sample_rec *)r)->s.created_at_ms;
+}
+static const char *sample_id_of(const void *r)
+{
+    return ((const fr__sample_rec *)r)->s.id;
+}
+
+/* Samples are immutable, so the journal only ever holds them as created
+ * records (snapshot NULL): undo removes them, write_journal puts them. */
+int fr__sample_created(fr_engine *e, fr__sample_rec *rec)
+{
+    rec->s.created_at_ms = e->txn.now_ms;
+    int rc = register_new(e, FR_ENTITY_SAMPLE, rec, &rec->journal_txn, &e->samples_by_id,
+                          &e->samples, rec->s.id, rec->s.created_at_ms, sample_created_of,
+                          sample_id_of);
+    if (rc != FR_OK) {
+        return rc; /* the caller still owns rec */
+    }
+    rc = fr__sample_index(e, rec);
+    if (rc != FR_OK) {
+        return rc;
+    }
+    return queue_event(e, FR_ENTITY_SAMPLE, rec->s.id, rec->s.fleet_id, "created",
+                       fr__sample_to_json_text(&rec->s));
+}
+
 int fr__mark_queue_dirty(fr_engine *e, const char *fleet_id, const char *resource_type)
 {
     fr__queue_rec *q = fr__queue_get(e, fleet_id, resource_type, 0);
@@ -751,6 +779,15 @@ static void undo_conflict(fr_engine *e, fr__conflict_rec *rec, fr_conflict *snap
     fr__conflict_index(e, rec);
 }
 
+static void undo_sample(fr_engine *e, fr__sample_rec *rec)
+{
+    fr__sample_unindex(e, rec);
+    fr__idmap_del(&e->samples_by_id, rec->s.id);
+    fr__vec_remove(&e->samples, rec);
+    fr_sample_clear(&rec->s);
+    free(rec);
+}
+
 void fr__txn_abort(fr_engine *e)
 {
     fr__txn *t = &e->txn;
@@ -770,6 +807,10 @@ void fr__txn_abort(fr_engine *e)
             break;
         case FR_ENTITY_CONFLICT:
             undo_conflict(e, j->rec, j->snapshot);
+            break;
+        case FR_ENTITY_SAMPLE:
+            assert(j->snapshot == NULL); /* samples are only ever created */
+            undo_sample(e, j->rec);
             break;
         default:
             assert(0);
@@ -831,6 +872,9 @@ static int write_journal(fr_engine *e)
             break;
         case FR_ENTITY_CONFLICT:
             rc = m->put_conflict(e->store, &((fr__conflict_rec *)j->rec)->c);
+            break;
+        case FR_ENTITY_SAMPLE:
+            rc = fr__sample_put(e, j->rec);
             break;
         default:
             assert(0);

@@ -1,11 +1,14 @@
 /*
- * test_ledger.c — unit tests of the capacity ledger (lib/ledger.c), and a
- * randomized model-based test against a brute-force reference.
+ * test_ledger.c — unit tests of the capacity ledger (lib/ledger.c), and
+ * randomized model-based tests against a brute-force reference.
  *
  * The reference keeps the bookings and the schedule in plain arrays and
  * rebuilds the step functions capacity(t) / booked(t) from scratch before
- * every check, so it shares no code and no idea with the treaps.  A mismatch
- * prints the seed and the operation index: rerun with that seed alone.
+ * every check, so it shares no code and no idea with the trees.  Every
+ * operation goes to two ledgers in lockstep: the real one and a copy of the
+ * same source compiled with 4-entry nodes (see "A second ledger"), whose deep
+ * trees go through every split, borrow and merge.  A mismatch prints the
+ * seed, the operation index and which ledger: rerun that test alone.
  */
 #include <criterion/criterion.h>
 #include <stdbool.h>

@@ -40,6 +40,9 @@
 #include <unistd.h>
 
 #include "fleetres.h"
+#include <time.h>
+double T_[8];
+static double now_s(void){struct timespec t; clock_gettime(CLOCK_PROCESS_CPUTIME_ID,&t); return t.tv_sec+t.tv_nsec*1e-9;}
 
 /* ---------------------------------------------------------------------------
  * Scales and the small vocabularies the generator draws from.
@@ -60,7 +63,7 @@
 #define POOLS_LIVE_MAX 4
 #define POOL_RECORDS_MAX 128
 #define SCHED_MAX 3
-#define LIVE_SOFT_MAX 30
+#define LIVE_SOFT_MAX 22
 #define PENDING_SOFT_MAX 12
 #define PROF_MAX 1024
 #define LOG_N 40
@@ -132,6 +135,7 @@ typedef struct m_req {
     int status;
     int reason;
     size_t alloc; /* NO_INDEX: none */
+    int64_t fulfilled_at;
     int64_t created;
     int touched;
 } m_req;
@@ -167,6 +171,7 @@ typedef struct model {
     long stat_holds_expired;
     long stat_conf_exact;   /* open conflict observations equal to one run */
     long stat_conf_inexact; /* ... spanning several runs (after a split) */
+    long stat_conf_ids_stale; /* ... whose allocation_ids differ from the overlapping live ones */
     long stat_reqs_expired;
     long stat_live_sum;
     long stat_rc[16][FR_STATUS_COUNT]; /* by operation (OP_NAMES) and status */
@@ -680,6 +685,7 @@ static void model_dispatch(model *m) {
             r->status = FR_REQ_FULFILLED;
             r->reason = FR_REASON_NONE;
             r->alloc = m->nallocs - 1;
+            r->fulfilled_at = m->now;
             r->touched = 1;
             m->stat_dispatched++;
             m->stat_contested += left_pending;
@@ -850,6 +856,8 @@ static void cmp_req(const model *m, const m_req *mr, const fr_request *er) {
     if (mr->status == FR_REQ_FULFILLED) {
         MCHECK(m, strcmp(er->allocation_id, aid) == 0, "request %s allocation_id '%s' != model '%s'",
                id, er->allocation_id, aid);
+        MCHECK(m, er->fulfilled_at_ms == mr->fulfilled_at, "request %s fulfilled_at %s != model %s",
+               id, ts(er->fulfilled_at_ms), ts(mr->fulfilled_at));
     } else {
         MCHECK(m, er->allocation_id[0] == '\0', "request %s (%s) has allocation_id '%s'", id,
                nz(fr_request_status_name(er->status)), er->allocation_id);
@@ -919,7 +927,11 @@ static size_t find_pool_by_id(const model *m, const char *id) {
     return NO_INDEX;
 }
 
-/* Learns the ids of allocations made by dispatch from their requests. */
+/* Learns the ids of allocations made by dispatch: the engine's allocations
+ * of the same request that the model does not know yet, matched by pool,
+ * start and quantity.  (A request's allocation_id is not enough: one call can
+ * dispatch a request and take the allocation away again, e.g. a force pool
+ * delete whose time-driven dispatch happened first.) */
 static void learn_dispatched_ids(model *m) {
     for (size_t i = 0; i < m->nallocs; i++) {
         m_alloc *a = &m->allocs[i];
@@ -928,21 +940,44 @@ static void learn_dispatched_ids(model *m) {
         }
         MCHECK(m, a->request != NO_INDEX, "model: allocation without id nor request");
         const m_req *r = &m->reqs[a->request];
-        fr_request er;
-        memset(&er, 0, sizeof er);
-        int rc = fr_request_get(m->engine, r->id, &er);
-        MCHECK(m, rc == FR_OK, "request_get %s: %s", r->id, ec(rc));
-        MCHECK(m, er.status == FR_REQ_FULFILLED && er.allocation_id[0] != '\0',
-               "request %s should be fulfilled by dispatch into pool %s [%s,%s) but is %s "
-               "(pending_reason %s)",
-               r->id, m->pools[a->pool].id, ts(a->start), ts(a->end),
-               nz(fr_request_status_name(er.status)), nz(fr_pending_reason_name(er.pending_reason)));
-        for (size_t j = 0; j < m->nallocs; j++) {
-            MCHECK(m, strcmp(m->allocs[j].id, er.allocation_id) != 0,
-                   "request %s allocation_id %s is an older allocation", r->id, er.allocation_id);
+        fr_list_query q;
+        list_query(&q, 100);
+        q.request_id = r->id;
+        fr_allocation *items = NULL;
+        size_t n = 0;
+        char cursor[FR_CURSOR_SIZE];
+        int rc = fr_allocation_list(m->engine, &q, &items, &n, cursor);
+        MCHECK(m, rc == FR_OK && cursor[0] == '\0', "allocation_list request_id=%s: %s", r->id,
+               ec(rc));
+        size_t found = NO_INDEX;
+        for (size_t k = 0; k < n; k++) {
+            int known = 0;
+            for (size_t j = 0; j < m->nallocs && !known; j++) {
+                known = m->allocs[j].request == a->request && strcmp(m->allocs[j].id, items[k].id) == 0;
+            }
+            if (!known && strcmp(items[k].pool_id, m->pools[a->pool].id) == 0 &&
+                items[k].start_ms == a->start && items[k].quantity_milli == a->qty) {
+                MCHECK(m, found == NO_INDEX, "request %s has two new allocations at %s", r->id,
+                       ts(a->start));
+                found = k;
+            }
         }
-        snprintf(a->id, sizeof a->id, "%s", er.allocation_id);
-        fr_request_clear(&er);
+        if (found == NO_INDEX) {
+            fr_request er;
+            memset(&er, 0, sizeof er);
+            rc = fr_request_get(m->engine, r->id, &er);
+            MCHECK(m, rc == FR_OK, "request_get %s: %s", r->id, ec(rc));
+            mfail(m,
+                  "request %s should have been fulfilled by dispatch into pool %s [%s,%s) but the "
+                  "engine made no such allocation (request is %s, pending_reason %s, "
+                  "allocation_id '%s')",
+                  r->id, m->pools[a->pool].id, ts(a->start), ts(a->end),
+                  nz(fr_request_status_name(er.status)), nz(fr_pending_reason_name(er.pending_reason)),
+                  er.allocation_id);
+        }
+        snprintf(a->id, sizeof a->id, "%s", items[found].id);
+        a->touched = 1;
+        fr_allocation_free_array(items, n);
     }
 }
 
@@ -998,7 +1033,9 @@ static void cmp_live_allocs(model *m, fr_allocation **out_items, size_t *out_n) 
         fr_allocation *items = NULL;
         size_t n = 0;
         char cursor[FR_CURSOR_SIZE];
+        double tl0 = now_s(); clock_t c0 = clock();
         int rc = fr_allocation_list(m->engine, &q, &items, &n, cursor);
+        T_[5] += now_s() - tl0; T_[6] += (double)(clock() - c0) / CLOCKS_PER_SEC; T_[7] += 1;
         MCHECK(m, rc == FR_OK, "allocation_list: %s", ec(rc));
         MCHECK(m, cursor[0] == '\0', "allocation_list: more than %d live", FR_LIST_LIMIT_MAX);
         all = realloc(all, (nall + n + 1) * sizeof *all);
@@ -1287,12 +1324,10 @@ static void check_invariant(model *m, const fr_pool *pools, size_t npools,
                     ids_ok &= listed;
                 }
             }
-            /* Beyond the brief: allocation_ids are the pool's live
-             * allocations overlapping the conflict. */
-            MCHECK(m, ids_ok && overlapping == cs[c].allocation_ids_len,
-                   "conflict %s [%s,%s) lists %zu allocation ids, %zu live ones overlap it%s",
-                   cs[c].id, ts(cs[c].start_ms), ts(cs[c].end_ms), cs[c].allocation_ids_len,
-                   overlapping, ids_ok ? "" : " (some missing)");
+            /* allocation_ids is not pinned down (the engine keeps the ids of
+             * allocations ended since, and does not add ones booked later):
+             * counted for the report, not failed. */
+            m->stat_conf_ids_stale += !ids_ok || overlapping != cs[c].allocation_ids_len;
         }
     }
     free(bp);
@@ -1327,9 +1362,6 @@ static void check_invariant(model *m, const fr_pool *pools, size_t npools,
     fr_conflict_free_array(cs, nc);
 }
 
-#include <time.h>
-double T_[8];
-static double now_s(void){struct timespec t; clock_gettime(CLOCK_MONOTONIC,&t); return t.tv_sec+t.tv_nsec*1e-9;}
 static void compare_all(model *m) {
     double t0=now_s();
     learn_dispatched_ids(m);
@@ -2144,6 +2176,8 @@ static void op_alloc_update(model *m) {
     }
     int want = FR_OK;
     int capacity_check = 0;
+    int overcommit = 0;
+    int may_overcommit = 0;
     const char *kind = "";
     int v = (int)rnd(m, 0, 99);
     int movable = !unknown && alloc_live(&next) && !m->pools[next.pool].deleted &&
@@ -2227,6 +2261,13 @@ static void op_alloc_update(model *m) {
         ap.quantity_milli = next.qty;
         kind = w == 0 ? "end" : w == 1 ? "start" : w == 2 ? "quantity" : w == 3 ? "move" : "move+q";
         capacity_check = 1;
+        if (chance(m, 8)) {
+            ap.set |= FR_ALLOC_F_OVERCOMMIT;
+            ap.overcommit = 1;
+            overcommit = 1;
+            may_overcommit = chance(m, 80);
+            kind = may_overcommit ? "move/overcommit" : "[move/overcommit without permission]";
+        }
     } else if (v < 97 && alloc_live(&next)) {
         ap.set = FR_ALLOC_F_END;
         ap.end_ms = next.start - (chance(m, 50) ? 0 : GRID_MS);
@@ -2255,10 +2296,7 @@ static void op_alloc_update(model *m) {
         if (!alloc_live(cur) && want == FR_OK) {
             want = FR_ESTATE;
         }
-        if (cur->status != next.status && want == FR_OK && !capacity_check &&
-            strcmp(kind, "confirm") != 0 && strcmp(kind, "release") != 0) {
-            next.status = cur->status;
-        }
+        MCHECK(m, cur->status == m->allocs[ai].status, "model: unsettled");
         next.version = cur->version;
         m->allocs[ai].touched = 1;
     }
@@ -2272,20 +2310,25 @@ static void op_alloc_update(model *m) {
     const m_alloc *was = unknown ? NULL : &m->allocs[ai];
     int grows = was != NULL && (next.start < was->start || next.end > was->end ||
                                 next.qty > was->qty);
-    if (want == FR_OK && capacity_check && grows) {
+    if (want == FR_OK && overcommit && !may_overcommit) {
+        want = FR_EFORBIDDEN;
+    } else if (want == FR_OK && capacity_check && grows) {
         const m_pool *p = &m->pools[next.pool];
         if (p->exclusive && vehicle_overlap(m, next.type, next.vehicle, next.start, next.end, ai)) {
             want = FR_EDOUBLE;
         } else {
             c = check_capacity(m, next.pool, next.vehicle, next.start, next.end, next.qty, ai);
-            want = c.fits ? FR_OK : FR_ECAPACITY;
+            want = c.fits || overcommit ? FR_OK : FR_ECAPACITY;
         }
     }
     fr_allocation out;
     fr_result res;
     fr_result_init(&res);
     memset(&out, want == FR_OK ? 0 : POISON, sizeof out);
-    int rc = fr_allocation_update(m->engine, NULL, id, &ap, &out, &res);
+    fr_ctx ctx;
+    memset(&ctx, 0, sizeof ctx);
+    ctx.may_overcommit = may_overcommit;
+    int rc = fr_allocation_update(m->engine, &ctx, id, &ap, &out, &res);
     int ok = expect_rc(m, "alloc_update", rc, want, &res, &out, sizeof out);
     if (!ok) {
         if (rc == FR_ECAPACITY) {
@@ -2305,7 +2348,7 @@ static void op_alloc_update(model *m) {
 
 static void op_alloc_delete(model *m) {
     size_t ai = NO_INDEX;
-    if (count_live_allocs(m) > 18 && chance(m, 70)) {
+    if (count_live_allocs(m) > 14 && chance(m, 70)) {
         /* Prefer the oldest live ones: the past keeps piling up otherwise. */
         for (size_t i = 0; i < m->nallocs && ai == NO_INDEX; i++) {
             ai = alloc_live(&m->allocs[i]) && m->allocs[i].start < m->now ? i : NO_INDEX;
@@ -2586,6 +2629,26 @@ static void op_req_update(model *m) {
         rp.set = FR_REQ_F_LATEST_END;
         rp.latest_end_ms = next.le;
         kind = "latest_end";
+    } else if (v < 82) {
+        /* Another pool constraint: a live pool of the same type. */
+        size_t cand[POOL_RECORDS_MAX];
+        size_t n = 0;
+        for (size_t i = 0; i < m->npools; i++) {
+            if (!m->pools[i].deleted && m->pools[i].type == next.type && i != next.pool) {
+                cand[n++] = i;
+            }
+        }
+        if (n > 0) {
+            next.pool = cand[rnd(m, 0, (int64_t)n - 1)];
+            rp.pool_id = m->pools[next.pool].id;
+            kind = "pool_id";
+        } else {
+            /* One defect at a time: only a pending request gets a bad id. */
+            rp.pool_id = UNKNOWN_ID;
+            want = next.status == FR_REQ_PENDING ? FR_EREFERENCE : FR_ESTATE;
+            kind = "[unknown pool_id]";
+        }
+        rp.set = FR_REQ_F_POOL_ID;
     } else if (v < 90) {
         next.es = rand_time(m, -6, 36);
         if (next.le != FR_TIME_INF && (next.le - next.es < next.duration)) {
@@ -2845,9 +2908,12 @@ static void run_model(uint64_t seed, long nops, int sqlite) {
     }
     set_desc(m, "open %s", m->uri);
     engine_open(m);
+    double top = 0;
     for (long i = 0; i < nops; i++) {
         m->op_index = i;
+        double t0 = now_s();
         do_op(m, 1);
+        top += now_s() - t0;
         compare_all(m);
         m->stat_live_sum += (long)count_live_allocs(m);
         m->stat_pending_sum += (long)count_pending(m);
@@ -2871,12 +2937,15 @@ static void run_model(uint64_t seed, long nops, int sqlite) {
             m->nallocs, m->nreqs, m->stat_dispatched, m->stat_contested, (double)m->stat_live_sum / (double)nops,
             (double)m->stat_pending_sum / (double)nops, m->stat_holds_expired,
             m->stat_reqs_expired, m->stat_conflict_ops, m->stat_auto_resolved);
-    fprintf(stderr, "  open conflicts seen equal to one run %ld times, spanning several %ld\n",
-            m->stat_conf_exact, m->stat_conf_inexact);
+    fprintf(stderr,
+            "  open conflicts seen equal to one run %ld times, spanning several %ld; "
+            "allocation_ids other than the live overlapping ones %ld times\n",
+            m->stat_conf_exact, m->stat_conf_inexact, m->stat_conf_ids_stale);
     if (getenv("FR_MODEL_STATS") != NULL) {
         print_outcomes(m);
     }
-    fprintf(stderr, "T pools %.2f live %.2f pending %.2f touched %.2f inv %.2f\n", T_[0],T_[1],T_[2],T_[3],T_[4]);
+    fprintf(stderr, "T ops %.2f\n", top);
+    fprintf(stderr, "T pools %.2f live %.2f pending %.2f touched %.2f inv %.2f | list wall %.2f cpu %.2f calls %.0f\n", T_[0],T_[1],T_[2],T_[3],T_[4],T_[5],T_[6],T_[7]);
     fr_engine_close(m->engine);
     if (sqlite) {
         const char *suffix[] = {"", "-wal", "-shm", "-journal"};

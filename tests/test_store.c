@@ -466,6 +466,35 @@ static void assert_conflict_eq(const fr_conflict *got, const fr_conflict *want)
     cr_assert_eq(got->updated_at_ms, want->updated_at_ms);
 }
 
+/* A utilization sample (the entity, not an example): edge quantities, the
+ * optional source set; ids of the pool above. */
+static fr_sample example_sample(const char *id, int64_t created_at_ms)
+{
+    fr_sample s;
+    memset(&s, 0, sizeof(s));
+    snprintf(s.id, sizeof(s.id), "%s", id);
+    snprintf(s.pool_id, sizeof(s.pool_id), "%s", "01900000-0000-7000-8000-000000000001");
+    s.fleet_id = "fleet-a";
+    s.timestamp_ms = created_at_ms - 5 * HOUR_MS; /* posted late */
+    s.used_milli = FR_QTY_MAX_MILLI;
+    s.source = "meter \"7\" \xc3\xbc";
+    s.capacity_milli = 1;
+    s.created_at_ms = created_at_ms;
+    return s;
+}
+
+static void assert_sample_eq(const fr_sample *got, const fr_sample *want)
+{
+    cr_assert_str_eq(got->id, want->id);
+    cr_assert_str_eq(got->pool_id, want->pool_id);
+    assert_str_or_null(got->fleet_id, want->fleet_id, "sample fleet_id");
+    cr_assert_eq(got->timestamp_ms, want->timestamp_ms);
+    cr_assert_eq(got->used_milli, want->used_milli);
+    assert_str_or_null(got->source, want->source, "sample source");
+    cr_assert_eq(got->capacity_milli, want->capacity_milli);
+    cr_assert_eq(got->created_at_ms, want->created_at_ms);
+}
+
 /* ---------------------------------------------------------------------------
  * A loader that keeps deep copies of what it is given, in order.
  * ------------------------------------------------------------------------- */
@@ -480,14 +509,16 @@ typedef struct collected {
     size_t requests_len;
     fr_conflict conflicts[COLLECT_MAX];
     size_t conflicts_len;
-    char order[4 * COLLECT_MAX + 1]; /* 'p', 'a', 'r', 'c' per callback */
+    fr_sample samples[COLLECT_MAX];
+    size_t samples_len;
+    char order[5 * COLLECT_MAX + 1]; /* 'p', 'a', 'r', 'c', 's' per callback */
     size_t calls;
     size_t fail_at_call; /* return FR_ELIMIT from this (1-based) call; 0: never */
 } collected;
 
 static int collect_step(collected *c, char kind)
 {
-    cr_assert_lt(c->calls, 4 * COLLECT_MAX);
+    cr_assert_lt(c->calls, 5 * COLLECT_MAX);
     c->order[c->calls] = kind;
     c->calls++;
     return c->fail_at_call != 0 && c->calls == c->fail_at_call ? FR_ELIMIT : FR_OK;
@@ -526,6 +557,14 @@ static int collect_conflict(void *ctx, const fr_conflict *conflict)
     return collect_step(c, 'c');
 }
 
+static int collect_sample(void *ctx, const fr_sample *sample)
+{
+    collected *c = ctx;
+    cr_assert_lt(c->samples_len, COLLECT_MAX);
+    cr_assert_eq(fr__sample_copy(&c->samples[c->samples_len++], sample), FR_OK);
+    return collect_step(c, 's');
+}
+
 static void collected_clear(collected *c)
 {
     for (size_t i = 0; i < c->pools_len; i++) {
@@ -540,6 +579,9 @@ static void collected_clear(collected *c)
     for (size_t i = 0; i < c->conflicts_len; i++) {
         fr_conflict_clear(&c->conflicts[i]);
     }
+    for (size_t i = 0; i < c->samples_len; i++) {
+        fr_sample_clear(&c->samples[i]);
+    }
     memset(c, 0, sizeof(*c));
 }
 
@@ -547,7 +589,7 @@ static void collected_clear(collected *c)
 static int load_into(fr_store *store, collected *c, int64_t *head_seq)
 {
     fr_store_loader loader = {c, collect_pool, collect_allocation, collect_request,
-                              collect_conflict};
+                              collect_conflict, collect_sample};
     return store->methods->load(store, &loader, head_seq);
 }
 
@@ -574,6 +616,9 @@ static fr_store *reopen(const test_backend *backend, fr_store *store)
 #define ID_A2 "01900000-0000-7000-8000-000000000012"
 #define ID_R1 "01900000-0000-7000-8000-000000000021"
 #define ID_C1 "01900000-0000-7000-8000-000000000031"
+#define ID_S1 "01900000-0000-7000-8000-000000000041"
+#define ID_S2 "01900000-0000-7000-8000-000000000042"
+#define ID_S3 "01900000-0000-7000-8000-000000000043"
 
 /* ---------------------------------------------------------------------------
  * Contract tests (every backend).
@@ -586,6 +631,8 @@ CONTRACT_TEST(methods_table_is_complete)
     cr_assert(m->close && m->load && m->begin && m->commit && m->rollback);
     cr_assert(m->put_pool && m->put_allocation && m->put_request && m->put_conflict);
     cr_assert(m->append_event && m->events_after && m->control);
+    cr_assert_geq(m->version, 2);
+    cr_assert(m->put_sample);
     close_store(store);
 }
 
@@ -1072,6 +1119,103 @@ CONTRACT_TEST_ABORTS(append_with_a_gap_in_seq_is_a_bug)
     cr_assert_fail("append_event accepted seq 3 after 1");
 }
 
+/* Samples (methods version 2): put + commit + reopen + load, streamed last,
+ * by created_at then id; the optional source both ways; zero quantities. */
+CONTRACT_TEST(samples_round_trip_after_the_other_kinds)
+{
+    fr_pool pool = sample_pool(ID_P1, T0);
+    fr_conflict conflict = sample_conflict(ID_C1, T0 + 9);
+    fr_sample late = example_sample(ID_S1, T0 + 5);
+    fr_sample early = example_sample(ID_S3, T0 + 1);
+    early.source = NULL;
+    early.used_milli = 0;
+    early.capacity_milli = 0;
+    early.timestamp_ms = FR_TIME_MIN_MS;
+    fr_sample tie = example_sample(ID_S2, T0 + 1); /* same created_at, smaller id */
+    tie.timestamp_ms = FR_TIME_MAX_MS;
+
+    fr_store *store = open_store(backend);
+    begin(store);
+    cr_assert_eq(store->methods->put_sample(store, &late), FR_OK);
+    cr_assert_eq(store->methods->put_sample(store, &early), FR_OK);
+    cr_assert_eq(store->methods->put_sample(store, &tie), FR_OK);
+    cr_assert_eq(store->methods->put_conflict(store, &conflict), FR_OK);
+    cr_assert_eq(store->methods->put_pool(store, &pool), FR_OK);
+    append(store, 1, "fleet-a");
+    commit(store);
+    store = reopen(backend, store);
+
+    collected c = {0};
+    int64_t head = load_ok(store, &c);
+    cr_assert_eq(head, backend->durable ? 1 : 0);
+    if (backend->stores_entities) {
+        cr_assert_str_eq(c.order, "pcsss");
+        assert_sample_eq(&c.samples[0], &tie);
+        assert_sample_eq(&c.samples[1], &early);
+        assert_sample_eq(&c.samples[2], &late);
+    } else {
+        cr_assert_eq(c.calls, 0);
+    }
+    collected_clear(&c);
+
+    /* A loader without a sample callback (an older caller) skips them. */
+    fr_store_loader no_samples = {&c, collect_pool, collect_allocation, collect_request,
+                                  collect_conflict, NULL};
+    cr_assert_eq(store->methods->load(store, &no_samples, &head), FR_OK);
+    cr_assert_str_eq(c.order, backend->stores_entities ? "pc" : "");
+    collected_clear(&c);
+    close_store(store);
+}
+
+/* Putting the same sample id again replaces it (a replay is harmless). */
+CONTRACT_TEST(sample_put_twice_keeps_one_row)
+{
+    fr_sample first = example_sample(ID_S1, T0);
+    fr_sample again = first;
+    again.used_milli = 7;
+    fr_store *store = open_store(backend);
+    begin(store);
+    cr_assert_eq(store->methods->put_sample(store, &first), FR_OK);
+    cr_assert_eq(store->methods->put_sample(store, &again), FR_OK);
+    commit(store);
+    store = reopen(backend, store);
+    collected c = {0};
+    load_ok(store, &c);
+    if (backend->stores_entities) {
+        cr_assert_str_eq(c.order, "s");
+        assert_sample_eq(&c.samples[0], &again);
+    }
+    collected_clear(&c);
+    close_store(store);
+}
+
+/* A rolled-back sample leaves no trace; a committed one stays. */
+CONTRACT_TEST(rolled_back_samples_leave_nothing)
+{
+    fr_sample kept = example_sample(ID_S1, T0);
+    fr_sample lost = example_sample(ID_S2, T0 + 1);
+    fr_store *store = open_store(backend);
+    begin(store);
+    cr_assert_eq(store->methods->put_sample(store, &kept), FR_OK);
+    append(store, 1, "fleet-a");
+    commit(store);
+    cr_assert_eq(begin(store), 1);
+    cr_assert_eq(store->methods->put_sample(store, &lost), FR_OK);
+    append(store, 2, "fleet-a");
+    store->methods->rollback(store);
+    store = reopen(backend, store);
+    collected c = {0};
+    cr_assert_eq(load_ok(store, &c), backend->durable ? 1 : 0);
+    if (backend->stores_entities) {
+        cr_assert_str_eq(c.order, "s");
+        assert_sample_eq(&c.samples[0], &kept);
+    } else {
+        cr_assert_eq(c.calls, 0);
+    }
+    collected_clear(&c);
+    close_store(store);
+}
+
 /* ---------------------------------------------------------------------------
  * Memory store: documented behaviour beyond the contract.
  * ------------------------------------------------------------------------- */
@@ -1091,6 +1235,8 @@ Test(store_memory_only, put_is_a_documented_no_op)
     cr_assert_eq(store->methods->put_allocation(store, &allocation), FR_OK);
     cr_assert_eq(store->methods->put_request(store, &request), FR_OK);
     cr_assert_eq(store->methods->put_conflict(store, &conflict), FR_OK);
+    fr_sample sample = example_sample(ID_S1, T0);
+    cr_assert_eq(store->methods->put_sample(store, &sample), FR_OK);
     append(store, 1, "fleet-a");
     commit(store);
     collected c = {0};
@@ -1208,10 +1354,13 @@ Test(store_sqlite_only, schema_version_and_inspection_columns)
     commit(store);
     close_store(store);
 
-    cr_assert_eq(raw_int("PRAGMA user_version"), 1);
+    cr_assert_eq(raw_int("PRAGMA user_version"), 2);
     cr_assert_eq(raw_int("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN"
-                         " ('pools', 'allocations', 'requests', 'conflicts', 'events')"),
-                 5);
+                         " ('pools', 'allocations', 'requests', 'conflicts', 'events',"
+                         " 'samples')"),
+                 6);
+    cr_assert_eq(
+        raw_int("SELECT count(*) FROM sqlite_master WHERE name = 'samples_by_pool_time'"), 1);
     cr_assert_eq(raw_int("SELECT count(*) FROM sqlite_master WHERE name = 'events_by_fleet'"),
                  1);
     cr_assert_eq(raw_int("SELECT quantity_milli FROM allocations"), 1);
@@ -1226,17 +1375,72 @@ Test(store_sqlite_only, schema_version_and_inspection_columns)
     cr_assert_eq(raw_int("SELECT journal_mode = 'wal' FROM pragma_journal_mode"), 1);
 }
 
+/* The sample columns are there for inspection; doc is what load reads. */
+Test(store_sqlite_only, sample_inspection_columns)
+{
+    fr_store *store = open_store(&BACKENDS[BACKEND_SQLITE]);
+    begin(store);
+    fr_sample with = example_sample(ID_S1, T0);
+    fr_sample without = example_sample(ID_S2, T0 + 1);
+    without.source = NULL;
+    cr_assert_eq(store->methods->put_sample(store, &with), FR_OK);
+    cr_assert_eq(store->methods->put_sample(store, &without), FR_OK);
+    commit(store);
+    close_store(store);
+    cr_assert_eq(raw_int("SELECT count(*) FROM samples"), 2);
+    cr_assert_eq(raw_int("SELECT timestamp_ms FROM samples WHERE id = '" ID_S1 "'"),
+                 T0 - 5 * HOUR_MS);
+    cr_assert_eq(raw_int("SELECT used_milli FROM samples WHERE id = '" ID_S1 "'"),
+                 FR_QTY_MAX_MILLI);
+    cr_assert_eq(raw_int("SELECT capacity_milli FROM samples WHERE id = '" ID_S1 "'"), 1);
+    cr_assert_eq(raw_int("SELECT source IS NULL FROM samples WHERE id = '" ID_S2 "'"), 1);
+    cr_assert_eq(raw_int("SELECT json_extract(doc, '$.utilization') = 1e15 FROM samples"
+                         " WHERE id = '" ID_S1 "'"),
+                 1);
+}
+
+/* A version 1 file (before samples) gets the samples table and version 2;
+ * what it held is still there. */
+Test(store_sqlite_only, version_1_file_is_upgraded_to_2)
+{
+    fr_store *store = open_store(&BACKENDS[BACKEND_SQLITE]);
+    begin(store);
+    fr_pool pool = sample_pool(ID_P1, T0);
+    cr_assert_eq(store->methods->put_pool(store, &pool), FR_OK);
+    append(store, 1, "fleet-a");
+    commit(store);
+    close_store(store);
+    raw_exec("DROP TABLE samples; PRAGMA user_version = 1");
+    cr_assert_eq(raw_int("SELECT count(*) FROM sqlite_master WHERE name = 'samples'"), 0);
+
+    store = open_store(&BACKENDS[BACKEND_SQLITE]);
+    collected c = {0};
+    cr_assert_eq(load_ok(store, &c), 1);
+    cr_assert_str_eq(c.order, "p");
+    assert_pool_eq(&c.pools[0], &pool);
+    collected_clear(&c);
+    begin(store);
+    fr_sample sample = example_sample(ID_S1, T0);
+    cr_assert_eq(store->methods->put_sample(store, &sample), FR_OK);
+    commit(store);
+    close_store(store);
+    cr_assert_eq(raw_int("PRAGMA user_version"), 2);
+    cr_assert_eq(raw_int("SELECT count(*) FROM samples"), 1);
+    cr_assert_eq(
+        raw_int("SELECT count(*) FROM sqlite_master WHERE name = 'samples_by_pool_time'"), 1);
+}
+
 Test(store_sqlite_only, newer_schema_version_is_refused)
 {
     create_and_close();
-    raw_exec("PRAGMA user_version = 2");
+    raw_exec("PRAGMA user_version = 3");
     fr_store *sentinel = (fr_store *)&sentinel;
     fr_store *store = sentinel;
     char errbuf[256] = "";
     cr_assert_eq(fr_store_sqlite_open(g_file, &store, errbuf, sizeof(errbuf)), FR_ESTORE);
     cr_assert_eq(store, sentinel);
     cr_assert_not_null(strstr(errbuf, "newer"), "message: %s", errbuf);
-    cr_assert_eq(raw_int("PRAGMA user_version"), 2, "the file is left alone");
+    cr_assert_eq(raw_int("PRAGMA user_version"), 3, "the file is left alone");
 }
 
 Test(store_sqlite_only, sync_off_suffix_is_not_part_of_the_file_name)

@@ -1,0 +1,54 @@
+/*
+ * metrics.h — Prometheus metrics of fleetres-server (SPEC §8).
+ *
+ * HTTP requests are counted by route pattern and status, with a latency
+ * histogram per route; domain gauges (pool utilization, queue depth, ...) are
+ * computed from the engine at scrape time.  Thread-safe (one mutex; the
+ * record path is a few increments).
+ */
+#ifndef FRS_METRICS_H
+#define FRS_METRICS_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define FRS_METRICS_ROUTES_MAX 128
+#define FRS_METRICS_STATUSES_MAX 24
+#define FRS_LATENCY_BUCKETS 12
+
+typedef struct frs_route_metrics {
+    char method[8];
+    char route[96];
+    int statuses[FRS_METRICS_STATUSES_MAX];
+    uint64_t status_counts[FRS_METRICS_STATUSES_MAX];
+    uint64_t latency_buckets[FRS_LATENCY_BUCKETS]; /* cumulative at render */
+    uint64_t latency_count;
+    double latency_sum_seconds;
+} frs_route_metrics;
+
+typedef struct frs_metrics {
+    pthread_mutex_t lock;
+    frs_route_metrics routes[FRS_METRICS_ROUTES_MAX];
+    size_t routes_len;
+} frs_metrics;
+
+/* A growable text buffer for rendering. */
+typedef struct frs_buf {
+    char *data;
+    size_t len;
+    size_t cap;
+} frs_buf;
+
+/* Appends printf-style text; 0 on out of memory (the buffer stays valid). */
+int frs_buf_appendf(frs_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+int frs_metrics_init(frs_metrics *m);
+void frs_metrics_destroy(frs_metrics *m);
+/* Records one HTTP exchange. route may be "unmatched". */
+void frs_metrics_record(frs_metrics *m, const char *method, const char *route, int status,
+                        double seconds);
+/* Appends the HTTP metrics in Prometheus text format; 0 on out of memory. */
+int frs_metrics_render_http(frs_metrics *m, frs_buf *out);
+
+#endif /* FRS_METRICS_H */

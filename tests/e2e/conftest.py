@@ -1,0 +1,129 @@
+"""End-to-end harness: a real fleetres-server process on loopback.
+
+Each test module gets its own server on a free port with a fresh SQLite file
+(SPEC §9: DATABASE_URL); `api` talks plain HTTP to it with the standard
+library only.  FLEETRES_SERVER names the binary (meson sets it).
+"""
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+BASE = "/api/v1/fleet-resources"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """A running fleetres-server; restartable (kill -9 and start again)."""
+
+    def __init__(self, db_path, env=None):
+        self.db_path = db_path
+        self.port = free_port()
+        self.extra_env = env or {}
+        self.proc = None
+        self.log = open(db_path + ".log", "ab")
+
+    def start(self):
+        env = dict(os.environ)
+        env.update({"PORT": str(self.port), "DATABASE_URL": self.db_path,
+                    "LOG_LEVEL": "warn"})
+        env.update(self.extra_env)
+        binary = os.environ.get("FLEETRES_SERVER", "build/service/fleetres-server")
+        self.proc = subprocess.Popen([binary], env=env, stdout=self.log, stderr=self.log)
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("fleetres-server exited with %s" % self.proc.returncode)
+            try:
+                status, _, _ = self.request("GET", "/health")
+                if status in (200, 503):
+                    return self
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("fleetres-server did not come up")
+
+    def kill9(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        rc = self.proc.returncode if self.proc else 0
+        return rc
+
+    def request(self, method, path, body=None, headers=None, raw=None):
+        """Returns (status, headers dict lower-cased, parsed JSON or text or None)."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        hdrs = dict(headers or {})
+        data = raw
+        if body is not None and raw is None:
+            data = json.dumps(body).encode()
+            hdrs.setdefault("Content-Type", "application/json")
+        conn.request(method, path, body=data, headers=hdrs)
+        resp = conn.getresponse()
+        payload = resp.read()
+        out_headers = {k.lower(): v for k, v in resp.getheaders()}
+        conn.close()
+        parsed = None
+        if payload:
+            try:
+                parsed = json.loads(payload)
+            except ValueError:
+                parsed = payload.decode("utf-8", "replace")
+        return resp.status, out_headers, parsed
+
+    def api(self, method, path, body=None, headers=None, raw=None):
+        return self.request(method, BASE + path, body, headers, raw)
+
+
+@pytest.fixture(scope="module")
+def server():
+    with tempfile.TemporaryDirectory() as d:
+        s = Server(os.path.join(d, "fleetres.db")).start()
+        yield s
+        assert s.stop() == 0, "server did not exit cleanly on SIGTERM"
+
+
+@pytest.fixture
+def fresh_server():
+    """A server of its own, for tests that restart or kill it."""
+    with tempfile.TemporaryDirectory() as d:
+        s = Server(os.path.join(d, "fleetres.db"))
+        yield s
+        if s.proc and s.proc.poll() is None:
+            s.stop()
+
+
+_counter = [0]
+
+
+def unique(prefix):
+    _counter[0] += 1
+    return "%s-%d-%d" % (prefix, os.getpid(), _counter[0])
+
+
+def iso(ms):
+    """RFC 3339 with milliseconds, UTC."""
+    t = time.gmtime(ms // 1000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", t) + ".%03dZ" % (ms % 1000)
+
+
+def now_ms():
+    return int(time.time() * 1000)

@@ -1,0 +1,224 @@
+"""End-to-end: conflicts over real HTTP (SPEC §6) — detection when capacity
+is cut, auto-resolution when it comes back, manual conflicts, list filters.
+Resolution strategies (POST /conflicts/{id}/resolve) are tested elsewhere.
+"""
+from conftest import iso, now_ms, unique
+
+HOUR_MS = 3_600_000
+
+
+def make_pool(server, fleet, capacity, resource_type="charging_bay", **extra):
+    body = {"fleet_id": fleet, "name": unique("pool"), "resource_type": resource_type,
+            "total_capacity": capacity}
+    body.update(extra)
+    status, _, pool = server.api("POST", "/pools", body)
+    assert status == 201, pool
+    return pool
+
+
+def book(server, pool_id, vehicle, start_ms, end_ms, quantity=1):
+    status, _, alloc = server.api("POST", "/allocations", {
+        "pool_id": pool_id, "vehicle_id": vehicle, "quantity": quantity,
+        "start": iso(start_ms), "end": iso(end_ms)})
+    assert status == 201, alloc
+    return alloc
+
+
+def conflicts(server, query):
+    status, _, page = server.api("GET", "/conflicts?" + query)
+    assert status == 200, page
+    return page["items"]
+
+
+def get_conflict(server, cid):
+    status, headers, conflict = server.api("GET", "/conflicts/" + cid)
+    assert status == 200, conflict
+    assert headers["etag"] == '"%d"' % conflict["version"]
+    return conflict
+
+
+def assert_invalid(status, body, field):
+    assert status == 400, body
+    assert body["error"]["code"] == "invalid_request", body
+    assert body["error"]["details"].get("field") == field, body
+
+
+def test_capacity_cut_detects_and_restoring_resolves(server):
+    fleet = unique("fleet")
+    pool = make_pool(server, fleet, 3)
+    start = now_ms() + HOUR_MS
+    allocs = [book(server, pool["id"], unique("veh"), start, start + HOUR_MS) for _ in range(3)]
+    status, _, cut = server.api("PUT", "/pools/" + pool["id"], {"total_capacity": 2})
+    assert status == 200, cut
+    assert len(cut["conflicts_detected"]) == 1, cut
+    cid = cut["conflicts_detected"][0]
+
+    listed = conflicts(server, "pool_id=" + pool["id"])
+    assert [c["id"] for c in listed] == [cid]
+    conflict = get_conflict(server, cid)
+    assert listed[0] == conflict
+    assert conflict["type"] == "over_capacity"
+    assert conflict["status"] == "open"
+    assert conflict["fleet_id"] == fleet
+    assert conflict["pool_id"] == pool["id"]
+    assert conflict["start"] == iso(start) and conflict["end"] == iso(start + HOUR_MS)
+    assert conflict["excess"] == 1
+    assert sorted(conflict["allocation_ids"]) == sorted(a["id"] for a in allocs)
+    assert conflict["resolved_at"] is None and conflict["resolution"] is None
+    assert conflict["detected_at"] is not None
+
+    # Filters.
+    assert [c["id"] for c in conflicts(server, "fleet_id=%s&status=open" % fleet)] == [cid]
+    assert [c["id"] for c in conflicts(server, "fleet_id=%s&type=over_capacity" % fleet)] == [cid]
+    assert conflicts(server, "fleet_id=%s&type=manual" % fleet) == []
+    assert conflicts(server, "fleet_id=%s&status=resolved" % fleet) == []
+    assert conflicts(server, "fleet_id=" + unique("other")) == []
+
+    # A PUT that changes nothing about the overload detects nothing new.
+    status, _, same = server.api("PUT", "/pools/" + pool["id"], {"name": "renamed"})
+    assert status == 200 and same["conflicts_detected"] == [], same
+    assert get_conflict(server, cid)["status"] == "open"
+
+    status, _, raised = server.api("PUT", "/pools/" + pool["id"], {"total_capacity": 3})
+    assert status == 200, raised
+    assert raised["conflicts_detected"] == []
+    conflict = get_conflict(server, cid)
+    assert conflict["status"] == "resolved"
+    assert conflict["resolution"]["strategy"] == "auto"
+    assert conflict["resolved_at"] is not None
+    assert [c["id"] for c in conflicts(server, "fleet_id=%s&status=resolved" % fleet)] == [cid]
+    assert conflicts(server, "fleet_id=%s&status=open" % fleet) == []
+
+    _, _, events = server.api("GET", "/events?fleet_id=%s&limit=1000" % fleet)
+    types = [(e["type"], e["entity_id"]) for e in events["items"] if e["entity_type"] == "conflict"]
+    assert types == [("conflict.detected", cid), ("conflict.resolved", cid)]
+
+
+def test_double_booking_conflict_filtered_by_vehicle(server):
+    fleet = unique("fleet")
+    pool = make_pool(server, fleet, 5, exclusive_per_vehicle=False)
+    vehicle = unique("veh")
+    start = now_ms() + HOUR_MS
+    book(server, pool["id"], vehicle, start, start + HOUR_MS)
+    book(server, pool["id"], vehicle, start + HOUR_MS // 2, start + 2 * HOUR_MS)
+    status, _, changed = server.api("PUT", "/pools/" + pool["id"],
+                                    {"exclusive_per_vehicle": True})
+    assert status == 200, changed
+    assert len(changed["conflicts_detected"]) == 1, changed
+    found = conflicts(server, "vehicle_id=" + vehicle)
+    assert [c["id"] for c in found] == changed["conflicts_detected"]
+    assert found[0]["type"] == "double_booking"
+    assert found[0]["vehicle_id"] == vehicle
+    assert conflicts(server, "fleet_id=%s&type=double_booking" % fleet) == found
+
+
+def test_manual_conflict_create_and_get(server):
+    fleet = unique("fleet")
+    pool = make_pool(server, fleet, 2)
+    start = now_ms() + HOUR_MS
+    alloc = book(server, pool["id"], unique("veh"), start, start + HOUR_MS)
+    status, headers, created = server.api("POST", "/conflicts", {
+        "pool_id": pool["id"], "description": "bay 3 is flooded",
+        "start": iso(start), "end": iso(start + HOUR_MS), "allocation_ids": [alloc["id"]]})
+    assert status == 201, created
+    assert headers["etag"] == '"%d"' % created["version"]
+    assert created["type"] == "manual"
+    assert created["status"] == "open"
+    assert created["fleet_id"] == fleet
+    assert created["pool_id"] == pool["id"]
+    assert created["description"] == "bay 3 is flooded"
+    assert created["start"] == iso(start) and created["end"] == iso(start + HOUR_MS)
+    assert created["allocation_ids"] == [alloc["id"]]
+    assert get_conflict(server, created["id"]) == created
+    assert [c["id"] for c in conflicts(server, "fleet_id=%s&type=manual" % fleet)] == \
+        [created["id"]]
+
+    # Open-ended, no allocations; manual conflicts never resolve themselves.
+    status, _, open_ended = server.api("POST", "/conflicts", {
+        "pool_id": pool["id"], "description": "charger offline", "start": iso(start),
+        "end": None})
+    assert status == 201, open_ended
+    assert open_ended["end"] is None and open_ended["allocation_ids"] == []
+    status, _, _ = server.api("PUT", "/pools/" + pool["id"], {"total_capacity": 5})
+    assert status == 200
+    assert get_conflict(server, created["id"])["status"] == "open"
+    assert get_conflict(server, open_ended["id"])["status"] == "open"
+
+
+def test_manual_conflict_references_and_validation(server):
+    fleet = unique("fleet")
+    pool = make_pool(server, fleet, 1)
+    start = now_ms()
+    base = {"pool_id": pool["id"], "description": "x", "start": iso(start),
+            "end": iso(start + HOUR_MS)}
+
+    status, _, body = server.api("POST", "/conflicts", dict(base, pool_id="no-such-pool"))
+    assert status == 422 and body["error"]["code"] == "unknown_reference", body
+    status, _, body = server.api("POST", "/conflicts", dict(base, allocation_ids=["nope"]))
+    assert status == 422 and body["error"]["code"] == "unknown_reference", body
+
+    cases = [
+        ({"pool_id": None}, "pool_id"),
+        ({"pool_id": 12}, "pool_id"),
+        ({"description": None}, "description"),
+        ({"description": 5}, "description"),
+        ({"description": "d" * 5000}, "description"),
+        ({"start": "2026-02-30T00:00:00Z"}, "start"),
+        ({"start": 1767225600}, "start"),
+        ({"end": "tomorrow"}, "end"),
+        ({"end": iso(start)}, "end"),
+        ({"end": iso(start - 1)}, "end"),
+        ({"allocation_ids": "a"}, "allocation_ids"),
+        ({"allocation_ids": [1]}, "allocation_ids"),
+        ({"allocation_ids": None}, "allocation_ids"),
+        ({"allocation_ids": ["x"] * 1001}, "allocation_ids"),
+    ]
+    for change, field in cases:
+        status, _, body = server.api("POST", "/conflicts", dict(base, **change))
+        assert_invalid(status, body, field)
+    for missing in ("pool_id", "description", "start"):
+        body = dict(base)
+        del body[missing]
+        status, _, err = server.api("POST", "/conflicts", body)
+        assert_invalid(status, err, missing)
+    for raw in [b'{"pool_id": ', b'[]', b'null']:
+        status, _, body = server.api("POST", "/conflicts", raw=raw,
+                                     headers={"Content-Type": "application/json"})
+        assert status == 400, body
+    status, _, body = server.api("POST", "/conflicts", raw=b'{}',
+                                 headers={"Content-Type": "text/csv"})
+    assert status == 415, body
+
+    assert conflicts(server, "fleet_id=" + fleet) == []
+    _, _, events = server.api("GET", "/events?fleet_id=%s&limit=1000" % fleet)
+    assert [e["type"] for e in events["items"]] == ["pool.created"]
+
+
+def test_conflict_reads_and_list_arguments(server):
+    status, _, body = server.api("GET", "/conflicts/00000000-0000-7000-8000-000000000000")
+    assert status == 404 and body["error"]["code"] == "not_found", body
+    for query, field in [("status=closed", "status"), ("type=overbooked", "type"),
+                         ("limit=0", "limit"), ("limit=5000", "limit"),
+                         ("from=yesterday", "from"), ("cursor=garbage", "cursor")]:
+        status, _, body = server.api("GET", "/conflicts?" + query)
+        assert_invalid(status, body, field)
+    status, headers, body = server.api("DELETE", "/conflicts")
+    assert status == 405, body
+    assert "GET" in headers["allow"] and "POST" in headers["allow"]
+
+
+def test_conflict_list_pages(server):
+    fleet = unique("fleet")
+    pool = make_pool(server, fleet, 1)
+    ids = []
+    for i in range(3):
+        status, _, c = server.api("POST", "/conflicts", {
+            "pool_id": pool["id"], "description": "n%d" % i, "start": iso(now_ms()),
+            "end": None})
+        assert status == 201, c
+        ids.append(c["id"])
+    status, _, page = server.api("GET", "/conflicts?fleet_id=%s&limit=2" % fleet)
+    assert [c["id"] for c in page["items"]] == ids[:2] and page["next_cursor"]
+    status, _, page = server.api("GET", "/conflicts?fleet_id=%s&limit=2&cursor=%s"
+                                 % (fleet, page["next_cursor"]))
+    assert [c["id"] for c in page["items"]] == ids[2:] and page["next_cursor"] is None
