@@ -285,9 +285,9 @@ int main(void) {
            "[a, b) then book if it fits; phases of %d ops, each followed by as many unbooks\n"
            "of random old bookings (timed apart).\n\n",
            PHASE_OPS);
-    printf("%9s | %21s | %21s | %8s | %5s | %21s | %13s | %5s\n", "", "check+book/s",
+    printf("%9s | %21s | %21s | %8s | %6s | %21s | %13s | %5s\n", "", "check+book/s",
            "unbook/s", "", "", "naive check+book/s", "ratio", "");
-    printf("%9s | %10s %10s | %10s %10s | %8s | %5s | %10s %10s | %6s %6s | %5s\n",
+    printf("%9s | %10s %10s | %10s %10s | %8s | %6s | %10s %10s | %6s %6s | %5s\n",
            "bookings", "wall", "cpu", "wall", "cpu", "bytes/bk", "fit%", "wall", "cpu", "wall",
            "cpu", "agree");
     for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
@@ -324,7 +324,7 @@ int main(void) {
         double un_cpu = (double)fr.unbooks / fr.unbook_cpu_seconds;
         double nv_wall = (double)nv.ops / nv.check_seconds;
         double nv_cpu = (double)nv.ops / nv.check_cpu_seconds;
-        printf("%9zu | %10.0f %10.0f | %10.0f %10.0f | %8.1f | %4.1f%% | %10.0f %10.0f | %5.0fx "
+        printf("%9zu | %10.0f %10.0f | %10.0f %10.0f | %8.1f | %5.1f%% | %10.0f %10.0f | %5.0fx "
                "%5.0fx | %5s\n",
                n, fr_wall, fr_cpu, un_wall, un_cpu, bytes_per,
                100.0 * (double)fr.booked / (double)fr.ops, nv_wall, nv_cpu, fr_wall / nv_wall,

@@ -201,7 +201,7 @@ typedef struct fr_allocation {
     char request_id[FR_ID_SIZE];
     char plan_id[FR_ID_SIZE];
     char *metadata_json; /* a JSON object; "{}" by default */
-    int64_t released_at_ms; /* FR_TIME_NULL unless released/cancelled/preempted/expired */
+    int64_t released_at_ms; /* when it stopped counting: released or preempted; else FR_TIME_NULL */
     int64_t version;
     int64_t created_at_ms;
     int64_t updated_at_ms;

@@ -375,7 +375,7 @@ static int create_manual(fr_engine *e, const fr_conflict_params *p, fr__conflict
                          fr_result *res)
 {
     fr__pool_rec *pool = p->pool_id == NULL ? NULL : fr__idmap_get(&e->pools_by_id, p->pool_id);
-    if (pool == NULL) {
+    if (pool == NULL || pool->p.deleted) {
         fr__result_fail(res, FR_EREFERENCE, "pool_id", "pool_id names no pool");
         return FR_EREFERENCE;
     }

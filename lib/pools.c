@@ -261,12 +261,13 @@ static fr__pool_rec *find_pool(fr_engine *e, const char *id)
 
 static int immutable_unchanged(const fr_pool *p, const fr_pool_params *params, fr_result *res)
 {
-    if ((params->set & FR_POOL_F_FLEET_ID) && strcmp(params->fleet_id, p->fleet_id) != 0) {
+    if ((params->set & FR_POOL_F_FLEET_ID) &&
+        (params->fleet_id == NULL || strcmp(params->fleet_id, p->fleet_id) != 0)) {
         fr__result_fail(res, FR_EINVAL, "fleet_id", "fleet_id is immutable");
         return FR_EINVAL;
     }
     if ((params->set & FR_POOL_F_RESOURCE_TYPE) &&
-        strcmp(params->resource_type, p->resource_type) != 0) {
+        (params->resource_type == NULL || strcmp(params->resource_type, p->resource_type) != 0)) {
         fr__result_fail(res, FR_EINVAL, "resource_type", "resource_type is immutable");
         return FR_EINVAL;
     }

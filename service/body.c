@@ -122,6 +122,48 @@ static int read_body(frs_exchange *x, size_t limit)
 
 /* ---- number literals ---------------------------------------------------------- */
 
+/* JSON's number grammar, which cJSON does not enforce (it takes "01"):
+ * -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
+static int json_number_ok(const char *s, size_t n)
+{
+    size_t i = 0;
+    if (i < n && s[i] == '-') {
+        i++;
+    }
+    if (i < n && s[i] == '0') {
+        i++;
+    } else if (i < n && s[i] >= '1' && s[i] <= '9') {
+        while (i < n && s[i] >= '0' && s[i] <= '9') {
+            i++;
+        }
+    } else {
+        return 0;
+    }
+    if (i < n && s[i] == '.') {
+        size_t d = ++i;
+        while (i < n && s[i] >= '0' && s[i] <= '9') {
+            i++;
+        }
+        if (i == d) {
+            return 0;
+        }
+    }
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        i++;
+        if (i < n && (s[i] == '+' || s[i] == '-')) {
+            i++;
+        }
+        size_t d = i;
+        while (i < n && s[i] >= '0' && s[i] <= '9') {
+            i++;
+        }
+        if (i == d) {
+            return 0;
+        }
+    }
+    return i == n;
+}
+
 /* Collects the literal texts of numbers outside strings, in order. */
 static int scan_numbers(const char *s, size_t n, frs_numtext **out, size_t *count)
 {
@@ -146,6 +188,10 @@ static int scan_numbers(const char *s, size_t n, frs_numtext **out, size_t *coun
         while (i < n && strchr("+-0123456789.eE", s[i]) != NULL && s[i] != 0) {
             i++;
         }
+        if (!json_number_ok(s + start, i - start)) {
+            free(nums);
+            return 0;
+        }
         if (len == cap) {
             frs_numtext *grown = len < FRS_NUMBERS_MAX ? realloc(nums, cap * 2 * sizeof *nums)
                                                        : NULL;
@@ -156,7 +202,9 @@ static int scan_numbers(const char *s, size_t n, frs_numtext **out, size_t *coun
             nums = grown;
             cap *= 2;
         }
-        size_t l = i - start < sizeof nums[len].text - 1 ? i - start : sizeof nums[len].text - 1;
+        /* A literal too long to be a valid quantity is kept as "" so that
+         * every exact reader refuses it (never a silently shortened value). */
+        size_t l = i - start < sizeof nums[len].text ? i - start : 0;
         memcpy(nums[len].text, s + start, l);
         nums[len].text[l] = 0;
         nums[len].node = NULL;
@@ -256,7 +304,8 @@ const cJSON *frs_body_json(frs_exchange *x)
     }
     x->body_state = st;
     const char *end = NULL;
-    st->json = cJSON_ParseWithLengthOpts(x->body, x->body_len, &end, 1);
+    /* The buffer is NUL-terminated; cJSON checks that NUL inside the length. */
+    st->json = cJSON_ParseWithLengthOpts(x->body, x->body_len + 1, &end, 1);
     if (st->json == NULL) {
         frs_send_invalid(x, NULL, "the body is not valid JSON");
         return NULL;

@@ -99,6 +99,13 @@ int frs_send_error(frs_exchange *x, int status, const char *code, const char *me
 {
     cJSON *root = cJSON_CreateObject();
     cJSON *err = cJSON_AddObjectToObject(root, "error");
+    if (details == NULL) {
+        details = cJSON_CreateObject();
+    }
+    if (x->error_index >= 0 && details != NULL &&
+        cJSON_GetObjectItemCaseSensitive(details, "index") == NULL) {
+        cJSON_AddNumberToObject(details, "index", (double)x->error_index);
+    }
     if (err != NULL) {
         cJSON_AddStringToObject(err, "code", code);
         cJSON_AddStringToObject(err, "message", message);
@@ -215,6 +222,12 @@ int frs_query(const frs_exchange *x, const char *name, char *buf, size_t size)
         return 0;
     }
     int n = mg_get_var(x->query, strlen(x->query), name, buf, size);
+    if (n == -2) { /* present, but does not fit */
+        if (size > 0) {
+            buf[0] = 0;
+        }
+        return -1;
+    }
     return n >= 0;
 }
 
@@ -249,10 +262,11 @@ int64_t frs_if_match(const frs_exchange *x)
 static int query_filter(frs_exchange *x, const char *name, char *buf, const char **out)
 {
     char tmp[FRS_LIST_FILTER_LEN + 8];
-    if (!frs_query(x, name, tmp, sizeof tmp)) {
+    int found = frs_query(x, name, tmp, sizeof tmp);
+    if (found == 0) {
         return 1;
     }
-    if (strlen(tmp) == 0 || strlen(tmp) >= FRS_LIST_FILTER_LEN) {
+    if (found < 0 || strlen(tmp) == 0 || strlen(tmp) >= FRS_LIST_FILTER_LEN) {
         frs_send_invalid(x, name, "filter value must be 1-128 characters");
         return 0;
     }
@@ -264,10 +278,11 @@ static int query_filter(frs_exchange *x, const char *name, char *buf, const char
 static int query_time(frs_exchange *x, const char *name, int64_t *out)
 {
     char tmp[64];
-    if (!frs_query(x, name, tmp, sizeof tmp)) {
+    int found = frs_query(x, name, tmp, sizeof tmp);
+    if (found == 0) {
         return 1;
     }
-    if (fr_time_parse(tmp, out) != FR_OK) {
+    if (found < 0 || fr_time_parse(tmp, out) != FR_OK) {
         frs_send_invalid(x, name, "must be an RFC 3339 timestamp");
         return 0;
     }
@@ -277,10 +292,11 @@ static int query_time(frs_exchange *x, const char *name, int64_t *out)
 static int query_enum(frs_exchange *x, const char *name, int (*parse)(const char *), int *out)
 {
     char tmp[64];
-    if (parse == NULL || !frs_query(x, name, tmp, sizeof tmp)) {
+    int found = parse == NULL ? 0 : frs_query(x, name, tmp, sizeof tmp);
+    if (found == 0) {
         return 1;
     }
-    int v = parse(tmp);
+    int v = found < 0 ? -1 : parse(tmp);
     if (v < 0) {
         frs_send_invalid(x, name, "unknown value");
         return 0;
@@ -295,7 +311,7 @@ int frs_list_args_parse(frs_exchange *x, frs_list_args *a, int (*status_parse)(c
     memset(a, 0, sizeof *a);
     fr_list_query_init(&a->q);
     char tmp[32];
-    if (frs_query(x, "limit", tmp, sizeof tmp)) {
+    if (frs_query(x, "limit", tmp, sizeof tmp) != 0) {
         char *end = NULL;
         long v = strtol(tmp, &end, 10);
         if (tmp[0] == 0 || *end != 0 || v < 1 || v > FR_LIST_LIMIT_MAX) {
@@ -304,7 +320,12 @@ int frs_list_args_parse(frs_exchange *x, frs_list_args *a, int (*status_parse)(c
         }
         a->q.limit = (size_t)v;
     }
-    if (frs_query(x, "cursor", a->cursor, sizeof a->cursor)) {
+    int cursor = frs_query(x, "cursor", a->cursor, sizeof a->cursor);
+    if (cursor < 0) {
+        frs_send_invalid(x, "cursor", "cursor is not one this server issued");
+        return 0;
+    }
+    if (cursor > 0) {
         a->q.cursor = a->cursor;
     }
     return query_filter(x, "fleet_id", a->fleet_id, &a->q.fleet_id) &&

@@ -36,6 +36,7 @@ typedef struct frs_exchange {
     struct frs_body_state *body_state;
     int64_t start_ns;
     int status;               /* what was sent, for logs and metrics */
+    int64_t error_index;      /* >= 0: batch item being read; errors carry details.index */
     const char *actor;        /* principal: "anonymous" with auth off */
     fr_ctx ctx;               /* library call context (actor, If-Match, roles) */
 } frs_exchange;
@@ -61,7 +62,8 @@ int frs_send_text(frs_exchange *x, int status, const char *content_type, const c
 /* 204 No Content. */
 int frs_send_no_content(frs_exchange *x);
 
-/* A query parameter, URL-decoded into buf; returns 1 if present. */
+/* A query parameter, URL-decoded into buf: 1 if present, 0 if absent, -1 if
+ * present but longer than buf (buf then holds ""). */
 int frs_query(const frs_exchange *x, const char *name, char *buf, size_t size);
 /* The If-Match header as a version (0 = absent or "*"); -1 when malformed. */
 int64_t frs_if_match(const frs_exchange *x);

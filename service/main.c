@@ -61,6 +61,7 @@ static int handle(struct mg_connection *conn, void *cbdata)
     x.query = ri->query_string;
     x.start_ns = mono_ns();
     x.actor = "anonymous";
+    x.error_index = -1;
     /* Auth is off (loopback only): the anonymous principal may do everything. */
     x.ctx.actor = x.actor;
     x.ctx.may_overcommit = 1;
