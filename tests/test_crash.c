@@ -8,6 +8,7 @@
  */
 #include <criterion/criterion.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,7 +72,7 @@ static void child_books(const char *path, int fd)
     }
 }
 
-Test(crash, sigkill_keeps_every_acknowledged_booking)
+Test(crash, sigkill_keeps_every_acknowledged_booking, .timeout = 60)
 {
     char path[] = "/tmp/fleetres-crash-XXXXXX";
     int tmp = mkstemp(path);
@@ -83,6 +84,8 @@ Test(crash, sigkill_keeps_every_acknowledged_booking)
     pid_t pid = fork();
     cr_assert_geq(pid, 0);
     if (pid == 0) {
+        /* Never outlive the test, whatever happens to it. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         close(fds[0]);
         child_books(path, fds[1]);
         _exit(0);
