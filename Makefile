@@ -8,7 +8,7 @@ BUILD ?= build
 BUILD_ASAN ?= build-asan
 PACKAGES := meson ninja-build pkg-config gcc libsqlite3-dev libpq-dev libcjson-dev \
 	librdkafka-dev libcivetweb-dev libhiredis-dev libcurl4-openssl-dev libssl-dev \
-	libcriterion-dev python3-pytest
+	libcriterion-dev python3-pytest python3-yaml
 
 .PHONY: deps build run test test-plain test-asan test-release-build bench clean
 

@@ -56,7 +56,8 @@ extern "C" {
 #define FR_ESTORE 12        /* unavailable: the store failed; nothing changed */
 #define FR_EFORBIDDEN 13    /* forbidden: e.g. overcommit without permission */
 #define FR_ELIMIT 14        /* a bound was hit (too many items, overflow) */
-#define FR_STATUS_COUNT 15
+#define FR_EIDEMPOTENCY 15  /* idempotency_key_reused: same key, another body */
+#define FR_STATUS_COUNT 16
 
 /* Returns a static English description of a status code ("capacity exceeded"). */
 FR_API const char *fr_errstr(int status);
@@ -313,6 +314,14 @@ typedef struct fr_ctx {
     int64_t if_match_version;  /* 0 = none; else must equal the entity version */
     int may_overcommit;        /* principal may use "overcommit" (operator+) */
     int may_preempt;           /* principal may use request "preempt" (planner+) */
+    /* Idempotency (SPEC §1), for the create calls: with a key, the first
+     * call's outcome is recorded in the same transaction as its change; a
+     * later call with the same scope and key replays it (same ids, same
+     * status; res->replayed = 1) when body_hash matches, and fails with
+     * FR_EIDEMPOTENCY when it does not.  Records are kept at least 24 h. */
+    const char *idempotency_scope; /* e.g. "POST /allocations"; NULL = none */
+    const char *idempotency_key;   /* 1-255 printable characters */
+    uint64_t idempotency_body_hash; /* of the request as parsed JSON */
 } fr_ctx;
 
 /* The explanation of a result.  Optional out-parameter of every mutation;
@@ -337,6 +346,8 @@ typedef struct fr_result {
     /* Conflicts this change detected (ids), on success; malloc'd. */
     char (*conflicts_detected)[FR_ID_SIZE];
     size_t conflicts_detected_len;
+    /* 1 when this result replays an earlier call with the same idempotency key. */
+    int replayed;
 } fr_result;
 
 FR_API void fr_result_init(fr_result *res);

@@ -30,7 +30,7 @@
 extern "C" {
 #endif
 
-#define FR_STORE_METHODS_VERSION 2
+#define FR_STORE_METHODS_VERSION 3
 
 /* Control ops (methods->control).  Unknown ops return FR_ENOTFOUND. */
 #define FR_STORE_CTL_PING 1 /* arg: NULL; FR_OK when the backend is reachable */
@@ -100,6 +100,20 @@ struct fr_store_methods {
      * pointer is borrowed.  `load` streams the stored samples back through
      * loader->sample.  The engine calls it only when version >= 2. */
     int (*put_sample)(fr_store *store, const fr_sample *sample);
+
+    /* ---- version 3 ---- */
+
+    /* Idempotency records (SPEC §1): an opaque text (the engine's JSON) per
+     * (scope, key), upserted inside the transaction of the change it records,
+     * so that a record exists exactly when its change committed.  The engine
+     * calls them only when version >= 3. */
+    int (*put_idempotency)(fr_store *store, const char *scope, const char *key,
+                           const char *doc, int64_t created_at_ms);
+    /* FR_OK and a malloc'd copy of the text in *doc (the caller frees it),
+     * FR_ENOTFOUND when there is none, or a failure.  The engine calls it
+     * outside transactions (whether a store sees its own uncommitted puts is
+     * unspecified). */
+    int (*get_idempotency)(fr_store *store, const char *scope, const char *key, char **doc);
 };
 
 struct fr_store {

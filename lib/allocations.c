@@ -421,6 +421,26 @@ static int finish(fr_engine *e, fr__alloc_rec **recs, size_t n, fr_allocation *o
     return rc;
 }
 
+static int create_batch_locked(fr_engine *engine, const fr_ctx *ctx,
+                               const fr_allocation_params *params, size_t n,
+                               fr__alloc_rec **recs, fr_allocation *out, fr_result *res)
+{
+    int rc = fr__begin_call(engine, ctx);
+    for (size_t i = 0; rc == FR_OK && i < n; i++) {
+        rc = create_in_txn(engine, ctx, &params[i], &recs[i], res);
+        if (rc != FR_OK) {
+            if (res != NULL) {
+                res->index = (int64_t)i;
+            }
+            fr__txn_abort(engine);
+        }
+    }
+    if (rc == FR_OK) {
+        rc = finish(engine, recs, n, out, res);
+    }
+    return rc;
+}
+
 int fr_allocation_create_batch(fr_engine *engine, const fr_ctx *ctx,
                                const fr_allocation_params *params, size_t n, fr_allocation *out,
                                fr_result *res)
@@ -439,19 +459,15 @@ int fr_allocation_create_batch(fr_engine *engine, const fr_ctx *ctx,
         return FR_ENOMEM;
     }
     fr__lock(engine);
-    int rc = fr__begin_call(engine, ctx);
-    for (size_t i = 0; rc == FR_OK && i < n; i++) {
-        rc = create_in_txn(engine, ctx, &params[i], &recs[i], res);
-        if (rc != FR_OK) {
-            if (res != NULL) {
-                res->index = (int64_t)i;
-            }
-            fr__txn_abort(engine);
-        }
+    fr__idem_prior prior;
+    int rc = fr__idem_lookup(engine, ctx, &prior, res);
+    if (rc == FR_OK && prior.found) {
+        rc = fr__idem_replay(engine, &prior, FR_ENTITY_ALLOCATION, out, n, res);
+    } else if (rc == FR_OK) {
+        rc = create_batch_locked(engine, ctx, params, n, recs, out, res);
+        fr__idem_put_failure(engine, ctx, rc, res);
     }
-    if (rc == FR_OK) {
-        rc = finish(engine, recs, n, out, res);
-    }
+    fr__idem_prior_clear(&prior);
     fr__unlock(engine);
     free(recs);
     return rc;

@@ -432,19 +432,11 @@ static int create_manual(fr_engine *e, const fr_conflict_params *p, fr__conflict
     return rc;
 }
 
-int fr_conflict_create(fr_engine *engine, const fr_ctx *ctx, const fr_conflict_params *params,
-                       fr_conflict *out, fr_result *res)
+static int create_conflict_locked(fr_engine *engine, const fr_ctx *ctx,
+                                  const fr_conflict_params *params, fr_conflict *out,
+                                  fr_result *res)
 {
-    if (engine == NULL || params == NULL) {
-        fr__result_fail(res, FR_EINVAL, NULL, "engine and params are required");
-        return FR_EINVAL;
-    }
-    fr__lock(engine);
-    int64_t now = fr__now(engine);
-    int rc = fr__advance(engine, now);
-    if (rc == FR_OK) {
-        rc = fr__txn_begin(engine, now, ctx != NULL ? ctx->actor : NULL);
-    }
+    int rc = fr__begin_call(engine, ctx);
     fr__conflict_rec *rec = NULL;
     if (rc == FR_OK) {
         rc = create_manual(engine, params, &rec, res);
@@ -461,6 +453,26 @@ int fr_conflict_create(fr_engine *engine, const fr_ctx *ctx, const fr_conflict_p
         rec = fr__idmap_get(&engine->conflicts_by_id, id);
         rc = fr__conflict_copy(out, &rec->c);
     }
+    return rc;
+}
+
+int fr_conflict_create(fr_engine *engine, const fr_ctx *ctx, const fr_conflict_params *params,
+                       fr_conflict *out, fr_result *res)
+{
+    if (engine == NULL || params == NULL) {
+        fr__result_fail(res, FR_EINVAL, NULL, "engine and params are required");
+        return FR_EINVAL;
+    }
+    fr__lock(engine);
+    fr__idem_prior prior;
+    int rc = fr__idem_lookup(engine, ctx, &prior, res);
+    if (rc == FR_OK && prior.found) {
+        rc = fr__idem_replay(engine, &prior, FR_ENTITY_CONFLICT, out, 1, res);
+    } else if (rc == FR_OK) {
+        rc = create_conflict_locked(engine, ctx, params, out, res);
+        fr__idem_put_failure(engine, ctx, rc, res);
+    }
+    fr__idem_prior_clear(&prior);
     fr__unlock(engine);
     return rc;
 }

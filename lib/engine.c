@@ -206,7 +206,12 @@ int fr__begin_call(fr_engine *e, const fr_ctx *ctx)
     if (rc != FR_OK) {
         return rc;
     }
-    return fr__txn_begin(e, now, ctx != NULL ? ctx->actor : NULL);
+    rc = fr__txn_begin(e, now, ctx != NULL ? ctx->actor : NULL);
+    if (rc == FR_OK && ctx != NULL && ctx->idempotency_key != NULL &&
+        ctx->idempotency_scope != NULL) {
+        e->txn.idem = ctx; /* the create calls record their outcome at commit */
+    }
+    return rc;
 }
 
 /* ---- clock and lock ---------------------------------------------------- */

@@ -43,6 +43,7 @@ static const status_text status_texts[FR_STATUS_COUNT] = {
     [FR_ESTORE] = {"store unavailable", "unavailable"},
     [FR_EFORBIDDEN] = {"forbidden", "forbidden"},
     [FR_ELIMIT] = {"limit exceeded", "invalid_request"},
+    [FR_EIDEMPOTENCY] = {"idempotency key reused with another body", "idempotency_key_reused"},
 };
 
 const char *fr_errstr(int status) {

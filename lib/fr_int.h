@@ -133,6 +133,7 @@ typedef struct fr__txn {
     fr__vec dirty_pools;    /* fr__pool_rec*: re-detect over-capacity */
     int touched_allocations;
     fr__vec detected;       /* fr__conflict_rec* created in this txn */
+    const fr_ctx *idem;     /* the call's idempotency key, recorded at commit */
 } fr__txn;
 
 struct fr_engine {
@@ -280,6 +281,32 @@ int fr__detect_overcap(fr_engine *e, fr__pool_rec *pool);
 int fr__detect_double(fr_engine *e, fr__pool_rec *pool);
 /* Resolves open double_booking conflicts whose overlap disappeared. */
 int fr__recheck_double(fr_engine *e);
+
+/* ---- idempotency.c ------------------------------------------------------ */
+/* What an earlier call with the same idempotency key did. */
+typedef struct fr__idem_prior {
+    int found;
+    int status;
+    int entity_type;
+    char (*ids)[FR_ID_SIZE];
+    size_t ids_len;
+    fr_result result;
+} fr__idem_prior;
+
+/* Looks the call's key up: FR_OK with prior->found 0/1, FR_EIDEMPOTENCY for
+ * another body, FR_EINVAL for a malformed key, or a store failure. */
+int fr__idem_lookup(fr_engine *e, const fr_ctx *ctx, fr__idem_prior *prior, fr_result *res);
+void fr__idem_prior_clear(fr__idem_prior *prior);
+/* Records the open txn's success (called by commit when txn.idem is set). */
+int fr__idem_put_success(fr_engine *e);
+/* Records a refusal in its own transaction (best effort). */
+void fr__idem_put_failure(fr_engine *e, const fr_ctx *ctx, int status, const fr_result *res);
+/* A replayed refusal: copies the recorded result into res; returns its status. */
+int fr__idem_replay_result(const fr__idem_prior *prior, fr_result *res);
+/* Replays a recorded call: its refusal, or the current state of the n
+ * entities of `kind` it created, copied into out (an array of that kind). */
+int fr__idem_replay(fr_engine *e, const fr__idem_prior *prior, int kind, void *out, size_t n,
+                    fr_result *res);
 
 /* Load callbacks (engine.c) */
 int fr__load_state(fr_engine *e);

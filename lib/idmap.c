@@ -102,6 +102,19 @@ int fr__idmap_put(fr__idmap *map, const char *key, void *value)
     return FR_OK;
 }
 
+int fr__idmap_replace(fr__idmap *map, const char *key, void *value)
+{
+    if (map->cap == 0) {
+        return 0;
+    }
+    size_t i = find_slot(map, key, hash_key(key));
+    if (map->slots[i].key == NULL) {
+        return 0;
+    }
+    map->slots[i].value = value;
+    return 1;
+}
+
 void *fr__idmap_del(fr__idmap *map, const char *key)
 {
     if (map->cap == 0) {

@@ -30,6 +30,8 @@ void fr__idmap_free(fr__idmap *map);
 void *fr__idmap_get(const fr__idmap *map, const char *key);
 /* Inserts or replaces.  FR_OK or FR_ENOMEM (then the map is unchanged). */
 int fr__idmap_put(fr__idmap *map, const char *key, void *value);
+/* Replaces the value of an existing key without allocating; 0 if absent. */
+int fr__idmap_replace(fr__idmap *map, const char *key, void *value);
 /* Removes key; returns its value or NULL. */
 void *fr__idmap_del(fr__idmap *map, const char *key);
 /* Iteration: *cursor starts at 0; returns 1 and sets key/value while entries remain. */

@@ -245,7 +245,15 @@ int fr_pool_create(fr_engine *engine, const fr_ctx *ctx, const fr_pool_params *p
         return FR_EINVAL;
     }
     fr__lock(engine);
-    int rc = create_locked(engine, ctx, params, out, res);
+    fr__idem_prior prior;
+    int rc = fr__idem_lookup(engine, ctx, &prior, res);
+    if (rc == FR_OK && prior.found) {
+        rc = fr__idem_replay(engine, &prior, FR_ENTITY_POOL, out, 1, res);
+    } else if (rc == FR_OK) {
+        rc = create_locked(engine, ctx, params, out, res);
+        fr__idem_put_failure(engine, ctx, rc, res);
+    }
+    fr__idem_prior_clear(&prior);
     fr__unlock(engine);
     return rc;
 }

@@ -296,6 +296,26 @@ static int finish(fr_engine *e, fr__sample_rec **recs, size_t n, fr_sample *out,
     return FR_OK;
 }
 
+static int create_batch_locked(fr_engine *engine, const fr_ctx *ctx,
+                               const fr_sample_params *params, size_t n, fr__sample_rec **recs,
+                               fr_sample *out, fr_result *res)
+{
+    int rc = fr__begin_call(engine, ctx);
+    for (size_t i = 0; rc == FR_OK && i < n; i++) {
+        rc = create_in_txn(engine, &params[i], &recs[i], res);
+        if (rc != FR_OK) {
+            if (res != NULL) {
+                res->index = (int64_t)i;
+            }
+            fr__txn_abort(engine);
+        }
+    }
+    if (rc == FR_OK) {
+        rc = finish(engine, recs, n, out, res);
+    }
+    return rc;
+}
+
 int fr_sample_create_batch(fr_engine *engine, const fr_ctx *ctx,
                            const fr_sample_params *params, size_t n, fr_sample *out,
                            fr_result *res)
@@ -319,19 +339,15 @@ int fr_sample_create_batch(fr_engine *engine, const fr_ctx *ctx,
         return FR_ENOMEM;
     }
     fr__lock(engine);
-    int rc = fr__begin_call(engine, ctx);
-    for (size_t i = 0; rc == FR_OK && i < n; i++) {
-        rc = create_in_txn(engine, &params[i], &recs[i], res);
-        if (rc != FR_OK) {
-            if (res != NULL) {
-                res->index = (int64_t)i;
-            }
-            fr__txn_abort(engine);
-        }
+    fr__idem_prior prior;
+    int rc = fr__idem_lookup(engine, ctx, &prior, res);
+    if (rc == FR_OK && prior.found) {
+        rc = fr__idem_replay(engine, &prior, FR_ENTITY_SAMPLE, out, n, res);
+    } else if (rc == FR_OK) {
+        rc = create_batch_locked(engine, ctx, params, n, recs, out, res);
+        fr__idem_put_failure(engine, ctx, rc, res);
     }
-    if (rc == FR_OK) {
-        rc = finish(engine, recs, n, out, res);
-    }
+    fr__idem_prior_clear(&prior);
     fr__unlock(engine);
     free(recs);
     return rc;

@@ -19,12 +19,14 @@
  * Not thread-safe; the engine serializes its calls (see fleetres_store.h).
  */
 #include <assert.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "entity.h"
 #include "fleetres_store.h"
+#include "idmap.h"
 
 /* An array of owned events, sorted by seq. */
 typedef struct event_array {
@@ -38,7 +40,21 @@ typedef struct memory_store {
     event_array committed;
     event_array pending;
     int in_transaction;
+    fr__idmap idempotency;   /* scope \x1f key -> doc (committed) */
+    fr__idmap idem_pending;  /* the same, written by the open transaction */
 } memory_store;
+
+/* Frees the docs held by an idempotency map, then the map. */
+static void idem_map_free(fr__idmap *map)
+{
+    size_t cur = 0;
+    const char *key;
+    void *doc;
+    while (fr__idmap_next(map, &cur, &key, &doc)) {
+        free(doc);
+    }
+    fr__idmap_free(map);
+}
 
 static memory_store *memory_store_of(fr_store *store)
 {
@@ -112,6 +128,8 @@ static void memory_close(fr_store *store)
     /* An open transaction is lost, as with a crash of a durable store. */
     event_array_free(&m->pending);
     event_array_free(&m->committed);
+    idem_map_free(&m->idempotency);
+    idem_map_free(&m->idem_pending);
     free(m);
 }
 
@@ -150,6 +168,18 @@ static int memory_commit(fr_store *store)
         m->committed.len += m->pending.len;
         m->pending.len = 0; /* ownership moved: do not clear */
     }
+    /* put_idempotency reserved each key in the committed map: no allocation. */
+    size_t cur = 0;
+    const char *key;
+    void *doc;
+    while (fr__idmap_next(&m->idem_pending, &cur, &key, &doc)) {
+        free(fr__idmap_get(&m->idempotency, key));
+        int found = fr__idmap_replace(&m->idempotency, key, doc);
+        assert(found);
+        (void)found;
+        fr__idmap_replace(&m->idem_pending, key, NULL);
+    }
+    idem_map_free(&m->idem_pending);
     m->in_transaction = 0;
     return FR_OK;
 }
@@ -158,7 +188,62 @@ static void memory_rollback(fr_store *store)
 {
     memory_store *m = memory_store_of(store);
     event_array_clear(&m->pending);
+    idem_map_free(&m->idem_pending);
     m->in_transaction = 0;
+}
+
+static int idem_key(char *buf, size_t size, const char *scope, const char *key)
+{
+    int n = snprintf(buf, size, "%s\x1f%s", scope, key);
+    return n > 0 && (size_t)n < size;
+}
+
+static int memory_put_idempotency(fr_store *store, const char *scope, const char *key,
+                                  const char *doc, int64_t created_at_ms)
+{
+    memory_store *m = memory_store_of(store);
+    assert(m->in_transaction);
+    (void)created_at_ms; /* kept for the life of the process */
+    char k[1024];
+    if (!idem_key(k, sizeof k, scope, key)) {
+        return FR_EINVAL;
+    }
+    /* Reserve the key in the committed map now (NULL reads as absent), so
+     * that commit only swaps pointers and cannot fail. */
+    if (fr__idmap_get(&m->idempotency, k) == NULL &&
+        fr__idmap_put(&m->idempotency, k, NULL) != FR_OK) {
+        return FR_ENOMEM;
+    }
+    char *copy = strdup(doc);
+    if (copy == NULL) {
+        return FR_ENOMEM;
+    }
+    free(fr__idmap_get(&m->idem_pending, k));
+    if (fr__idmap_put(&m->idem_pending, k, copy) != FR_OK) {
+        free(copy);
+        return FR_ENOMEM;
+    }
+    return FR_OK;
+}
+
+static int memory_get_idempotency(fr_store *store, const char *scope, const char *key,
+                                  char **doc)
+{
+    memory_store *m = memory_store_of(store);
+    char k[1024];
+    if (!idem_key(k, sizeof k, scope, key)) {
+        return FR_ENOTFOUND;
+    }
+    const char *found = fr__idmap_get(&m->idempotency, k);
+    if (found == NULL) {
+        return FR_ENOTFOUND;
+    }
+    char *copy = strdup(found);
+    if (copy == NULL) {
+        return FR_ENOMEM;
+    }
+    *doc = copy;
+    return FR_OK;
 }
 
 /* Entities are not stored: the engine's memory is the only copy (see the top
@@ -312,6 +397,8 @@ static const struct fr_store_methods memory_methods = {
     .events_after = memory_events_after,
     .control = memory_control,
     .put_sample = memory_put_sample,
+    .put_idempotency = memory_put_idempotency,
+    .get_idempotency = memory_get_idempotency,
 };
 
 FR_API int fr_store_memory_open(fr_store **out)

@@ -39,7 +39,7 @@
 #include "entity.h"
 #include "fleetres_store.h"
 
-#define FR_SQLITE_SCHEMA_VERSION 2
+#define FR_SQLITE_SCHEMA_VERSION 3
 #define FR_SQLITE_STRINGIFY_(x) #x
 #define FR_SQLITE_STRINGIFY(x) FR_SQLITE_STRINGIFY_(x)
 #define FR_SQLITE_BUSY_TIMEOUT_MS 1000
@@ -83,7 +83,10 @@ static const char SCHEMA_SQL[] =
     " capacity_milli INTEGER, source TEXT, created_at_ms INTEGER NOT NULL,"
     " doc TEXT NOT NULL);"
     "CREATE INDEX IF NOT EXISTS samples_by_pool_time ON samples (pool_id, timestamp_ms);"
-    "CREATE INDEX IF NOT EXISTS samples_by_created ON samples (created_at_ms, id);";
+    "CREATE INDEX IF NOT EXISTS samples_by_created ON samples (created_at_ms, id);"
+    "CREATE TABLE IF NOT EXISTS idempotency ("
+    " scope TEXT NOT NULL, key TEXT NOT NULL, created_at_ms INTEGER NOT NULL,"
+    " doc TEXT NOT NULL, PRIMARY KEY (scope, key));";
 
 enum {
     ST_BEGIN,
@@ -104,6 +107,8 @@ enum {
     ST_PING,
     ST_PUT_SAMPLE,
     ST_LOAD_SAMPLES,
+    ST_PUT_IDEMPOTENCY,
+    ST_GET_IDEMPOTENCY,
     ST_COUNT
 };
 
@@ -165,6 +170,11 @@ static const char *const STATEMENT_SQL[ST_COUNT] = {
     [ST_LOAD_REQUESTS] = "SELECT id, doc, 0 FROM requests ORDER BY created_at_ms, id",
     [ST_LOAD_CONFLICTS] = "SELECT id, doc, 0 FROM conflicts ORDER BY created_at_ms, id",
     [ST_PING] = "SELECT 1",
+    [ST_PUT_IDEMPOTENCY] =
+        "INSERT INTO idempotency (scope, key, created_at_ms, doc) VALUES (?,?,?,?)"
+        " ON CONFLICT (scope, key) DO UPDATE SET created_at_ms = excluded.created_at_ms,"
+        " doc = excluded.doc",
+    [ST_GET_IDEMPOTENCY] = "SELECT doc FROM idempotency WHERE scope = ? AND key = ?",
     [ST_PUT_SAMPLE] =
         "INSERT INTO samples (id, pool_id, fleet_id, timestamp_ms, used_milli,"
         " capacity_milli, source, created_at_ms, doc) VALUES (?,?,?,?,?,?,?,?,?)"
@@ -512,6 +522,53 @@ static int sqlite_put_sample(fr_store *store, const fr_sample *sample)
     bind_text(&b, sample->source);
     bind_int(&b, sample->created_at_ms);
     return run_upsert(s, &b, 9, fr__sample_to_json_text(sample), "put sample");
+}
+
+static int sqlite_put_idempotency(fr_store *store, const char *scope, const char *key,
+                                  const char *doc, int64_t created_at_ms)
+{
+    sqlite_store *s = sqlite_store_of(store);
+    int status = check_in_transaction(s, "put idempotency");
+    if (status != FR_OK) {
+        return status;
+    }
+    char *copy = strdup(doc);
+    binder b = binder_start(s, ST_PUT_IDEMPOTENCY);
+    bind_text(&b, scope);
+    bind_text(&b, key);
+    bind_int(&b, created_at_ms);
+    return run_upsert(s, &b, 4, copy, "put idempotency");
+}
+
+static int sqlite_get_idempotency(fr_store *store, const char *scope, const char *key,
+                                  char **doc)
+{
+    sqlite_store *s = sqlite_store_of(store);
+    binder b = binder_start(s, ST_GET_IDEMPOTENCY);
+    bind_text(&b, scope);
+    bind_text(&b, key);
+    int status = binder_end(s, &b, 2, "get idempotency");
+    if (status != FR_OK) {
+        return status;
+    }
+    int rc = sqlite3_step(b.stmt);
+    if (rc == SQLITE_DONE) {
+        finish(b.stmt);
+        return FR_ENOTFOUND;
+    }
+    if (rc != SQLITE_ROW) {
+        status = fail(s, rc, "get idempotency");
+        finish(b.stmt);
+        return status;
+    }
+    const unsigned char *text = sqlite3_column_text(b.stmt, 0);
+    char *copy = text != NULL ? strdup((const char *)text) : NULL;
+    finish(b.stmt);
+    if (copy == NULL) {
+        return FR_ENOMEM;
+    }
+    *doc = copy;
+    return FR_OK;
 }
 
 static int sqlite_append_event(fr_store *store, const fr_event *e)
@@ -961,6 +1018,8 @@ static const struct fr_store_methods sqlite_methods = {
     .events_after = sqlite_events_after,
     .control = sqlite_control,
     .put_sample = sqlite_put_sample,
+    .put_idempotency = sqlite_put_idempotency,
+    .get_idempotency = sqlite_get_idempotency,
 };
 
 /* ---------------------------------------------------------------------------

@@ -657,6 +657,7 @@ int fr__txn_begin(fr_engine *e, int64_t now_ms, const char *actor)
     e->txn.dirty_pools.len = 0;
     e->txn.detected.len = 0;
     e->txn.touched_allocations = 0;
+    e->txn.idem = NULL;
     return FR_OK;
 }
 
@@ -698,6 +699,7 @@ static void txn_reset(fr_engine *e)
     t->dirty_queues.len = 0;
     t->dirty_pools.len = 0;
     t->detected.len = 0;
+    t->idem = NULL;
     t->id = 0;
 }
 
@@ -924,6 +926,9 @@ int fr__txn_commit(fr_engine *e, fr_result *res)
     int rc = run_consequences(e);
     if (rc == FR_OK) {
         rc = report_detected(e, res);
+    }
+    if (rc == FR_OK) {
+        rc = fr__idem_put_success(e);
     }
     if (rc == FR_OK) {
         rc = write_journal(e);

@@ -10,6 +10,7 @@
 #include "body.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -279,6 +280,101 @@ void frs_body_free(frs_exchange *x)
     x->body = NULL;
 }
 
+/* ---- Idempotency-Key: the body compared as parsed JSON ---------------------- */
+
+typedef struct fnv {
+    uint64_t h;
+} fnv;
+
+static void fnv_bytes(fnv *f, const void *data, size_t n)
+{
+    const unsigned char *p = data;
+    for (size_t i = 0; i < n; i++) {
+        f->h ^= p[i];
+        f->h *= UINT64_C(1099511628211);
+    }
+}
+
+static void fnv_str(fnv *f, const char *s)
+{
+    fnv_bytes(f, s, strlen(s) + 1); /* with the NUL: "ab","c" != "a","bc" */
+}
+
+static int key_order(const void *a, const void *b)
+{
+    const cJSON *x = *(const cJSON *const *)a, *y = *(const cJSON *const *)b;
+    return strcmp(x->string, y->string);
+}
+
+/* Hashes a value canonically: object members sorted by key, numbers by
+ * value, so {"a":1,"b":2} and {"b":2.0,"a":1} are the same request.  Depth is
+ * bounded by cJSON's nesting limit. */
+static int hash_value(fnv *f, const cJSON *v, int depth)
+{
+    if (depth > CJSON_NESTING_LIMIT) {
+        return 0;
+    }
+    char tag = cJSON_IsObject(v) ? 'o' : cJSON_IsArray(v) ? 'a' : cJSON_IsString(v) ? 's'
+               : cJSON_IsNumber(v) ? 'n' : cJSON_IsTrue(v) ? 't' : cJSON_IsFalse(v) ? 'f' : 'z';
+    fnv_bytes(f, &tag, 1);
+    if (tag == 's') {
+        fnv_str(f, v->valuestring);
+    } else if (tag == 'n') {
+        char text[40];
+        snprintf(text, sizeof text, "%.17g", v->valuedouble);
+        fnv_str(f, text);
+    } else if (tag == 'a') {
+        for (const cJSON *c = v->child; c != NULL; c = c->next) {
+            if (!hash_value(f, c, depth + 1)) {
+                return 0;
+            }
+        }
+        fnv_bytes(f, "]", 1);
+    } else if (tag == 'o') {
+        size_t n = (size_t)cJSON_GetArraySize(v);
+        const cJSON **members = malloc((n > 0 ? n : 1) * sizeof *members);
+        if (members == NULL) {
+            return 0;
+        }
+        size_t k = 0;
+        for (const cJSON *c = v->child; c != NULL && k < n; c = c->next) {
+            members[k++] = c;
+        }
+        qsort(members, k, sizeof *members, key_order);
+        int ok = 1;
+        for (size_t i = 0; ok && i < k; i++) {
+            fnv_str(f, members[i]->string);
+            ok = hash_value(f, members[i], depth + 1);
+        }
+        free(members);
+        fnv_bytes(f, "}", 1);
+        return ok;
+    }
+    return 1;
+}
+
+/* With an Idempotency-Key on a POST, the library records and replays the
+ * outcome under (route, key); the body's canonical hash tells a retry from
+ * a reuse. */
+static int attach_idempotency(frs_exchange *x, const cJSON *json)
+{
+    const char *key = frs_header(x, "Idempotency-Key");
+    if (key == NULL || strcmp(x->method, "POST") != 0) {
+        return 1;
+    }
+    fnv f = {UINT64_C(1469598103934665603)};
+    if (!hash_value(&f, json, 0)) {
+        frs_send_error(x, 503, "unavailable", "out of memory", NULL);
+        return 0;
+    }
+    snprintf(x->idempotency_scope, sizeof x->idempotency_scope, "POST %s",
+             x->route != NULL ? x->route : x->path);
+    x->ctx.idempotency_scope = x->idempotency_scope;
+    x->ctx.idempotency_key = key;
+    x->ctx.idempotency_body_hash = f.h;
+    return 1;
+}
+
 const cJSON *frs_body_json(frs_exchange *x)
 {
     if (x->body_state != NULL) {
@@ -313,6 +409,9 @@ const cJSON *frs_body_json(frs_exchange *x)
     if (!scan_numbers(x->body, x->body_len, &st->numbers, &st->numbers_len) ||
         !pair_numbers(st->json, st->numbers, st->numbers_len)) {
         frs_send_invalid(x, NULL, "the body's numbers could not be read");
+        return NULL;
+    }
+    if (!attach_idempotency(x, st->json)) {
         return NULL;
     }
     return st->json;

@@ -139,6 +139,7 @@ static int http_status_of(int rc)
     case FR_EUNRESOLVABLE: return 409;
     case FR_EVERSION: return 412;
     case FR_EREFERENCE: return 422;
+    case FR_EIDEMPOTENCY: return 422;
     case FR_EFORBIDDEN: return 403;
     case FR_ESTORE: return 503;
     default: return 500;

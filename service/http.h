@@ -39,6 +39,7 @@ typedef struct frs_exchange {
     int64_t error_index;      /* >= 0: batch item being read; errors carry details.index */
     const char *actor;        /* principal: "anonymous" with auth off */
     fr_ctx ctx;               /* library call context (actor, If-Match, roles) */
+    char idempotency_scope[128]; /* "POST <route>", when an Idempotency-Key came */
 } frs_exchange;
 
 /* Sends status with a JSON body (takes ownership of body; NULL = no body) and

@@ -124,8 +124,11 @@ static void tick_until_stopped(frs_server *server)
     }
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    if (argc == 2 && strcmp(argv[1], "--routes") == 0) {
+        return frs_print_routes();
+    }
     frs_server server;
     memset(&server, 0, sizeof server);
     char err[512];

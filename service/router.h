@@ -36,5 +36,8 @@ int frs_route_dispatch(frs_exchange *x);
 /* Calls fn for every route (method, full path pattern) — for the OpenAPI
  * check and the metrics labels. */
 void frs_route_each(void (*fn)(void *ctx, const char *method, const char *path), void *ctx);
+/* Prints every route as "METHOD PATH\n" on stdout (routes_list.c), for
+ * `fleetres-server --routes`; 0 on success, 1 if stdout failed. */
+int frs_print_routes(void);
 
 #endif /* FRS_ROUTER_H */

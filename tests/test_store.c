@@ -1354,7 +1354,7 @@ Test(store_sqlite_only, schema_version_and_inspection_columns)
     commit(store);
     close_store(store);
 
-    cr_assert_eq(raw_int("PRAGMA user_version"), 2);
+    cr_assert_eq(raw_int("PRAGMA user_version"), 3);
     cr_assert_eq(raw_int("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN"
                          " ('pools', 'allocations', 'requests', 'conflicts', 'events',"
                          " 'samples')"),
@@ -1424,7 +1424,7 @@ Test(store_sqlite_only, version_1_file_is_upgraded_to_2)
     cr_assert_eq(store->methods->put_sample(store, &sample), FR_OK);
     commit(store);
     close_store(store);
-    cr_assert_eq(raw_int("PRAGMA user_version"), 2);
+    cr_assert_eq(raw_int("PRAGMA user_version"), 3);
     cr_assert_eq(raw_int("SELECT count(*) FROM samples"), 1);
     cr_assert_eq(
         raw_int("SELECT count(*) FROM sqlite_master WHERE name = 'samples_by_pool_time'"), 1);
@@ -1433,14 +1433,14 @@ Test(store_sqlite_only, version_1_file_is_upgraded_to_2)
 Test(store_sqlite_only, newer_schema_version_is_refused)
 {
     create_and_close();
-    raw_exec("PRAGMA user_version = 3");
+    raw_exec("PRAGMA user_version = 4");
     fr_store *sentinel = (fr_store *)&sentinel;
     fr_store *store = sentinel;
     char errbuf[256] = "";
     cr_assert_eq(fr_store_sqlite_open(g_file, &store, errbuf, sizeof(errbuf)), FR_ESTORE);
     cr_assert_eq(store, sentinel);
     cr_assert_not_null(strstr(errbuf, "newer"), "message: %s", errbuf);
-    cr_assert_eq(raw_int("PRAGMA user_version"), 3, "the file is left alone");
+    cr_assert_eq(raw_int("PRAGMA user_version"), 4, "the file is left alone");
 }
 
 Test(store_sqlite_only, sync_off_suffix_is_not_part_of_the_file_name)
@@ -1543,4 +1543,45 @@ Test(store_sqlite_only, bad_paths_and_files_fail_with_a_message)
                  FR_ESTORE);
     cr_assert_eq(tiny[3], '\0');
     cr_assert_eq(tiny[4], 'z');
+}
+
+/* ---------------------------------------------------------------------------
+ * Idempotency records (methods version 3): visible only once committed,
+ * gone with a rollback, replaced by a later put, durable where the store is.
+ * ------------------------------------------------------------------------- */
+CONTRACT_TEST(idempotency_records_are_transactional)
+{
+    fr_store *store = open_store(backend);
+    cr_assert_geq(store->methods->version, 3);
+    char *doc = NULL;
+    cr_assert_eq(store->methods->get_idempotency(store, "POST /pools", "k1", &doc), FR_ENOTFOUND);
+
+    begin(store);
+    cr_assert_eq(store->methods->put_idempotency(store, "POST /pools", "k1", "{\"a\":1}", T0),
+                 FR_OK);
+    store->methods->rollback(store);
+    cr_assert_eq(store->methods->get_idempotency(store, "POST /pools", "k1", &doc), FR_ENOTFOUND);
+
+    begin(store);
+    cr_assert_eq(store->methods->put_idempotency(store, "POST /pools", "k1", "{\"a\":2}", T0),
+                 FR_OK);
+    cr_assert_eq(store->methods->put_idempotency(store, "POST /requests", "k1", "{\"b\":1}", T0),
+                 FR_OK);
+    commit(store);
+    cr_assert_eq(store->methods->get_idempotency(store, "POST /pools", "k1", &doc), FR_OK);
+    cr_assert_str_eq(doc, "{\"a\":2}");
+    free(doc);
+    cr_assert_eq(store->methods->get_idempotency(store, "POST /requests", "k1", &doc), FR_OK);
+    cr_assert_str_eq(doc, "{\"b\":1}", "scopes are separate");
+    free(doc);
+    cr_assert_eq(store->methods->get_idempotency(store, "POST /pools", "k2", &doc), FR_ENOTFOUND);
+
+    if (backend->durable) {
+        close_store(store);
+        store = open_store(backend);
+        cr_assert_eq(store->methods->get_idempotency(store, "POST /pools", "k1", &doc), FR_OK);
+        cr_assert_str_eq(doc, "{\"a\":2}", "records survive a reopen");
+        free(doc);
+    }
+    close_store(store);
 }
