@@ -1,5 +1,6 @@
 # Thin wrapper over meson; the README's commands live here.
-#   make run   - build and start fleetres on the embedded default (SQLite)
+#   make run   - build and start fleetres-server on the embedded default
+#                (SQLite file fleetres.db, http://127.0.0.1:8080)
 #   make test  - install what is needed, then the whole suite, plain and
 #                under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make bench - the benchmarks (not part of make test)
@@ -28,7 +29,7 @@ build: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 
 run: build
-	./$(BUILD)/examples/depot_quickstart fleetres.db
+	./$(BUILD)/service/fleetres-server
 
 test-plain: build
 	meson test -C $(BUILD) --print-errorlogs
