@@ -597,8 +597,8 @@ static int req_fit(const model *m, const m_req *r, int64_t from, int64_t latest,
         } else if (s == best_s) {
             const m_pool *b = &m->pools[best_pool];
             int byname = strcmp(NAMES[p->name], NAMES[b->name]);
-            better = mf < best_free || (mf == best_free && (byname < 0 || (byname == 0 &&
-                                                                            strcmp(p->id, b->id) < 0)));
+            better = mf < best_free ||
+                     (mf == best_free && (byname < 0 || (byname == 0 && strcmp(p->id, b->id) < 0)));
         }
         if (better) {
             found = 1;
@@ -661,7 +661,8 @@ static void model_dispatch(model *m) {
         for (size_t k = 0; k < n; k++) {
             m_req *r = &m->reqs[order[k]];
             int64_t from = max64(m->now, r->es);
-            int64_t latest = r->le == FR_TIME_INF ? from + FR_HORIZON_SEARCH_MS : r->le - r->duration;
+            int64_t latest =
+                r->le == FR_TIME_INF ? from + FR_HORIZON_SEARCH_MS : r->le - r->duration;
             size_t pool = NO_INDEX;
             int64_t s = 0;
             int any_pool = 0;
@@ -859,8 +860,8 @@ static void cmp_req(const model *m, const m_req *mr, const fr_request *er) {
            nz(fr_request_status_name(er->status)), nz(fr_request_status_name(mr->status)));
     const char *aid = mr->alloc == NO_INDEX ? "" : m->allocs[mr->alloc].id;
     if (mr->status == FR_REQ_FULFILLED) {
-        MCHECK(m, strcmp(er->allocation_id, aid) == 0, "request %s allocation_id '%s' != model '%s'",
-               id, er->allocation_id, aid);
+        MCHECK(m, strcmp(er->allocation_id, aid) == 0,
+               "request %s allocation_id '%s' != model '%s'", id, er->allocation_id, aid);
         MCHECK(m, er->fulfilled_at_ms == mr->fulfilled_at, "request %s fulfilled_at %s != model %s",
                id, ts(er->fulfilled_at_ms), ts(mr->fulfilled_at));
     } else {
@@ -895,8 +896,9 @@ static void cmp_req(const model *m, const m_req *mr, const fr_request *er) {
                nz(fr_pending_reason_name(er->pending_reason)),
                nz(fr_pending_reason_name(mr->reason)));
         int64_t pos = req_queue_position(m, mr);
-        MCHECK(m, er->queue_position == pos, "request %s queue_position %" PRId64 " != model %" PRId64,
-               id, er->queue_position, pos);
+        MCHECK(m, er->queue_position == pos,
+               "request %s queue_position %" PRId64 " != model %" PRId64, id, er->queue_position,
+               pos);
         int64_t eff = mr->priority + (m->now - mr->created) / m->aging_ms;
         MCHECK(m, er->effective_priority == eff,
                "request %s effective_priority %" PRId64 " != model %" PRId64, id,
@@ -958,7 +960,8 @@ static void learn_dispatched_ids(model *m) {
         for (size_t k = 0; k < n; k++) {
             int known = 0;
             for (size_t j = 0; j < m->nallocs && !known; j++) {
-                known = m->allocs[j].request == a->request && strcmp(m->allocs[j].id, items[k].id) == 0;
+                known =
+                    m->allocs[j].request == a->request && strcmp(m->allocs[j].id, items[k].id) == 0;
             }
             if (!known && strcmp(items[k].pool_id, m->pools[a->pool].id) == 0 &&
                 items[k].start_ms == a->start && items[k].quantity_milli == a->qty) {
@@ -977,8 +980,8 @@ static void learn_dispatched_ids(model *m) {
                   "engine made no such allocation (request is %s, pending_reason %s, "
                   "allocation_id '%s')",
                   r->id, m->pools[a->pool].id, ts(a->start), ts(a->end),
-                  nz(fr_request_status_name(er.status)), nz(fr_pending_reason_name(er.pending_reason)),
-                  er.allocation_id);
+                  nz(fr_request_status_name(er.status)),
+                  nz(fr_pending_reason_name(er.pending_reason)), er.allocation_id);
         }
         snprintf(a->id, sizeof a->id, "%s", items[found].id);
         a->touched = 1;
@@ -994,8 +997,8 @@ static void cmp_pools(model *m, fr_pool **out_items, size_t *out_n) {
     char cursor[FR_CURSOR_SIZE];
     int rc = fr_pool_list(m->engine, &q, &items, &n, cursor);
     MCHECK(m, rc == FR_OK, "pool_list: %s", ec(rc));
-    MCHECK(m, n == count_live_pools(m) && cursor[0] == '\0', "pool_list has %zu pools, model %zu", n,
-           count_live_pools(m));
+    MCHECK(m, n == count_live_pools(m) && cursor[0] == '\0', "pool_list has %zu pools, model %zu",
+           n, count_live_pools(m));
     for (size_t i = 0; i < n; i++) {
         size_t pi = find_pool_by_id(m, items[i].id);
         MCHECK(m, pi != NO_INDEX && !m->pools[pi].deleted, "pool_list has unknown pool %s",
@@ -1278,8 +1281,9 @@ static void check_open_conflict(model *m, const fr_pool *pool, const fr_conflict
                    ts(c->start_ms), ts(c->end_ms), c->excess_milli, runs[r].excess);
         }
     }
-    MCHECK(m, meets, "open over_capacity conflict %s of pool %s [%s,%s) has no instant over capacity",
-           c->id, pool->id, ts(c->start_ms), ts(c->end_ms));
+    MCHECK(m, meets,
+           "open over_capacity conflict %s of pool %s [%s,%s) has no instant over capacity", c->id,
+           pool->id, ts(c->start_ms), ts(c->end_ms));
     m->stat_conf_exact += exact;
     m->stat_conf_inexact += !exact;
     size_t overlapping = 0;
@@ -1312,8 +1316,9 @@ static void check_resolved(model *m, const fr_conflict *cs, size_t nc) {
         memset(&gone, 0, sizeof gone);
         int rc = fr_conflict_get(m->engine, m->open_ids[o], &gone);
         MCHECK(m, rc == FR_OK, "conflict_get %s: %s", m->open_ids[o], ec(rc));
-        MCHECK(m, gone.status == FR_CONFLICT_RESOLVED && streq_opt(gone.resolution_strategy, "auto") &&
-                      gone.resolved_at_ms == m->now,
+        MCHECK(m,
+               gone.status == FR_CONFLICT_RESOLVED && streq_opt(gone.resolution_strategy, "auto") &&
+                   gone.resolved_at_ms == m->now,
                "conflict %s left the open list with status %d strategy %s resolved_at %s", gone.id,
                gone.status, nz(gone.resolution_strategy), ts(gone.resolved_at_ms));
         fr_conflict_clear(&gone);
@@ -1427,7 +1432,8 @@ static void compare_everything(model *m) {
         snprintf(cursor, sizeof cursor, "%s", next);
         MCHECK(m, n > 0 || cursor[0] == '\0', "allocation_list: empty page with a cursor");
     } while (cursor[0] != '\0');
-    MCHECK(m, total == m->nallocs, "engine lists %zu allocations, model has %zu", total, m->nallocs);
+    MCHECK(m, total == m->nallocs, "engine lists %zu allocations, model has %zu", total,
+           m->nallocs);
     total = 0;
     cursor[0] = '\0';
     do {
@@ -1648,7 +1654,6 @@ static void op_pool_create(model *m) {
         log_outcome(m, want, invalid == 0 ? "[negative capacity]"
                              : invalid == 1 ? "[overlapping schedule]" : "[no name]");
     }
-    model_settle(m);
     fr_pool out;
     fr_result res;
     fr_result_init(&res);
@@ -1778,7 +1783,6 @@ static void op_pool_update(model *m) {
         snprintf(line + len, DESC_SIZE - len, " [%s,%s)=%" PRId64, ts(next.sched[i].start_ms),
                  ts(next.sched[i].end_ms), next.sched[i].capacity_milli / UNIT);
     }
-    model_settle(m);
     fr_pool out;
     fr_result res;
     fr_result_init(&res);
@@ -1814,7 +1818,6 @@ static void op_pool_delete(model *m) {
     }
     const char *id = unknown ? UNKNOWN_ID : m->pools[pi].id;
     set_desc(m, "pool_delete %s force=%d", id, force);
-    model_settle(m);
     fr_result res;
     fr_result_init(&res);
     int rc = fr_pool_delete(m->engine, NULL, id, force, &res);
@@ -2057,7 +2060,6 @@ static void op_alloc_create(model *m) {
              nz(opt_name(SITES, site)), nz(opt_name(VEHICLES, vehicle)),
              nz(opt_name(OPERATIONS, operation)), q, ts(s), ts(e), (int)priority, hold / SEC_MS,
              overcommit, may_overcommit, defect);
-    model_settle(m);
 
     /* The model's verdict. */
     book_plan plan;
@@ -2108,7 +2110,8 @@ static void op_alloc_create(model *m) {
                    "alloc_create by type: res.next_fit_start %s != model (earliest over pools) %s",
                    ts(res.next_fit_start_ms), ts(plan.next_fit));
             size_t rp = find_pool_by_id(m, res.pool_id);
-            MCHECK(m, rp != NO_INDEX, "alloc_create by type: res.pool_id '%s' unknown", res.pool_id);
+            MCHECK(m, rp != NO_INDEX, "alloc_create by type: res.pool_id '%s' unknown",
+                   res.pool_id);
             cap_check c = check_capacity(m, rp, vehicle, s, e, q, NO_INDEX);
             MCHECK(m, res.at_ms == c.at && res.free_milli == c.free_at,
                    "alloc_create by type: res at=%s free=%" PRId64 " for pool %s, model at=%s "
@@ -2283,16 +2286,8 @@ static void op_alloc_update(model *m) {
              kind, unknown ? "-" : nz(fr_allocation_status_name(m->allocs[ai].status)),
              unknown ? "-" : ts(m->allocs[ai].start), unknown ? "-" : ts(m->allocs[ai].end),
              unknown ? 0 : m->allocs[ai].qty, ts(next.start), ts(next.end), next.qty);
-    model_settle(m);
     if (!unknown) {
-        /* The settle may have expired it meanwhile (chained after an advance). */
-        const m_alloc *cur = &m->allocs[ai];
-        if (!alloc_live(cur) && want == FR_OK) {
-            want = FR_ESTATE;
-        }
-        MCHECK(m, cur->status == m->allocs[ai].status, "model: unsettled");
-        next.version = cur->version;
-        m->allocs[ai].touched = 1;
+        m->allocs[ai].touched = 1; /* re-read after the call, failed or not */
     }
     cap_check c;
     memset(&c, 0, sizeof c);
@@ -2356,7 +2351,6 @@ static void op_alloc_delete(model *m) {
     set_desc(m, "alloc_delete %s (%s [%s,%s))", id,
              unknown ? "-" : nz(fr_allocation_status_name(m->allocs[ai].status)),
              unknown ? "-" : ts(m->allocs[ai].start), unknown ? "-" : ts(m->allocs[ai].end));
-    model_settle(m);
     int want = FR_OK;
     if (unknown) {
         want = FR_ENOTFOUND;
@@ -2528,7 +2522,6 @@ static void op_req_create(model *m) {
              TYPES[type], nz(opt_name(VEHICLES, vehicle)), nz(opt_name(OPERATIONS, operation)),
              rp.pool_id ? rp.pool_id : "-", nz(opt_name(SITES, site)), d.qty, d.duration / SEC_MS,
              d.es == FR_TIME_NULL ? "(now)" : ts(d.es), ts(d.le), (int)d.priority, defect);
-    model_settle(m);
     fr_request out;
     fr_result res;
     fr_result_init(&res);
@@ -2661,7 +2654,6 @@ static void op_req_update(model *m) {
     set_desc(m, "req_update %s (%s; %s) q=%" PRId64 " es=%s le=%s dur=%" PRId64 "s prio=%d", id,
              kind, unknown ? "-" : nz(fr_request_status_name(m->reqs[ri].status)), next.qty,
              ts(next.es), ts(next.le), next.duration / SEC_MS, (int)next.priority);
-    model_settle(m);
     if (!unknown) {
         m->reqs[ri].touched = 1;
         if (m->reqs[ri].status != FR_REQ_PENDING && want != FR_ENOTFOUND) {
@@ -2694,7 +2686,6 @@ static void op_req_delete(model *m) {
     const char *id = unknown ? UNKNOWN_ID : m->reqs[ri].id;
     set_desc(m, "req_delete %s (%s)", id,
              unknown ? "-" : nz(fr_request_status_name(m->reqs[ri].status)));
-    model_settle(m);
     int want = FR_OK;
     if (unknown) {
         want = FR_ENOTFOUND;
