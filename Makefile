@@ -3,7 +3,8 @@
 #                (SQLite file fleetres.db, http://127.0.0.1:8080)
 #   make test  - install what is needed, then the whole suite, plain and
 #                under AddressSanitizer + UndefinedBehaviorSanitizer
-#   make bench - the benchmarks (not part of make test)
+#   make bench - the library benchmarks; make test-load - the HTTP load benchmark
+#                (neither is part of make test)
 SHELL := /bin/bash
 BUILD ?= build
 BUILD_ASAN ?= build-asan
@@ -11,7 +12,7 @@ PACKAGES := meson ninja-build pkg-config gcc libsqlite3-dev libpq-dev libcjson-d
 	librdkafka-dev libcivetweb-dev libhiredis-dev libcurl4-openssl-dev libssl-dev \
 	libcriterion-dev python3-pytest python3-yaml
 
-.PHONY: deps build run test test-plain test-asan test-release-build bench clean
+.PHONY: deps build run test test-plain test-asan test-release-build bench test-load clean
 
 deps:
 	@missing=$$(for p in $(PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
@@ -53,6 +54,11 @@ test: test-plain test-asan test-release-build
 bench: test-release-build
 	./build-release/bench/bench_ledger
 	./build-release/bench/bench_sqlite
+
+# HTTP load benchmark (wrk; not part of make test): fleetres-server vs a
+# civetweb hello baseline measured in the same run.
+test-load: test-release-build
+	bench/load/run.sh
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN) build-release

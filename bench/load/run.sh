@@ -85,8 +85,9 @@ stop_pid() {
     wait "$pid" 2>/dev/null || true
 }
 cleanup() {
-    local pid
-    for pid in "${PIDS[@]+"${PIDS[@]}"}"; do stop_pid "$pid"; done
+    local i
+    # Last started first: a traced server before its strace.
+    for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do stop_pid "${PIDS[i]}"; done
     PIDS=()
     if [ "${KEEP_WORK:-0}" = 1 ]; then log "kept $WORK"; else rm -rf "$WORK"; fi
 }
@@ -246,13 +247,14 @@ if [ "$FSYNC_TRACE" = 1 ]; then
         -e trace=fsync,fdatasync,pwrite64 \
         env DATABASE_URL="$WORK/traced.db" "$SERVER_BIN"
     STRACE_PID=$SERVER_PID
-    pool=$(create_pool)
-    run_wrk "post/fleetres-strace" "http://127.0.0.1:$PORT" "$HERE/post_allocations.lua" "$pool" 4
-    # Stop the traced server itself (strace's child, by PID); strace then
-    # exits on its own.
+    # The traced server is strace's child: track its PID too, so that it is
+    # stopped whatever happens (SIGTERM to strace only detaches it).
     TRACED_PID=$(ps -o pid= --ppid "$STRACE_PID" | tr -d ' ' | head -1)
     [ -n "$TRACED_PID" ] || die "no traced server under strace PID $STRACE_PID"
     PIDS+=("$TRACED_PID")
+    pool=$(create_pool)
+    run_wrk "post/fleetres-strace" "http://127.0.0.1:$PORT" "$HERE/post_allocations.lua" "$pool" 4
+    # Stop the traced server itself; strace then exits on its own.
     SERVER_PID=$TRACED_PID
     stop_server fleetres-strace
     for _ in $(seq 1 100); do kill -0 "$STRACE_PID" 2>/dev/null || break; sleep 0.1; done
