@@ -74,7 +74,8 @@ size_t fr__ledger_bytes(const fr__ledger *ledger);
 
 /* Writes the tags of up to max bookings overlapping [start, end) (ordered by
  * start, then handle) into tags; returns how many overlap in all, which may
- * exceed max.  O(log n + k). */
+ * exceed max.  O(log n + k * height) worst case: subtrees are skipped by their
+ * largest end. */
 size_t fr__ledger_overlapping(const fr__ledger *ledger, int64_t start_ms, int64_t end_ms,
                               uint64_t *tags, size_t max);
 
