@@ -354,18 +354,18 @@ static int still_double(fr_engine *e, const fr_conflict *c)
 int fr__recheck_double(fr_engine *e)
 {
     /* Resolving removes entries from open_double: walk a copy. */
-    fr__vec todo = {0};
+    fr__vec to_resolve = {0};
     int rc = FR_OK;
     for (size_t i = 0; rc == FR_OK && i < e->open_double.len; i++) {
         fr__conflict_rec *c = e->open_double.items[i];
         if (!still_double(e, &c->c)) {
-            rc = fr__vec_push(&todo, c);
+            rc = fr__vec_push(&to_resolve, c);
         }
     }
-    for (size_t i = 0; rc == FR_OK && i < todo.len; i++) {
-        rc = resolve_auto(e, todo.items[i]);
+    for (size_t i = 0; rc == FR_OK && i < to_resolve.len; i++) {
+        rc = resolve_auto(e, to_resolve.items[i]);
     }
-    fr__vec_free(&todo);
+    fr__vec_free(&to_resolve);
     return rc;
 }
 

@@ -258,6 +258,24 @@ int64_t frs_if_match(const frs_exchange *x)
     return -1;
 }
 
+int frs_read_if_match(frs_exchange *x)
+{
+    int64_t version = frs_if_match(x);
+    if (version < 0) {
+        frs_send_invalid(x, "If-Match", "If-Match must be an entity tag such as \"3\" or *.");
+        return 0;
+    }
+    x->ctx.if_match_version = version;
+    return 1;
+}
+
+int frs_send_not_found(frs_exchange *x, const char *what, const char *id)
+{
+    char message[160];
+    snprintf(message, sizeof message, "%s %.64s does not exist.", what, id);
+    return frs_send_error(x, 404, "not_found", message, NULL);
+}
+
 /* ---- lists ----------------------------------------------------------------- */
 
 static int query_filter(frs_exchange *x, const char *name, char *buf, const char **out)

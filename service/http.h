@@ -66,6 +66,11 @@ int frs_send_no_content(frs_exchange *x);
 /* A query parameter, URL-decoded into buf: 1 if present, 0 if absent, -1 if
  * present but longer than buf (buf then holds ""). */
 int frs_query(const frs_exchange *x, const char *name, char *buf, size_t size);
+/* Sets x->ctx.if_match_version from If-Match; 0 after sending 400 (field
+ * "If-Match") for a malformed one. */
+int frs_read_if_match(frs_exchange *x);
+/* 404 not_found: "<What> <id> does not exist." */
+int frs_send_not_found(frs_exchange *x, const char *what, const char *id);
 /* The If-Match header as a version (0 = absent or "*"); -1 when malformed. */
 int64_t frs_if_match(const frs_exchange *x);
 /* A request header, or NULL. */

@@ -31,8 +31,6 @@ static int alloc_immutables_check(frs_exchange *x, const char *id, alloc_input *
 static int alloc_batch_create(frs_exchange *x, const cJSON *array);
 static cJSON *alloc_array(const fr_allocation *items, size_t n);
 static int send_alloc(frs_exchange *x, int status, const fr_allocation *a);
-static int send_not_found(frs_exchange *x, const char *id);
-static int read_if_match(frs_exchange *x);
 
 /* POST /allocations: one allocation, or {"allocations": [...]} all or nothing. */
 static int alloc_create(frs_exchange *x)
@@ -91,7 +89,7 @@ static int alloc_get(frs_exchange *x)
     fr_allocation a;
     int rc = fr_allocation_get(x->server->engine, x->params[0], &a);
     if (rc == FR_ENOTFOUND) {
-        return send_not_found(x, x->params[0]);
+        return frs_send_not_found(x, "Allocation", x->params[0]);
     }
     if (rc != FR_OK) {
         return frs_send_result_error(x, rc, NULL);
@@ -104,7 +102,7 @@ static int alloc_get(frs_exchange *x)
 /* PUT /allocations/{id}: start, end, quantity, priority, metadata, status. */
 static int alloc_update(frs_exchange *x)
 {
-    if (!read_if_match(x)) {
+    if (!frs_read_if_match(x)) {
         return x->status;
     }
     const cJSON *obj = frs_body_object(x);
@@ -134,7 +132,7 @@ static int alloc_update(frs_exchange *x)
 /* DELETE /allocations/{id}: cancel before start, release in progress -> 200. */
 static int alloc_delete(frs_exchange *x)
 {
-    if (!read_if_match(x)) {
+    if (!frs_read_if_match(x)) {
         return x->status;
     }
     fr_allocation a;
@@ -248,25 +246,6 @@ static int send_alloc(frs_exchange *x, int status, const fr_allocation *a)
         return frs_send_result_error(x, FR_ENOMEM, NULL);
     }
     return frs_send_entity(x, status, json, a->version);
-}
-
-static int send_not_found(frs_exchange *x, const char *id)
-{
-    char message[160];
-    snprintf(message, sizeof message, "Allocation %.64s does not exist.", id);
-    return frs_send_error(x, 404, "not_found", message, NULL);
-}
-
-/* Sets the call's If-Match version; 0 after sending 400 for a malformed one. */
-static int read_if_match(frs_exchange *x)
-{
-    int64_t version = frs_if_match(x);
-    if (version < 0) {
-        frs_send_invalid(x, "If-Match", "If-Match must be an entity tag such as \"3\" or *.");
-        return 0;
-    }
-    x->ctx.if_match_version = version;
-    return 1;
 }
 
 /* PUT may send back what GET returned: "vehicle_id": null matches an absent

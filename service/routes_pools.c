@@ -27,8 +27,6 @@ typedef struct pool_input {
 static int pool_input_read(frs_exchange *x, const cJSON *obj, pool_input *in);
 static void pool_input_free(pool_input *in);
 static int send_pool(frs_exchange *x, int status, const fr_pool *pool, const fr_result *res);
-static int send_not_found(frs_exchange *x, const char *id);
-static int read_if_match(frs_exchange *x);
 static int read_force(frs_exchange *x, int *force);
 
 /* POST /pools */
@@ -92,7 +90,7 @@ static int pool_get(frs_exchange *x)
     fr_pool pool;
     int rc = fr_pool_get(x->server->engine, x->params[0], &pool);
     if (rc == FR_ENOTFOUND) {
-        return send_not_found(x, x->params[0]);
+        return frs_send_not_found(x, "Pool", x->params[0]);
     }
     if (rc != FR_OK) {
         return frs_send_result_error(x, rc, NULL);
@@ -105,7 +103,7 @@ static int pool_get(frs_exchange *x)
 /* PUT /pools/{id}: partial update; the response lists conflicts_detected. */
 static int pool_update(frs_exchange *x)
 {
-    if (!read_if_match(x)) {
+    if (!frs_read_if_match(x)) {
         return x->status;
     }
     const cJSON *obj = frs_body_object(x);
@@ -134,7 +132,7 @@ static int pool_update(frs_exchange *x)
 static int pool_delete(frs_exchange *x)
 {
     int force = 0;
-    if (!read_if_match(x) || !read_force(x, &force)) {
+    if (!frs_read_if_match(x) || !read_force(x, &force)) {
         return x->status;
     }
     fr_result res;
@@ -170,25 +168,6 @@ static int send_pool(frs_exchange *x, int status, const fr_pool *pool, const fr_
         return frs_send_result_error(x, FR_ENOMEM, NULL);
     }
     return frs_send_entity(x, status, json, pool->version);
-}
-
-static int send_not_found(frs_exchange *x, const char *id)
-{
-    char message[160];
-    snprintf(message, sizeof message, "Pool %.64s does not exist.", id);
-    return frs_send_error(x, 404, "not_found", message, NULL);
-}
-
-/* Sets the call's If-Match version; 0 after sending 400 for a malformed one. */
-static int read_if_match(frs_exchange *x)
-{
-    int64_t version = frs_if_match(x);
-    if (version < 0) {
-        frs_send_invalid(x, "If-Match", "If-Match must be an entity tag such as \"3\" or *.");
-        return 0;
-    }
-    x->ctx.if_match_version = version;
-    return 1;
 }
 
 /* ?force=true|false (absent: false). */

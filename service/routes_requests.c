@@ -203,22 +203,10 @@ static int get_request(frs_exchange *x)
     return send_request(x, 200, &out);
 }
 
-/* Puts If-Match into the call context; 0 after answering 400 when malformed. */
-static int read_if_match(frs_exchange *x)
-{
-    int64_t version = frs_if_match(x);
-    if (version < 0) {
-        frs_send_invalid(x, "If-Match", "If-Match must be a version tag such as \"3\"");
-        return 0;
-    }
-    x->ctx.if_match_version = version;
-    return 1;
-}
-
 /* PUT /requests/{id}: change a pending request (re-queued, re-dispatched). */
 static int put_request(frs_exchange *x)
 {
-    if (!read_if_match(x)) {
+    if (!frs_read_if_match(x)) {
         return x->status;
     }
     fr_request_params params = {0};
@@ -240,7 +228,7 @@ static int put_request(frs_exchange *x)
 /* DELETE /requests/{id}: cancel a pending request; 200 with the final one. */
 static int delete_request(frs_exchange *x)
 {
-    if (!read_if_match(x)) {
+    if (!frs_read_if_match(x)) {
         return x->status;
     }
     fr_request out = {0};
