@@ -30,7 +30,7 @@
 extern "C" {
 #endif
 
-#define FR_STORE_METHODS_VERSION 3
+#define FR_STORE_METHODS_VERSION 4
 
 /* Control ops (methods->control).  Unknown ops return FR_ENOTFOUND. */
 #define FR_STORE_CTL_PING 1 /* arg: NULL; FR_OK when the backend is reachable */
@@ -114,6 +114,15 @@ struct fr_store_methods {
      * outside transactions (whether a store sees its own uncommitted puts is
      * unspecified). */
     int (*get_idempotency)(fr_store *store, const char *scope, const char *key, char **doc);
+
+    /* ---- version 4 ---- */
+
+    /* Group commit: returns once every transaction committed before the call
+     * is durable.  A store whose commit is already durable may leave it NULL.
+     * The engine calls it after releasing its lock, concurrently with another
+     * thread using the store under the lock, and acknowledges a change only
+     * after its sync returned FR_OK. */
+    int (*sync)(fr_store *store);
 };
 
 struct fr_store {
@@ -123,7 +132,8 @@ struct fr_store {
 /* Built-in backends.  *out is owned by the caller until handed to
  * fr_engine_open_store (which takes ownership). */
 FR_API int fr_store_memory_open(fr_store **out);
-/* path: a file name; created if missing; WAL, synchronous=FULL. */
+/* path: a file name; created if missing; WAL with group commit (see
+ * store_sqlite.c); "PATH?sync=off" disables syncing (tests only). */
 FR_API int fr_store_sqlite_open(const char *path, fr_store **out, char *errbuf,
                                 size_t errbuf_size);
 

@@ -468,7 +468,7 @@ int fr_allocation_create_batch(fr_engine *engine, const fr_ctx *ctx,
         fr__idem_put_failure(engine, ctx, rc, res);
     }
     fr__idem_prior_clear(&prior);
-    fr__unlock(engine);
+    rc = fr__unlock_call(engine, rc);
     free(recs);
     return rc;
 }
@@ -708,8 +708,7 @@ int fr_allocation_update(fr_engine *engine, const fr_ctx *ctx, const char *id,
     } else if (engine->txn.id != 0) {
         fr__txn_abort(engine);
     }
-    fr__unlock(engine);
-    return rc;
+    return fr__unlock_call(engine, rc);
 }
 
 int fr_allocation_delete(fr_engine *engine, const fr_ctx *ctx, const char *id,
@@ -743,8 +742,7 @@ int fr_allocation_delete(fr_engine *engine, const fr_ctx *ctx, const char *id,
     } else if (engine->txn.id != 0) {
         fr__txn_abort(engine);
     }
-    fr__unlock(engine);
-    return rc;
+    return fr__unlock_call(engine, rc);
 }
 
 int fr_allocation_get(fr_engine *engine, const char *id, fr_allocation *out)
@@ -758,6 +756,5 @@ int fr_allocation_get(fr_engine *engine, const char *id, fr_allocation *out)
     if (rc == FR_OK) {
         rc = rec == NULL ? FR_ENOTFOUND : fr__allocation_copy(out, &rec->a);
     }
-    fr__unlock(engine);
-    return rc;
+    return fr__unlock_call(engine, rc);
 }

@@ -473,8 +473,7 @@ int fr_conflict_create(fr_engine *engine, const fr_ctx *ctx, const fr_conflict_p
         fr__idem_put_failure(engine, ctx, rc, res);
     }
     fr__idem_prior_clear(&prior);
-    fr__unlock(engine);
-    return rc;
+    return fr__unlock_call(engine, rc);
 }
 
 int fr_conflict_get(fr_engine *engine, const char *id, fr_conflict *out)
@@ -489,6 +488,5 @@ int fr_conflict_get(fr_engine *engine, const char *id, fr_conflict *out)
     if (rc == FR_OK) {
         rc = rec == NULL ? FR_ENOTFOUND : fr__conflict_copy(out, &rec->c);
     }
-    fr__unlock(engine);
-    return rc;
+    return fr__unlock_call(engine, rc);
 }

@@ -239,6 +239,20 @@ void fr__lock(fr_engine *e)
     }
 }
 
+int fr__unlock_call(fr_engine *e, int rc)
+{
+    int committed = e->call_committed;
+    e->call_committed = 0;
+    fr__unlock(e);
+    /* Group commit: wait, outside the lock, until what this call committed
+     * is durable; concurrent calls share one flush (fleetres_store.h). */
+    const struct fr_store_methods *m = e->store->methods;
+    if (committed && m->version >= 4 && m->sync != NULL && m->sync(e->store) != FR_OK) {
+        return rc == FR_OK ? FR_ESTORE : rc;
+    }
+    return rc;
+}
+
 void fr__unlock(fr_engine *e)
 {
     int rc = pthread_mutex_unlock(&e->lock);
@@ -678,8 +692,7 @@ int fr_engine_tick(fr_engine *engine)
     }
     fr__lock(engine);
     int rc = fr__advance(engine, fr__now(engine));
-    fr__unlock(engine);
-    return rc;
+    return fr__unlock_call(engine, rc);
 }
 
 int fr_engine_ping(fr_engine *engine)

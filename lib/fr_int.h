@@ -147,6 +147,7 @@ struct fr_engine {
     int64_t uuid_last_ms;
     int64_t head_seq;
     int64_t last_full_dispatch_ms;
+    int call_committed; /* the current call committed something: sync before acking */
 
     fr__idmap pools_by_id;     /* id -> fr__pool_rec* */
     fr__idmap allocs_by_id;    /* id -> fr__alloc_rec* */
@@ -175,6 +176,9 @@ struct fr_engine {
 int64_t fr__now(fr_engine *e);
 void fr__lock(fr_engine *e);
 void fr__unlock(fr_engine *e);
+/* Ends a public call: unlocks, then waits until what the call committed is
+ * durable (group commit).  Returns rc, or FR_ESTORE if the flush failed. */
+int fr__unlock_call(fr_engine *e, int rc);
 /* Applies time-driven changes due at now in their own transaction. */
 int fr__advance(fr_engine *e, int64_t now_ms);
 /* "a\x1fb[\x1fc]" into buf; 0 if it did not fit. */

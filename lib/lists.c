@@ -253,7 +253,7 @@ static int list_records(fr_engine *e, const list_kind *k, const fr_list_query *q
     for (; rc == FR_OK && copied < n; copied++) {
         rc = k->copy(e, recs[copied], out + copied * k->elem_size);
     }
-    fr__unlock(e);
+    rc = fr__unlock_call(e, rc);
     free(recs);
     if (rc != FR_OK) {
         for (size_t i = 0; out != NULL && i < copied; i++) {
@@ -423,7 +423,7 @@ int fr_pool_booked_series(fr_engine *engine, const char *pool_id, int64_t from_m
         fr__ledger_stats(pool->usage, b->start_ms, b->end_ms, &b->capacity_avg_milli,
                          &b->booked_avg_milli, &b->booked_peak_milli);
     }
-    fr__unlock(engine);
+    rc = fr__unlock_call(engine, rc);
     if (rc == FR_OK) {
         *count = n;
     }
@@ -446,8 +446,7 @@ int fr_event_list(fr_engine *engine, int64_t after, size_t limit, const char *fl
             rc = FR_ESTORE;
         }
     }
-    fr__unlock(engine);
-    return rc;
+    return fr__unlock_call(engine, rc);
 }
 
 /* ---- samples (SPEC §5): a point in time, from <= timestamp < to ---------- */

@@ -254,8 +254,7 @@ int fr_pool_create(fr_engine *engine, const fr_ctx *ctx, const fr_pool_params *p
         fr__idem_put_failure(engine, ctx, rc, res);
     }
     fr__idem_prior_clear(&prior);
-    fr__unlock(engine);
-    return rc;
+    return fr__unlock_call(engine, rc);
 }
 
 static fr__pool_rec *find_pool(fr_engine *e, const char *id)
@@ -346,8 +345,7 @@ int fr_pool_update(fr_engine *engine, const fr_ctx *ctx, const char *id,
     }
     fr__lock(engine);
     int rc = update_locked(engine, ctx, id, params, out, res);
-    fr__unlock(engine);
-    return rc;
+    return fr__unlock_call(engine, rc);
 }
 
 /* Live allocations of the pool that end after now (or are open-ended). */
@@ -427,8 +425,7 @@ int fr_pool_delete(fr_engine *engine, const fr_ctx *ctx, const char *id, int for
     }
     fr__lock(engine);
     int rc = delete_locked(engine, ctx, id, force, res);
-    fr__unlock(engine);
-    return rc;
+    return fr__unlock_call(engine, rc);
 }
 
 int fr_pool_get(fr_engine *engine, const char *id, fr_pool *out)
@@ -448,6 +445,5 @@ int fr_pool_get(fr_engine *engine, const char *id, fr_pool *out)
             fr__pool_fill_computed(engine, rec, out);
         }
     }
-    fr__unlock(engine);
-    return rc;
+    return fr__unlock_call(engine, rc);
 }

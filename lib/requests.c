@@ -235,8 +235,7 @@ int fr_request_create(fr_engine *engine, const fr_ctx *ctx, const fr_request_par
         fr__idem_put_failure(engine, ctx, rc, res);
     }
     fr__idem_prior_clear(&prior);
-    fr__unlock(engine);
-    return rc;
+    return fr__unlock_call(engine, rc);
 }
 
 static fr__req_rec *find_pending(fr_engine *e, const char *id, const fr_ctx *ctx, int *rc,
@@ -322,8 +321,7 @@ int fr_request_update(fr_engine *engine, const fr_ctx *ctx, const char *id,
     }
     fr__lock(engine);
     int rc = update_locked(engine, ctx, id, params, out, res);
-    fr__unlock(engine);
-    return rc;
+    return fr__unlock_call(engine, rc);
 }
 
 int fr_request_delete(fr_engine *engine, const fr_ctx *ctx, const char *id, fr_request *out,
@@ -348,8 +346,7 @@ int fr_request_delete(fr_engine *engine, const fr_ctx *ctx, const char *id, fr_r
     } else if (engine->txn.id != 0) {
         fr__txn_abort(engine);
     }
-    fr__unlock(engine);
-    return rc;
+    return fr__unlock_call(engine, rc);
 }
 
 int fr_request_get(fr_engine *engine, const char *id, fr_request *out)
@@ -363,8 +360,7 @@ int fr_request_get(fr_engine *engine, const char *id, fr_request *out)
     if (rc == FR_OK) {
         rc = rec == NULL ? FR_ENOTFOUND : copy_out(engine, rec, out);
     }
-    fr__unlock(engine);
-    return rc;
+    return fr__unlock_call(engine, rc);
 }
 
 /* ---- time-driven and caused changes --------------------------------------- */

@@ -348,7 +348,7 @@ int fr_sample_create_batch(fr_engine *engine, const fr_ctx *ctx,
         fr__idem_put_failure(engine, ctx, rc, res);
     }
     fr__idem_prior_clear(&prior);
-    fr__unlock(engine);
+    rc = fr__unlock_call(engine, rc);
     free(recs);
     return rc;
 }
@@ -466,7 +466,7 @@ int fr_pool_utilization(fr_engine *engine, const char *pool_id, int64_t from_ms,
     fr__lock(engine);
     int rc = series_locked(engine, pool_id, from_ms, to_ms, bucket_ms, buckets, (size_t)nb,
                            &total);
-    fr__unlock(engine);
+    rc = fr__unlock_call(engine, rc);
     if (rc == FR_OK) {
         memcpy(out, buckets, (size_t)nb * sizeof *buckets);
         *count = (size_t)nb;

@@ -957,6 +957,7 @@ int fr__txn_commit(fr_engine *e, fr_result *res)
         return rc;
     }
     e->head_seq += (int64_t)e->txn.events_len;
+    e->call_committed = 1;
     txn_reset(e);
     return FR_OK;
 }
