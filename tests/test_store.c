@@ -153,11 +153,12 @@ static fr_event make_event(int64_t seq, const char *fleet_id)
     fr_event e;
     memset(&e, 0, sizeof(e));
     e.seq = seq;
-    snprintf(e.id, sizeof(e.id), "01900000-0000-7000-8000-%012lld", (long long)seq);
+    /* 12 digits at most, which the id's last group holds. */
+    unsigned long long digits = (unsigned long long)seq % 1000000000000ULL;
+    snprintf(e.id, sizeof(e.id), "01900000-0000-7000-8000-%012llu", digits);
     snprintf(e.type, sizeof(e.type), "%s", seq % 2 ? "pool.created" : "allocation.confirmed");
     e.entity_type = seq % 2 ? FR_ENTITY_POOL : FR_ENTITY_ALLOCATION;
-    snprintf(e.entity_id, sizeof(e.entity_id), "01900000-0000-7000-9000-%012lld",
-             (long long)seq);
+    snprintf(e.entity_id, sizeof(e.entity_id), "01900000-0000-7000-9000-%012llu", digits);
     e.fleet_id = (char *)fleet_id;
     e.occurred_at_ms = INT64_C(1795701600000) + seq;
     e.actor = seq % 3 ? "alice" : "system";
