@@ -201,6 +201,17 @@ int frs_send_entity(frs_exchange *x, int status, cJSON *entity, int64_t version)
     return frs_send_json(x, status, entity, etag);
 }
 
+int frs_send_items(frs_exchange *x, int status, cJSON *items)
+{
+    cJSON *body = items != NULL ? cJSON_CreateObject() : NULL;
+    if (body == NULL || !cJSON_AddItemToObject(body, "items", items)) {
+        cJSON_Delete(body);
+        cJSON_Delete(items);
+        return frs_send_result_error(x, FR_ENOMEM, NULL);
+    }
+    return frs_send_json(x, status, body, NULL);
+}
+
 int frs_send_text(frs_exchange *x, int status, const char *content_type, const char *body,
                   size_t len)
 {

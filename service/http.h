@@ -57,6 +57,9 @@ int frs_send_invalid(frs_exchange *x, const char *field, const char *message);
 int frs_send_result_error(frs_exchange *x, int status, const fr_result *res);
 /* Sends an entity rendered as JSON with ETag: "<version>" (takes ownership). */
 int frs_send_entity(frs_exchange *x, int status, cJSON *entity, int64_t version);
+/* {"items": items} for a batch create (takes ownership; NULL items = out of
+ * memory, answered as such). */
+int frs_send_items(frs_exchange *x, int status, cJSON *items);
 /* A non-JSON body (metrics text). */
 int frs_send_text(frs_exchange *x, int status, const char *content_type, const char *body,
                   size_t len);

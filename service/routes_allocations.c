@@ -184,13 +184,7 @@ static int alloc_batch_run(frs_exchange *x, const alloc_input *in, size_t n)
     fr_result_clear(&res);
     cJSON *items = alloc_array(out, n);
     fr_allocation_free_array(out, n);
-    cJSON *body = items != NULL ? cJSON_CreateObject() : NULL;
-    if (body == NULL || !cJSON_AddItemToObject(body, "items", items)) {
-        cJSON_Delete(body);
-        cJSON_Delete(items);
-        return frs_send_result_error(x, FR_ENOMEM, NULL);
-    }
-    return frs_send_json(x, 201, body, NULL);
+    return frs_send_items(x, 201, items);
 }
 
 /* {"allocations": [...]}: 1..FR_BATCH_MAX objects, each read like a single
