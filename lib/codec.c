@@ -29,6 +29,7 @@
 
 #include "codec.h"
 #include "entity.h"
+#include "jsonw.h"
 #include "fleetres.h"
 
 /* Bound on the arrays read back (allocation_ids, resolution actions). */
@@ -186,62 +187,160 @@ cJSON *fr__pool_to_cjson(const fr_pool *pool) {
     return builder_finish(&b);
 }
 
-cJSON *fr__allocation_to_cjson(const fr_allocation *allocation) {
-    assert(allocation != NULL);
-    const fr_allocation *a = allocation;
-    builder b = builder_start();
-    put_string(&b, "id", a->id);
-    put_string(&b, "pool_id", a->pool_id);
-    put_string(&b, "fleet_id", a->fleet_id);
-    put_string(&b, "resource_type", a->resource_type);
-    put_string(&b, "vehicle_id", a->vehicle_id);
-    put_string(&b, "operation_id", a->operation_id);
-    put_string(&b, "allocation_type", a->allocation_type);
-    put(&b, "quantity", fr__qty_to_cjson(a->quantity_milli));
-    put(&b, "start", fr__time_to_cjson(a->start_ms));
-    put(&b, "end", fr__time_to_cjson(a->end_ms));
-    put(&b, "priority", int_to_cjson(a->priority));
-    put_enum(&b, "status", fr_allocation_status_name(a->status));
-    put(&b, "hold_expires_at", fr__time_to_cjson(a->hold_expires_at_ms));
-    put(&b, "request_id", id_or_null(a->request_id));
-    put(&b, "plan_id", id_or_null(a->plan_id));
-    put(&b, "metadata", object_from_text(a->metadata_json));
-    put(&b, "released_at", fr__time_to_cjson(a->released_at_ms));
-    put_versioning(&b, a->version, a->created_at_ms, a->updated_at_ms);
-    return builder_finish(&b);
+/* The hot entities (allocations, requests, events) are written as text
+ * directly (jsonw.c: no tree, no printf); their cJSON form is that text as
+ * a raw item, which prints verbatim inside any list or envelope. */
+static cJSON *raw_from_text(char *text) {
+    cJSON *item = text != NULL ? cJSON_CreateRaw(text) : NULL;
+    free(text);
+    return item;
 }
 
-cJSON *fr__request_to_cjson(const fr_request *request) {
+/* metadata/labels: "{}" as is; anything else in cJSON's canonical form
+ * (parsed and printed, as the cJSON path always did); absent, malformed or
+ * not an object: {}. */
+static void put_object_text(fr__jw *w, const char *name, const char *text) {
+    fr__jw_key(w, name);
+    if (text == NULL || strcmp(text, "{}") == 0) {
+        fr__jw_raw(w, "{}");
+        return;
+    }
+    cJSON *parsed = object_from_text(text);
+    char *canonical = parsed != NULL ? cJSON_PrintUnformatted(parsed) : NULL;
+    cJSON_Delete(parsed);
+    if (canonical == NULL) {
+        w->ok = 0;
+        return;
+    }
+    fr__jw_raw(w, canonical);
+    cJSON_free(canonical);
+}
+
+static void put_versioning_text(fr__jw *w, int64_t version, int64_t created_at_ms,
+                                int64_t updated_at_ms) {
+    fr__jw_key(w, "version");
+    fr__jw_int(w, version);
+    fr__jw_key(w, "created_at");
+    fr__jw_time(w, created_at_ms);
+    fr__jw_key(w, "updated_at");
+    fr__jw_time(w, updated_at_ms);
+}
+
+/* Rendered size hints: a typical entity fits without growing. */
+#define ENTITY_TEXT_HINT 640
+
+char *fr__allocation_to_json_text(const fr_allocation *allocation) {
+    assert(allocation != NULL);
+    const fr_allocation *a = allocation;
+    fr__jw w;
+    fr__jw_init(&w, ENTITY_TEXT_HINT);
+    fr__jw_object_begin(&w);
+    fr__jw_key(&w, "id");
+    fr__jw_string(&w, a->id);
+    fr__jw_key(&w, "pool_id");
+    fr__jw_string(&w, a->pool_id);
+    fr__jw_key(&w, "fleet_id");
+    fr__jw_string(&w, a->fleet_id);
+    fr__jw_key(&w, "resource_type");
+    fr__jw_string(&w, a->resource_type);
+    fr__jw_key(&w, "vehicle_id");
+    fr__jw_string(&w, a->vehicle_id);
+    fr__jw_key(&w, "operation_id");
+    fr__jw_string(&w, a->operation_id);
+    fr__jw_key(&w, "allocation_type");
+    fr__jw_string(&w, a->allocation_type);
+    fr__jw_key(&w, "quantity");
+    fr__jw_qty(&w, a->quantity_milli);
+    fr__jw_key(&w, "start");
+    fr__jw_time(&w, a->start_ms);
+    fr__jw_key(&w, "end");
+    fr__jw_time(&w, a->end_ms);
+    fr__jw_key(&w, "priority");
+    fr__jw_int(&w, a->priority);
+    fr__jw_key(&w, "status");
+    fr__jw_string(&w, fr_allocation_status_name(a->status));
+    fr__jw_key(&w, "hold_expires_at");
+    fr__jw_time(&w, a->hold_expires_at_ms);
+    fr__jw_key(&w, "request_id");
+    fr__jw_id(&w, a->request_id);
+    fr__jw_key(&w, "plan_id");
+    fr__jw_id(&w, a->plan_id);
+    put_object_text(&w, "metadata", a->metadata_json);
+    fr__jw_key(&w, "released_at");
+    fr__jw_time(&w, a->released_at_ms);
+    put_versioning_text(&w, a->version, a->created_at_ms, a->updated_at_ms);
+    fr__jw_object_end(&w);
+    return fr__jw_finish(&w);
+}
+
+cJSON *fr__allocation_to_cjson(const fr_allocation *allocation) {
+    return raw_from_text(fr__allocation_to_json_text(allocation));
+}
+
+char *fr__request_to_json_text(const fr_request *request) {
     assert(request != NULL);
     const fr_request *r = request;
     const int pending = r->status == FR_REQ_PENDING;
-    builder b = builder_start();
-    put_string(&b, "id", r->id);
-    put_string(&b, "fleet_id", r->fleet_id);
-    put_string(&b, "vehicle_id", r->vehicle_id);
-    put_string(&b, "operation_id", r->operation_id);
-    put_string(&b, "resource_type", r->resource_type);
-    put(&b, "pool_id", id_or_null(r->pool_id));
-    put_string(&b, "site", r->site);
-    put(&b, "quantity", fr__qty_to_cjson(r->quantity_milli));
+    fr__jw w;
+    fr__jw_init(&w, ENTITY_TEXT_HINT);
+    fr__jw_object_begin(&w);
+    fr__jw_key(&w, "id");
+    fr__jw_string(&w, r->id);
+    fr__jw_key(&w, "fleet_id");
+    fr__jw_string(&w, r->fleet_id);
+    fr__jw_key(&w, "vehicle_id");
+    fr__jw_string(&w, r->vehicle_id);
+    fr__jw_key(&w, "operation_id");
+    fr__jw_string(&w, r->operation_id);
+    fr__jw_key(&w, "resource_type");
+    fr__jw_string(&w, r->resource_type);
+    fr__jw_key(&w, "pool_id");
+    fr__jw_id(&w, r->pool_id);
+    fr__jw_key(&w, "site");
+    fr__jw_string(&w, r->site);
+    fr__jw_key(&w, "quantity");
+    fr__jw_qty(&w, r->quantity_milli);
     /* Seconds with millisecond precision: the same text as milli-units. */
-    put(&b, "duration_seconds", fr__qty_to_cjson(r->duration_ms));
-    put(&b, "earliest_start", fr__time_to_cjson(r->earliest_start_ms));
-    put(&b, "latest_end", fr__time_to_cjson(r->latest_end_ms));
-    put(&b, "priority", int_to_cjson(r->priority));
-    put_enum(&b, "status", fr_request_status_name(r->status));
-    put_enum(&b, "pending_reason", fr_pending_reason_name(r->pending_reason));
-    put(&b, "allocation_id", id_or_null(r->allocation_id));
-    put(&b, "queue_position", pending ? int_to_cjson(r->queue_position) : cJSON_CreateNull());
-    put(&b, "effective_priority",
-        pending ? int_to_cjson(r->effective_priority) : cJSON_CreateNull());
-    put(&b, "estimated_start",
-        pending ? fr__time_to_cjson(r->estimated_start_ms) : cJSON_CreateNull());
-    put_bool(&b, "preempt", r->preempt);
-    put(&b, "fulfilled_at", fr__time_to_cjson(r->fulfilled_at_ms));
-    put(&b, "metadata", object_from_text(r->metadata_json));
-    put_versioning(&b, r->version, r->created_at_ms, r->updated_at_ms);
-    return builder_finish(&b);
+    fr__jw_key(&w, "duration_seconds");
+    fr__jw_qty(&w, r->duration_ms);
+    fr__jw_key(&w, "earliest_start");
+    fr__jw_time(&w, r->earliest_start_ms);
+    fr__jw_key(&w, "latest_end");
+    fr__jw_time(&w, r->latest_end_ms);
+    fr__jw_key(&w, "priority");
+    fr__jw_int(&w, r->priority);
+    fr__jw_key(&w, "status");
+    fr__jw_string(&w, fr_request_status_name(r->status));
+    fr__jw_key(&w, "pending_reason");
+    fr__jw_string(&w, fr_pending_reason_name(r->pending_reason));
+    fr__jw_key(&w, "allocation_id");
+    fr__jw_id(&w, r->allocation_id);
+    fr__jw_key(&w, "queue_position");
+    if (pending) {
+        fr__jw_int(&w, r->queue_position);
+    } else {
+        fr__jw_null(&w);
+    }
+    fr__jw_key(&w, "effective_priority");
+    if (pending) {
+        fr__jw_int(&w, r->effective_priority);
+    } else {
+        fr__jw_null(&w);
+    }
+    fr__jw_key(&w, "estimated_start");
+    fr__jw_time(&w, pending ? r->estimated_start_ms : FR_TIME_NULL);
+    fr__jw_key(&w, "preempt");
+    fr__jw_bool(&w, r->preempt);
+    fr__jw_key(&w, "fulfilled_at");
+    fr__jw_time(&w, r->fulfilled_at_ms);
+    put_object_text(&w, "metadata", r->metadata_json);
+    put_versioning_text(&w, r->version, r->created_at_ms, r->updated_at_ms);
+    fr__jw_object_end(&w);
+    return fr__jw_finish(&w);
+}
+
+cJSON *fr__request_to_cjson(const fr_request *request) {
+    return raw_from_text(fr__request_to_json_text(request));
 }
 
 static cJSON *allocation_ids_to_cjson(const char (*ids)[FR_ID_SIZE], size_t n) {
@@ -317,27 +416,49 @@ cJSON *fr__conflict_to_cjson(const fr_conflict *conflict) {
     return builder_finish(&b);
 }
 
-/* The event's data: its JSON text parsed (any JSON value); null when absent
- * or malformed. */
-static cJSON *data_from_text(const char *text) {
+/* Whether text is one complete JSON value (NULL is not). */
+static int valid_json(const char *text) {
     cJSON *parsed = text != NULL ? cJSON_ParseWithOpts(text, NULL, 1) : NULL;
-    return parsed != NULL ? parsed : cJSON_CreateNull();
+    cJSON_Delete(parsed);
+    return parsed != NULL;
+}
+
+/* The event's data is the entity's text as the engine rendered it, embedded
+ * verbatim (null when absent or malformed). */
+static char *event_to_json_text(const fr_event *event) {
+    assert(event != NULL);
+    const fr_event *e = event;
+    fr__jw w;
+    fr__jw_init(&w, ENTITY_TEXT_HINT + 256 + (e->data_json != NULL ? strlen(e->data_json) : 0));
+    fr__jw_object_begin(&w);
+    fr__jw_key(&w, "seq");
+    fr__jw_int(&w, e->seq);
+    fr__jw_key(&w, "id");
+    fr__jw_string(&w, e->id);
+    fr__jw_key(&w, "type");
+    fr__jw_string(&w, e->type);
+    fr__jw_key(&w, "entity_type");
+    fr__jw_string(&w, fr_entity_type_name(e->entity_type));
+    fr__jw_key(&w, "entity_id");
+    fr__jw_string(&w, e->entity_id);
+    fr__jw_key(&w, "fleet_id");
+    fr__jw_string(&w, e->fleet_id);
+    fr__jw_key(&w, "occurred_at");
+    fr__jw_time(&w, e->occurred_at_ms);
+    fr__jw_key(&w, "actor");
+    fr__jw_string(&w, e->actor);
+    fr__jw_key(&w, "data");
+    if (valid_json(e->data_json)) {
+        fr__jw_raw(&w, e->data_json);
+    } else {
+        fr__jw_null(&w);
+    }
+    fr__jw_object_end(&w);
+    return fr__jw_finish(&w);
 }
 
 cJSON *fr__event_to_cjson(const fr_event *event) {
-    assert(event != NULL);
-    const fr_event *e = event;
-    builder b = builder_start();
-    put(&b, "seq", int_to_cjson(e->seq));
-    put_string(&b, "id", e->id);
-    put_string(&b, "type", e->type);
-    put_enum(&b, "entity_type", fr_entity_type_name(e->entity_type));
-    put_string(&b, "entity_id", e->entity_id);
-    put_string(&b, "fleet_id", e->fleet_id);
-    put(&b, "occurred_at", fr__time_to_cjson(e->occurred_at_ms));
-    put_string(&b, "actor", e->actor);
-    put(&b, "data", data_from_text(e->data_json));
-    return builder_finish(&b);
+    return raw_from_text(event_to_json_text(event));
 }
 
 /* ---------------------------------------------------------------------------
@@ -355,14 +476,6 @@ static char *print_and_delete(cJSON *json) {
 
 char *fr__pool_to_json_text(const fr_pool *pool) {
     return print_and_delete(fr__pool_to_cjson(pool));
-}
-
-char *fr__allocation_to_json_text(const fr_allocation *allocation) {
-    return print_and_delete(fr__allocation_to_cjson(allocation));
-}
-
-char *fr__request_to_json_text(const fr_request *request) {
-    return print_and_delete(fr__request_to_cjson(request));
 }
 
 char *fr__conflict_to_json_text(const fr_conflict *conflict) {
@@ -409,7 +522,7 @@ int fr_event_to_json(const fr_event *event, char **out_json) {
     if (event == NULL || out_json == NULL) {
         return FR_EINVAL;
     }
-    return deliver_text(print_and_delete(fr__event_to_cjson(event)), out_json);
+    return deliver_text(event_to_json_text(event), out_json);
 }
 
 /* ---------------------------------------------------------------------------
@@ -708,7 +821,19 @@ int fr__pool_from_cjson(const cJSON *json, fr_pool *out) {
     return r.status;
 }
 
-int fr__allocation_from_cjson(const cJSON *json, fr_allocation *out) {
+/* to_cjson gives allocations and requests as raw text items (see
+ * raw_from_text): those are read from their parsed text, which *owned
+ * holds until the caller deletes it. */
+static const cJSON *object_of(const cJSON *json, cJSON **owned) {
+    *owned = NULL;
+    if (json == NULL || !cJSON_IsRaw(json)) {
+        return json;
+    }
+    *owned = cJSON_ParseWithOpts(json->valuestring, NULL, 1);
+    return *owned;
+}
+
+static int allocation_from_object(const cJSON *json, fr_allocation *out) {
     assert(out != NULL);
     memset(out, 0, sizeof *out);
     reader r = reader_start(json);
@@ -739,6 +864,13 @@ int fr__allocation_from_cjson(const cJSON *json, fr_allocation *out) {
     return r.status;
 }
 
+int fr__allocation_from_cjson(const cJSON *json, fr_allocation *out) {
+    cJSON *owned;
+    int status = allocation_from_object(object_of(json, &owned), out);
+    cJSON_Delete(owned);
+    return status;
+}
+
 static void read_pending_reason(reader *r, fr_request *out) {
     const cJSON *item = member(r, "pending_reason");
     out->pending_reason = FR_REASON_NONE;
@@ -755,7 +887,7 @@ static void read_pending_reason(reader *r, fr_request *out) {
     }
 }
 
-int fr__request_from_cjson(const cJSON *json, fr_request *out) {
+static int request_from_object(const cJSON *json, fr_request *out) {
     assert(out != NULL);
     memset(out, 0, sizeof *out);
     reader r = reader_start(json);
@@ -789,6 +921,13 @@ int fr__request_from_cjson(const cJSON *json, fr_request *out) {
         fr_request_clear(out);
     }
     return r.status;
+}
+
+int fr__request_from_cjson(const cJSON *json, fr_request *out) {
+    cJSON *owned;
+    int status = request_from_object(object_of(json, &owned), out);
+    cJSON_Delete(owned);
+    return status;
 }
 
 static void read_allocation_ids(reader *r, fr_conflict *out) {

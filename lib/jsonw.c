@@ -1,0 +1,259 @@
+/*
+ * jsonw.c — a JSON text writer for the hot rendering paths; see jsonw.h.
+ */
+#include "jsonw.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fleetres.h"
+
+/* Room for any integer, quantity or time text. */
+#define JW_NUMBER_TEXT_SIZE 48
+
+void fr__jw_init(fr__jw *w, size_t size_hint) {
+    assert(w != NULL);
+    memset(w, 0, sizeof *w);
+    w->cap = size_hint < 64 ? 64 : size_hint;
+    w->buf = malloc(w->cap);
+    w->ok = w->buf != NULL;
+}
+
+char *fr__jw_finish(fr__jw *w) {
+    assert(w != NULL);
+    assert(!w->ok || w->depth == 0);
+    char *text = NULL;
+    if (w->ok) {
+        assert(w->len < w->cap);
+        w->buf[w->len] = '\0';
+        text = w->buf;
+    } else {
+        free(w->buf);
+    }
+    memset(w, 0, sizeof *w);
+    return text;
+}
+
+/* Makes room for n more bytes and the final NUL; false once failed. */
+static int reserve(fr__jw *w, size_t n) {
+    if (!w->ok) {
+        return 0;
+    }
+    if (n < w->cap - w->len) {
+        return 1;
+    }
+    size_t cap = w->cap;
+    while (n >= cap - w->len) {
+        if (cap > SIZE_MAX / 2) {
+            w->ok = 0;
+            return 0;
+        }
+        cap *= 2;
+    }
+    char *grown = realloc(w->buf, cap);
+    if (grown == NULL) {
+        w->ok = 0;
+        return 0;
+    }
+    w->buf = grown;
+    w->cap = cap;
+    return 1;
+}
+
+static void append(fr__jw *w, const char *bytes, size_t n) {
+    if (reserve(w, n)) {
+        memcpy(w->buf + w->len, bytes, n);
+        w->len += n;
+    }
+}
+
+static void append_char(fr__jw *w, char c) {
+    if (reserve(w, 1)) {
+        w->buf[w->len++] = c;
+    }
+}
+
+/* The comma before every element of a container but the first. */
+static void separate(fr__jw *w) {
+    if (w->depth > 0) {
+        if (!w->first[w->depth - 1]) {
+            append_char(w, ',');
+        }
+        w->first[w->depth - 1] = 0;
+    }
+}
+
+static void value_start(fr__jw *w);
+static void value_end(fr__jw *w);
+
+static void open_container(fr__jw *w, char bracket) {
+    value_start(w);
+    append_char(w, bracket);
+    if (w->depth >= JW_DEPTH_MAX) {
+        w->ok = 0; /* deeper than any entity we render: a bug upstream */
+        return;
+    }
+    w->first[w->depth++] = 1;
+}
+
+static void close_container(fr__jw *w, char bracket) {
+    assert(!w->ok || w->depth > 0);
+    if (w->depth > 0) {
+        w->depth--;
+    }
+    append_char(w, bracket);
+    value_end(w);
+}
+
+void fr__jw_object_begin(fr__jw *w) { open_container(w, '{'); }
+
+void fr__jw_object_end(fr__jw *w) { close_container(w, '}'); }
+
+void fr__jw_array_begin(fr__jw *w) { open_container(w, '['); }
+
+void fr__jw_array_end(fr__jw *w) { close_container(w, ']'); }
+
+/* The escape of a byte that needs one (cJSON's print_string_ptr: the short
+ * forms, else \u00xx) into esc; returns its length. */
+static size_t escape_of(unsigned char c, char esc[6]) {
+    static const char hex[] = "0123456789abcdef";
+    esc[0] = '\\';
+    switch (c) {
+    case '"': esc[1] = '"'; return 2;
+    case '\\': esc[1] = '\\'; return 2;
+    case '\b': esc[1] = 'b'; return 2;
+    case '\f': esc[1] = 'f'; return 2;
+    case '\n': esc[1] = 'n'; return 2;
+    case '\r': esc[1] = 'r'; return 2;
+    case '\t': esc[1] = 't'; return 2;
+    default:
+        esc[1] = 'u';
+        esc[2] = '0';
+        esc[3] = '0';
+        esc[4] = hex[c >> 4];
+        esc[5] = hex[c & 15];
+        return 6;
+    }
+}
+
+static int needs_escape(unsigned char c) { return c < 32 || c == '"' || c == '\\'; }
+
+/* A quoted, escaped string, exactly as cJSON prints it; runs of bytes that
+ * need no escape are copied at once. */
+static void quoted(fr__jw *w, const char *s) {
+    append_char(w, '"');
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p != '\0') {
+        const unsigned char *run = p;
+        while (*p != '\0' && !needs_escape(*p)) {
+            p++;
+        }
+        append(w, (const char *)run, (size_t)(p - run));
+        if (*p != '\0') {
+            char esc[6];
+            append(w, esc, escape_of(*p, esc));
+            p++;
+        }
+    }
+    append_char(w, '"');
+}
+
+void fr__jw_key(fr__jw *w, const char *name) {
+    assert(name != NULL);
+    separate(w);
+    quoted(w, name);
+    append_char(w, ':');
+    /* The value that follows must not separate itself again. */
+    if (w->depth > 0) {
+        w->first[w->depth - 1] = 1;
+    }
+}
+
+/* Every value: separated from the previous element of an array; a member
+ * value right after its key is not (fr__jw_key marked the container). */
+static void value_start(fr__jw *w) { separate(w); }
+
+/* After a member value, the container has content again. */
+static void value_end(fr__jw *w) {
+    if (w->depth > 0) {
+        w->first[w->depth - 1] = 0;
+    }
+}
+
+void fr__jw_string(fr__jw *w, const char *s) {
+    value_start(w);
+    if (s == NULL) {
+        append(w, "null", 4);
+    } else {
+        quoted(w, s);
+    }
+    value_end(w);
+}
+
+void fr__jw_null(fr__jw *w) {
+    value_start(w);
+    append(w, "null", 4);
+    value_end(w);
+}
+
+void fr__jw_bool(fr__jw *w, int value) {
+    value_start(w);
+    if (value) {
+        append(w, "true", 4);
+    } else {
+        append(w, "false", 5);
+    }
+    value_end(w);
+}
+
+void fr__jw_int(fr__jw *w, int64_t value) {
+    char text[JW_NUMBER_TEXT_SIZE];
+    size_t len = 0;
+    uint64_t magnitude = value < 0 ? (uint64_t)0 - (uint64_t)value : (uint64_t)value;
+    do { /* backwards */
+        text[len++] = (char)('0' + magnitude % 10);
+        magnitude /= 10;
+    } while (magnitude > 0);
+    if (value < 0) {
+        text[len++] = '-';
+    }
+    char forward[JW_NUMBER_TEXT_SIZE];
+    for (size_t i = 0; i < len; i++) {
+        forward[i] = text[len - 1 - i];
+    }
+    value_start(w);
+    append(w, forward, len);
+    value_end(w);
+}
+
+void fr__jw_qty(fr__jw *w, int64_t milli) {
+    char text[JW_NUMBER_TEXT_SIZE];
+    size_t len = fr_qty_format(milli, text, sizeof text);
+    assert(len > 0);
+    value_start(w);
+    append(w, text, len);
+    value_end(w);
+}
+
+void fr__jw_time(fr__jw *w, int64_t ms) {
+    char text[JW_NUMBER_TEXT_SIZE];
+    if (ms == FR_TIME_NULL || ms == FR_TIME_INF || fr_time_format(ms, text, sizeof text) == 0) {
+        fr__jw_null(w);
+        return;
+    }
+    value_start(w);
+    quoted(w, text);
+    value_end(w);
+}
+
+void fr__jw_id(fr__jw *w, const char *id) {
+    fr__jw_string(w, id != NULL && id[0] != '\0' ? id : NULL);
+}
+
+void fr__jw_raw(fr__jw *w, const char *json) {
+    assert(json != NULL);
+    value_start(w);
+    append(w, json, strlen(json));
+    value_end(w);
+}
