@@ -1431,6 +1431,44 @@ Test(store_sqlite_only, version_1_file_is_upgraded_to_2)
         raw_int("SELECT count(*) FROM sqlite_master WHERE name = 'samples_by_pool_time'"), 1);
 }
 
+/* Files made before allocations became WITHOUT ROWID have a rowid table and
+ * an allocations_by_created index: they still load and take writes, and the
+ * index (a page write per booking, only ever used to order the load) is
+ * dropped on open. */
+Test(store_sqlite_only, rowid_allocations_file_still_works)
+{
+    create_and_close();
+    raw_exec("DROP TABLE allocations;"
+             "CREATE TABLE allocations ("
+             " id TEXT PRIMARY KEY, fleet_id TEXT, pool_id TEXT, vehicle_id TEXT, status TEXT,"
+             " quantity_milli INTEGER, start_ms INTEGER, end_ms INTEGER, request_id TEXT,"
+             " version INTEGER, created_at_ms INTEGER NOT NULL, updated_at_ms INTEGER,"
+             " doc TEXT NOT NULL);"
+             "CREATE INDEX allocations_by_created ON allocations (created_at_ms, id);");
+    fr_store *store = open_store(&BACKENDS[BACKEND_SQLITE]);
+    begin(store);
+    fr_pool pool = sample_pool(ID_P1, T0);
+    fr_allocation later = sample_allocation(ID_A1, T0 + 1);
+    fr_allocation earlier = sample_allocation(ID_A2, T0);
+    cr_assert_eq(store->methods->put_pool(store, &pool), FR_OK);
+    cr_assert_eq(store->methods->put_allocation(store, &later), FR_OK);
+    cr_assert_eq(store->methods->put_allocation(store, &earlier), FR_OK);
+    append(store, 1, "fleet-a");
+    commit(store);
+    close_store(store);
+    cr_assert_eq(
+        raw_int("SELECT count(*) FROM sqlite_master WHERE name = 'allocations_by_created'"), 0);
+
+    store = open_store(&BACKENDS[BACKEND_SQLITE]);
+    collected c = {0};
+    cr_assert_eq(load_ok(store, &c), 1);
+    cr_assert_str_eq(c.order, "paa");
+    assert_allocation_eq(&c.allocations[0], &earlier); /* by created_at, not insertion */
+    assert_allocation_eq(&c.allocations[1], &later);
+    collected_clear(&c);
+    close_store(store);
+}
+
 Test(store_sqlite_only, newer_schema_version_is_refused)
 {
     create_and_close();
