@@ -512,6 +512,9 @@ int fr__plan_solve(const fr_plan_input *input, fr_plan_result *out)
     }
     for (int wide = 0; rc == FR_OK && wide < 2; wide++) {
         r.shortfall_count = shortfall_entries(&sv, r.unplaced, r.unplaced_count, wide, r.shortfall);
+        if (r.shortfall_count == 0) {
+            break; /* nothing capacity could place: no re-run to verify */
+        }
         int ok = 0;
         rc = shortfall_suffices(input, r.shortfall, r.shortfall_count, r.unplaced,
                                 r.unplaced_count, &ok, &sv.moves);
