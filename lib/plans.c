@@ -52,7 +52,13 @@ static const char *plan_id_of(const void *r)
 int fr__load_plan(void *ctx, const fr_plan *plan)
 {
     fr_engine *e = ctx;
-    if (plan->fleet_id == NULL || plan->id[0] == 0 || fr__idmap_get(&e->plans_by_id, plan->id)) {
+    /* A re-plan divides by the bucket and walks the horizon: check them. */
+    int64_t span = plan->horizon_end_ms - plan->horizon_start_ms;
+    if (plan->fleet_id == NULL || plan->id[0] == 0 || fr__idmap_get(&e->plans_by_id, plan->id) ||
+        !fr__valid_time(plan->horizon_start_ms) || !fr__valid_time(plan->horizon_end_ms) ||
+        span <= 0 || span > FR_PLAN_HORIZON_MAX_MS || plan->bucket_ms <= 0 ||
+        (span + plan->bucket_ms - 1) / plan->bucket_ms > FR_PLAN_BUCKETS_MAX ||
+        plan->status < FR_PLAN_DRAFT || plan->status > FR_PLAN_DISCARDED) {
         return FR_ESTORE; /* damaged, or a duplicate */
     }
     fr__plan_rec *rec = calloc(1, sizeof *rec);

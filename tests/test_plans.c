@@ -20,6 +20,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "fleetres.h"
 
 #include "engine_harness.h"
@@ -805,4 +807,45 @@ Test(plans_sqlite, reopen_restores_plans_and_a_restored_draft_commits)
     fr_plan_clear(&committed);
     fr_plan_clear(&draft);
     fr_plan_clear(&gone);
+}
+
+/* A stored plan whose horizon or bucket is damaged is refused at load
+ * (a re-plan would divide by the bucket), not silently kept. */
+Test(plans_sqlite, a_damaged_stored_plan_fails_the_open)
+{
+    char pool[FR_ID_SIZE];
+    mk_pool(pool, FLEET, "Bay", TYPE, 1 * U);
+    fr_plan_params p;
+    plan_params(&p, 2, NULL, 0);
+    fr_plan plan = mk_plan(&p);
+    fr_plan_clear(&plan);
+    fr_engine_close(g_e);
+    g_e = NULL;
+    sqlite3 *db = NULL;
+    cr_assert_eq(sqlite3_open(g_db, &db), SQLITE_OK);
+    cr_assert_eq(sqlite3_exec(db, "UPDATE plans SET doc = json_set(doc, '$.bucket_seconds', 0)",
+                              NULL, NULL, NULL),
+                 SQLITE_OK);
+    sqlite3_close(db);
+    fr_engine_options o;
+    memset(&o, 0, sizeof o);
+    o.clock = test_clock;
+    fr_engine *e = NULL;
+    char err[256] = "";
+    cr_assert_eq(fr_engine_open(g_db, &o, &e, err, sizeof err), FR_ESTORE);
+    cr_assert_null(e);
+}
+
+Test(plans, status_names_and_struct_sizes)
+{
+    cr_assert_str_eq(fr_plan_status_name(FR_PLAN_DRAFT), "draft");
+    cr_assert_str_eq(fr_plan_status_name(FR_PLAN_COMMITTED), "committed");
+    cr_assert_str_eq(fr_plan_status_name(FR_PLAN_DISCARDED), "discarded");
+    cr_assert_null(fr_plan_status_name(3));
+    cr_assert_eq(fr_plan_status_parse("discarded"), FR_PLAN_DISCARDED);
+    cr_assert_eq(fr_plan_status_parse("Draft"), -1);
+    cr_assert_eq(fr_plan_status_parse(NULL), -1);
+    cr_assert_eq(fr_struct_size("fr_plan"), sizeof(fr_plan));
+    cr_assert_eq(fr_struct_size("fr_plan_params"), sizeof(fr_plan_params));
+    cr_assert_str_eq(fr_entity_type_name(FR_ENTITY_PLAN), "plan");
 }
