@@ -37,6 +37,7 @@ typedef struct build {
     fr__req_rec **reqs;
     fr_plan_busy *busy;
     size_t nb, busy_cap;
+    size_t *assignment_pool; /* per rendered assignment: its pool's index */
 } build;
 
 static void build_free(build *b)
@@ -50,6 +51,7 @@ static void build_free(build *b)
     free(b->items);
     free(b->reqs);
     free(b->busy);
+    free(b->assignment_pool);
 }
 
 static int cmp_i64(const void *a, const void *b)
@@ -306,8 +308,12 @@ static int item_identity(const build *b, size_t i, char **ref, char request_id[F
     return *ref == NULL ? FR_ENOMEM : FR_OK;
 }
 
-static int render_items(const build *b, const fr_plan_result *r, fr_plan *out)
+static int render_items(build *b, const fr_plan_result *r, fr_plan *out)
 {
+    b->assignment_pool = calloc(r->assignment_count + 1, sizeof *b->assignment_pool);
+    if (b->assignment_pool == NULL) {
+        return FR_ENOMEM;
+    }
     out->assignments = calloc(r->assignment_count + 1, sizeof *out->assignments);
     out->unplaced = calloc(r->unplaced_count + 1, sizeof *out->unplaced);
     out->shortfall = calloc(r->shortfall_count + 1, sizeof *out->shortfall);
@@ -321,6 +327,7 @@ static int render_items(const build *b, const fr_plan_result *r, fr_plan *out)
         *x = (fr_plan_assignment_info){NULL, "", "", a->start_ms, a->end_ms, it->quantity_milli,
                                        it->priority, ""};
         memcpy(x->pool_id, b->recs[a->pool]->p.id, FR_ID_SIZE);
+        b->assignment_pool[k] = a->pool;
         if (item_identity(b, a->item, &x->ref, x->request_id) != FR_OK) {
             return FR_ENOMEM;
         }
@@ -345,67 +352,80 @@ static int render_items(const build *b, const fr_plan_result *r, fr_plan *out)
     return FR_OK;
 }
 
-/* Time-weighted average of q over [s, e) within the bucket [bs, be). */
-static plan_wide weighted(int64_t bs, int64_t be, int64_t s, int64_t e, int64_t q)
+/* Adds q x (the part of [s, e) inside each bucket) to the buckets' sums;
+ * only the buckets the interval meets are visited. */
+static void spread(plan_wide *sum, size_t nb, int64_t hs, int64_t step, int64_t he, int64_t s,
+                   int64_t e, int64_t q)
 {
-    int64_t lo = s > bs ? s : bs, hi = e < be ? e : be;
-    return hi > lo ? (plan_wide)q * (hi - lo) : 0;
+    int64_t lo = s > hs ? s : hs, hi = e < he ? e : he;
+    for (size_t i = lo < hi ? (size_t)((lo - hs) / step) : nb; i < nb; i++) {
+        int64_t bs = hs + (int64_t)i * step;
+        int64_t be = he - bs > step ? bs + step : he;
+        if (bs >= hi) {
+            break;
+        }
+        int64_t a = lo > bs ? lo : bs, b = hi < be ? hi : be;
+        sum[i] += (plan_wide)q * (b - a);
+    }
 }
 
-/* One pool's forecast series: ledger statistics, plus what-if changes and
- * the planned assignments, time-weighted per bucket. */
-static int forecast_pool(const build *b, size_t k, const fr_plan *plan, fr_plan_forecast *f)
+/* One pool's forecast series: ledger statistics, plus the what-if changes
+ * and the assignments of the pool, time-weighted per bucket.  sums holds
+ * 2 * nb zeroed accumulators (scratch). */
+static void forecast_pool(const build *b, size_t k, const fr_plan *plan, plan_wide *sums,
+                          fr_plan_forecast *f)
 {
     const fr__pool_rec *pool = b->recs[k];
     int64_t hs = plan->horizon_start_ms, he = plan->horizon_end_ms, step = plan->bucket_ms;
-    size_t nb = (size_t)((he - hs + step - 1) / step);
+    size_t nb = f->series_len;
+    plan_wide *delta = sums, *planned = sums + nb;
+    memset(sums, 0, 2 * nb * sizeof *sums);
     memcpy(f->pool_id, pool->p.id, FR_ID_SIZE);
-    f->series = calloc(nb + 1, sizeof *f->series);
-    if (f->series == NULL) {
-        return FR_ENOMEM;
+    for (size_t c = 0; c < plan->capacity_changes_len; c++) {
+        const fr_plan_capacity_change *ch = &plan->capacity_changes[c];
+        if (strcmp(ch->pool_id, pool->p.id) == 0) {
+            spread(delta, nb, hs, step, he, ch->start_ms, ch->end_ms, ch->delta_milli);
+        }
     }
-    f->series_len = nb;
+    for (size_t a = 0; a < plan->assignments_len; a++) {
+        const fr_plan_assignment_info *as = &plan->assignments[a];
+        if (b->assignment_pool[a] == k) {
+            spread(planned, nb, hs, step, he, as->start_ms, as->end_ms, as->quantity_milli);
+        }
+    }
     for (size_t i = 0; i < nb; i++) {
         fr_plan_forecast_bucket *x = &f->series[i];
         x->start_ms = hs + (int64_t)i * step;
         x->end_ms = he - x->start_ms > step ? x->start_ms + step : he;
-        int64_t peak = 0;
+        int64_t peak = 0, len = x->end_ms - x->start_ms;
         fr__ledger_stats(pool->live, x->start_ms, x->end_ms, &x->capacity_milli,
                          &x->booked_milli, &peak);
-        plan_wide delta = 0, planned = 0;
-        for (size_t c = 0; c < plan->capacity_changes_len; c++) {
-            const fr_plan_capacity_change *ch = &plan->capacity_changes[c];
-            if (strcmp(ch->pool_id, pool->p.id) == 0) {
-                delta += weighted(x->start_ms, x->end_ms, ch->start_ms, ch->end_ms,
-                                  ch->delta_milli);
-            }
-        }
-        for (size_t a = 0; a < plan->assignments_len; a++) {
-            const fr_plan_assignment_info *as = &plan->assignments[a];
-            if (strcmp(as->pool_id, pool->p.id) == 0) {
-                planned += weighted(x->start_ms, x->end_ms, as->start_ms, as->end_ms,
-                                    as->quantity_milli);
-            }
-        }
-        int64_t len = x->end_ms - x->start_ms;
-        x->capacity_milli += (int64_t)(delta / len);
-        x->planned_milli = (int64_t)(planned / len);
+        x->capacity_milli += (int64_t)(delta[i] / len);
+        x->planned_milli = (int64_t)(planned[i] / len);
     }
-    return FR_OK;
 }
 
 static int render_forecast(const build *b, fr_plan *out)
 {
+    size_t nb = (size_t)((out->horizon_end_ms - out->horizon_start_ms + out->bucket_ms - 1) /
+                         out->bucket_ms);
     out->forecast = calloc(b->np + 1, sizeof *out->forecast);
-    if (out->forecast == NULL) {
+    plan_wide *sums = malloc((2 * nb + 1) * sizeof *sums);
+    if (out->forecast == NULL || sums == NULL) {
+        free(sums);
         return FR_ENOMEM;
     }
     for (size_t k = 0; k < b->np; k++, out->forecast_len++) {
-        int rc = forecast_pool(b, k, out, &out->forecast[k]);
-        if (rc != FR_OK) {
-            return rc;
+        fr_plan_forecast *f = &out->forecast[k];
+        f->series = calloc(nb + 1, sizeof *f->series);
+        if (f->series == NULL) {
+            free(sums);
+            return FR_ENOMEM;
         }
+        f->series_len = nb;
+        forecast_pool(b, k, out, sums, f);
     }
+    free(sums);
     return FR_OK;
 }
 
