@@ -21,7 +21,12 @@
  * that always suffices: room for every item eligible on that pool at once.
  *
  * Cost: O(items * pools * breakpoints) moves; the work is counted in
- * result->moves.  No clock is read, no recursion, every loop is bounded.
+ * result->moves.  Budget: time_budget_ms * MOVES_PER_MS moves per greedy
+ * pass (calibrated on this VM at roughly a move per 20-50 ns).  When a pass
+ * runs out, the items it did not reach stay unplaced (reported
+ * insufficient_capacity when they have an eligible pool and a window), and
+ * the shortfall takes the wide bound at once, without verification runs.
+ * No clock is read, no recursion, every loop is bounded.
  */
 #include "planner.h"
 
@@ -33,6 +38,8 @@
 /* Saturation of the wide shortfall: far above any sum of real quantities
  * that can overlap, far below int64 overflow when added to a free step. */
 #define EXTRA_MAX_MILLI (INT64_C(1) << 61)
+/* Work per millisecond of time budget (deterministic: counted, not timed). */
+#define MOVES_PER_MS UINT64_C(20000)
 
 /* A working free profile: free[i] holds on [t[i], t[i+1]) (last: to end). */
 typedef struct profile {
@@ -49,6 +56,8 @@ typedef struct solver {
     int64_t *start;     /* per item: placed start, or INT64_MIN */
     size_t *pool_of;    /* per item: placed pool */
     uint64_t moves;
+    uint64_t budget;    /* moves a greedy pass may use */
+    int exhausted;      /* the pass stopped on the budget */
 } solver;
 
 static void profile_free(profile *p)
@@ -314,6 +323,7 @@ static int solver_init(solver *sv, const fr_plan_input *in, const fr_plan_shortf
 {
     memset(sv, 0, sizeof *sv);
     sv->in = in;
+    sv->budget = (uint64_t)in->time_budget_ms * MOVES_PER_MS;
     size_t np = in->pool_count, ni = in->item_count;
     sv->prof = calloc(np + 1, sizeof *sv->prof);
     sv->order = malloc((ni + 1) * sizeof *sv->order);
@@ -348,6 +358,10 @@ static int greedy(solver *sv)
 {
     const fr_plan_input *in = sv->in;
     for (size_t k = 0; k < in->item_count; k++) {
+        if (sv->moves >= sv->budget) {
+            sv->exhausted = 1; /* the rest stays unplaced */
+            break;
+        }
         size_t i = sv->order[k];
         int64_t best = INT64_MIN;
         size_t best_pool = 0;
@@ -384,7 +398,8 @@ static int reason_of(solver *sv, size_t i)
             continue;
         }
         any = 1;
-        if (earliest_fit(sv, i, p, 0) != INT64_MIN) {
+        /* Out of budget: no search; the item was not reached. */
+        if (!sv->exhausted && earliest_fit(sv, i, p, 0) != INT64_MIN) {
             return FR_PLAN_VEHICLE_BUSY;
         }
     }
@@ -408,12 +423,34 @@ static int by_pool_start(const void *a, const void *b)
     return x->end_ms < y->end_ms ? -1 : (x->end_ms > y->end_ms);
 }
 
+/* Per pool, the saturated sum of the quantities of the items eligible on it
+ * (the wide bound's room for everything at once).  malloc'd, or NULL. */
+static int64_t *eligible_sums(const fr_plan_input *in)
+{
+    int64_t *sum = calloc(in->pool_count + 1, sizeof *sum);
+    for (size_t p = 0; sum != NULL && p < in->pool_count; p++) {
+        for (size_t j = 0; j < in->item_count && sum[p] < EXTRA_MAX_MILLI; j++) {
+            if (eligible(&in->pools[p], &in->items[j])) {
+                sum[p] += in->items[j].quantity_milli;
+            }
+        }
+        if (sum[p] > EXTRA_MAX_MILLI) {
+            sum[p] = EXTRA_MAX_MILLI; /* more than any pool can use */
+        }
+    }
+    return sum;
+}
+
 /* One shortfall entry per capacity-starved item: its first eligible pool,
  * its earliest window; wide = 1 adds room for every item of that pool. */
-static size_t shortfall_entries(solver *sv, const fr_plan_unplaced *un, size_t nun, int wide,
-                                fr_plan_shortfall *out)
+static int shortfall_entries(solver *sv, const fr_plan_unplaced *un, size_t nun, int wide,
+                             fr_plan_shortfall *out, size_t *count)
 {
     const fr_plan_input *in = sv->in;
+    int64_t *sums = wide ? eligible_sums(in) : NULL;
+    if (wide && sums == NULL) {
+        return FR_ENOMEM;
+    }
     size_t n = 0;
     for (size_t k = 0; k < nun; k++) {
         if (un[k].reason != FR_PLAN_INSUFFICIENT_CAPACITY) {
@@ -430,20 +467,14 @@ static size_t shortfall_entries(solver *sv, const fr_plan_unplaced *un, size_t n
         /* Next to what was placed, the window lacks q - min_free; wide:
          * room for q below zero plus every other item of the pool. */
         int64_t min_free = profile_min(&sv->prof[p], lo, e);
-        int64_t extra = it->quantity_milli - (wide ? (min_free < 0 ? min_free : 0) : min_free);
-        for (size_t j = 0; wide && j < in->item_count; j++) {
-            if (j != un[k].item && eligible(&in->pools[p], &in->items[j])) {
-                extra += in->items[j].quantity_milli;
-                if (extra > EXTRA_MAX_MILLI) {
-                    extra = EXTRA_MAX_MILLI; /* more than any pool can use */
-                    break;
-                }
-            }
-        }
+        int64_t extra = wide ? sums[p] - (min_free < 0 ? min_free : 0)
+                             : it->quantity_milli - min_free;
         out[n++] = (fr_plan_shortfall){p, lo, e, extra > 0 ? extra : 1};
     }
+    free(sums);
     qsort(out, n, sizeof *out, by_pool_start);
-    return n;
+    *count = n;
+    return FR_OK;
 }
 
 /* 1 when a re-plan with the extras places every capacity-starved item. */
@@ -455,7 +486,7 @@ static int shortfall_suffices(const fr_plan_input *in, const fr_plan_shortfall *
     if (rc == FR_OK) {
         rc = greedy(&sv);
     }
-    *ok = rc == FR_OK;
+    *ok = rc == FR_OK && !sv.exhausted;
     for (size_t k = 0; *ok && k < nun; k++) {
         if (un[k].reason == FR_PLAN_INSUFFICIENT_CAPACITY && sv.start[un[k].item] == INT64_MIN) {
             *ok = 0;
@@ -510,10 +541,11 @@ int fr__plan_solve(const fr_plan_input *input, fr_plan_result *out)
     if (rc == FR_OK) {
         rc = collect(&sv, &r);
     }
-    for (int wide = 0; rc == FR_OK && wide < 2; wide++) {
-        r.shortfall_count = shortfall_entries(&sv, r.unplaced, r.unplaced_count, wide, r.shortfall);
-        if (r.shortfall_count == 0) {
-            break; /* nothing capacity could place: no re-run to verify */
+    for (int wide = sv.exhausted; rc == FR_OK && wide < 2; wide++) {
+        rc = shortfall_entries(&sv, r.unplaced, r.unplaced_count, wide, r.shortfall,
+                               &r.shortfall_count);
+        if (rc != FR_OK || r.shortfall_count == 0 || wide) {
+            break; /* nothing to place, or the bound that always suffices */
         }
         int ok = 0;
         rc = shortfall_suffices(input, r.shortfall, r.shortfall_count, r.unplaced,

@@ -849,3 +849,29 @@ Test(plans, status_names_and_struct_sizes)
     cr_assert_eq(fr_struct_size("fr_plan_params"), sizeof(fr_plan_params));
     cr_assert_str_eq(fr_entity_type_name(FR_ENTITY_PLAN), "plan");
 }
+
+/* Whatever the budget, a plan is complete (every demand placed or listed)
+ * and feasible: it commits against the ledger it was made on. */
+Test(plans, a_tiny_time_budget_still_gives_a_complete_feasible_plan)
+{
+    char pool[FR_ID_SIZE];
+    mk_pool(pool, FLEET, "Bay", TYPE, 1 * U);
+    enum { N = 300 };
+    static fr_plan_demand d[N];
+    static char refs[N][8];
+    for (int i = 0; i < N; i++) {
+        snprintf(refs[i], sizeof refs[i], "r%d", i);
+        d[i] = demand(refs[i], U, HOUR, T0 + (i % 24) * HOUR, FR_TIME_INF, i % 7);
+    }
+    fr_plan_params p;
+    plan_params(&p, 24, d, N);
+    p.set |= FR_PLAN_F_TIME_BUDGET;
+    p.time_budget_ms = 1;
+    fr_plan plan = mk_plan(&p);
+    cr_assert_eq(plan.assignments_len + plan.unplaced_len, N);
+    cr_assert_leq(plan.assignments_len, 24, "one bay, 24 hours");
+    cr_assert_gt(plan.assignments_len, 0);
+    cr_assert_eq(commit(plan.id, NULL, NULL, NULL, NULL), FR_OK, "a plan is feasible");
+    cr_assert_eq(count_allocations(), plan.assignments_len);
+    fr_plan_clear(&plan);
+}
