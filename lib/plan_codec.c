@@ -124,10 +124,10 @@ int fr__plan_copy(fr_plan *dst, const fr_plan *src)
     int ok = 1;
     /* The shallow copy shares src's memory: duplicate every owned part, with
      * the lengths zeroed until their array is ours, so clear is always safe. */
-    c.demands = NULL, c.demands_len = 0;
-    c.assignments = NULL, c.assignments_len = 0;
-    c.unplaced = NULL, c.unplaced_len = 0;
-    c.forecast = NULL, c.forecast_len = 0;
+    c.demands_len = 0;
+    c.assignments_len = 0;
+    c.unplaced_len = 0;
+    c.forecast_len = 0;
     redup(&c.fleet_id, &ok);
     redup(&c.name, &ok);
     c.capacity_changes = dup_array(src->capacity_changes, src->capacity_changes_len,
