@@ -23,6 +23,7 @@
 #include <sqlite3.h>
 
 #include "fleetres.h"
+#include "fleetres_store.h"
 
 #include "engine_harness.h"
 
@@ -874,4 +875,156 @@ Test(plans, a_tiny_time_budget_still_gives_a_complete_feasible_plan)
     cr_assert_eq(commit(plan.id, NULL, NULL, NULL, NULL), FR_OK, "a plan is feasible");
     cr_assert_eq(count_allocations(), plan.assignments_len);
     fr_plan_clear(&plan);
+}
+
+/* ---- store failures ---------------------------------------------------------------- */
+
+/* A store (over the fixture's SQLite file) whose put_plan fails when asked:
+ * the failure comes after the commit booked its allocations in memory. */
+typedef struct wrap_store {
+    fr_store base;
+    fr_store *inner;
+    struct fr_store_methods methods;
+} wrap_store;
+
+static int g_fail_put_plan;
+static fr_store *inner_of(fr_store *s) { return ((wrap_store *)s)->inner; }
+#define INNER(s) inner_of(s)->methods
+static void w_close(fr_store *s)
+{
+    INNER(s)->close(inner_of(s));
+    free(s);
+}
+static int w_load(fr_store *s, const fr_store_loader *l, int64_t *h)
+{
+    return INNER(s)->load(inner_of(s), l, h);
+}
+static int w_begin(fr_store *s, int64_t *h) { return INNER(s)->begin(inner_of(s), h); }
+static int w_commit(fr_store *s) { return INNER(s)->commit(inner_of(s)); }
+static void w_rollback(fr_store *s) { INNER(s)->rollback(inner_of(s)); }
+static int w_put_pool(fr_store *s, const fr_pool *x) { return INNER(s)->put_pool(inner_of(s), x); }
+static int w_put_allocation(fr_store *s, const fr_allocation *x)
+{
+    return INNER(s)->put_allocation(inner_of(s), x);
+}
+static int w_put_request(fr_store *s, const fr_request *x)
+{
+    return INNER(s)->put_request(inner_of(s), x);
+}
+static int w_put_conflict(fr_store *s, const fr_conflict *x)
+{
+    return INNER(s)->put_conflict(inner_of(s), x);
+}
+static int w_append_event(fr_store *s, const fr_event *x)
+{
+    return INNER(s)->append_event(inner_of(s), x);
+}
+static int w_events_after(fr_store *s, int64_t after, size_t limit, const char *fleet,
+                          fr_event **items, size_t *count)
+{
+    return INNER(s)->events_after(inner_of(s), after, limit, fleet, items, count);
+}
+static int w_control(fr_store *s, int op, void *arg) { return INNER(s)->control(inner_of(s), op, arg); }
+static int w_put_plan(fr_store *s, const fr_plan *x)
+{
+    return g_fail_put_plan ? FR_ESTORE : INNER(s)->put_plan(inner_of(s), x);
+}
+
+/* Reopens g_e through the wrapper; version 4 has no put_plan. */
+static void reopen_wrapped(int version)
+{
+    fr_engine_close(g_e);
+    g_e = NULL;
+    fr_store *inner = NULL;
+    char err[256] = "";
+    cr_assert_eq(fr_store_sqlite_open(g_db, &inner, err, sizeof err), FR_OK, "%s", err);
+    wrap_store *w = calloc(1, sizeof *w);
+    cr_assert_not_null(w);
+    w->inner = inner;
+    w->methods = (struct fr_store_methods){
+        .version = version,
+        .close = w_close,
+        .load = w_load,
+        .begin = w_begin,
+        .commit = w_commit,
+        .rollback = w_rollback,
+        .put_pool = w_put_pool,
+        .put_allocation = w_put_allocation,
+        .put_request = w_put_request,
+        .put_conflict = w_put_conflict,
+        .append_event = w_append_event,
+        .events_after = w_events_after,
+        .control = w_control,
+        .put_plan = version >= 5 ? w_put_plan : NULL,
+    };
+    w->base.methods = &w->methods;
+    fr_engine_options o;
+    memset(&o, 0, sizeof o);
+    o.clock = test_clock;
+    cr_assert_eq(fr_engine_open_store(&w->base, &o, &g_e, err, sizeof err), FR_OK, "%s", err);
+}
+
+/* The store fails while committing a plan: its bookings, the fulfilled
+ * state and the plan's status are undone in memory, and the file keeps
+ * nothing of it. */
+Test(plans_sqlite, a_store_failure_at_commit_undoes_everything)
+{
+    char pool[FR_ID_SIZE];
+    mk_pool(pool, FLEET, "Bay", TYPE, 2 * U);
+    fr_plan_demand d[2] = {demand("a", U, HOUR, T0, FR_TIME_INF, 0),
+                           demand("b", U, HOUR, T0, FR_TIME_INF, 0)};
+    fr_plan_params p;
+    plan_params(&p, 4, d, 2);
+    fr_plan plan = mk_plan(&p);
+    reopen_wrapped(FR_STORE_METHODS_VERSION);
+    int64_t seq = last_seq();
+    g_fail_put_plan = 1;
+    fr_result res;
+    fr_result_init(&res);
+    cr_assert_eq(commit(plan.id, NULL, NULL, NULL, &res), FR_ESTORE);
+    fr_result_clear(&res);
+    cr_assert_eq(count_allocations(), 0);
+    cr_assert_eq(last_seq(), seq);
+    fr_plan now;
+    cr_assert_eq(fr_plan_get(g_e, plan.id, &now), FR_OK);
+    cr_assert_eq(now.status, FR_PLAN_DRAFT);
+    cr_assert_eq(now.version, 1);
+    cr_assert_str_eq(now.assignments[0].allocation_id, "");
+    fr_plan_clear(&now);
+    /* A refused re-plan is undone the same way. */
+    fr_plan_params u;
+    memset(&u, 0, sizeof u);
+    u.set = FR_PLAN_F_NAME;
+    u.name = "renamed";
+    cr_assert_eq(fr_plan_update(g_e, NULL, plan.id, &u, NULL, NULL), FR_ESTORE);
+    cr_assert_eq(fr_plan_get(g_e, plan.id, &now), FR_OK);
+    cr_assert_null(now.name);
+    fr_plan_clear(&now);
+
+    g_fail_put_plan = 0;
+    reopen();
+    cr_assert_eq(count_allocations(), 0);
+    cr_assert_eq(last_seq(), seq);
+    cr_assert_eq(commit(plan.id, NULL, NULL, NULL, NULL), FR_OK, "the same plan still commits");
+    cr_assert_eq(count_allocations(), 2);
+    fr_plan_clear(&plan);
+}
+
+/* A backend older than methods version 5 cannot keep plans: refused with
+ * FR_ESTORE, nothing else is affected. */
+Test(plans_sqlite, store_methods_version_4_refuses_plans)
+{
+    char pool[FR_ID_SIZE];
+    mk_pool(pool, FLEET, "Bay", TYPE, 2 * U);
+    reopen_wrapped(4);
+    fr_plan_params p;
+    plan_params(&p, 4, NULL, 0);
+    fr_result res;
+    fr_result_init(&res);
+    fr_plan out;
+    cr_assert_eq(fr_plan_create(g_e, NULL, &p, &out, &res), FR_ESTORE);
+    cr_assert_neq(res.message[0], '\0');
+    fr_result_clear(&res);
+    cr_assert_eq(count_plans(), 0);
+    must_book(pool, "v1", U, T0, T0 + HOUR, NULL);
 }
