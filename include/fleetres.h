@@ -711,6 +711,186 @@ FR_API int fr_pool_utilization(fr_engine *engine, const char *pool_id, int64_t f
                                int64_t to_ms, int64_t bucket_ms, fr_utilization_bucket *out,
                                size_t max, size_t *count, fr_utilization_bucket *summary);
 
+/* ---------------------------------------------------------------------------
+ * Plans (SPEC §7): the horizon planner's output, kept as an entity.
+ *
+ * A plan is made (and re-made while a draft) against the ledger as it is at
+ * that moment; it changes nothing until committed.  Commit books every
+ * assignment as a confirmed allocation (plan_id set; a request's assignment
+ * fulfils the request) in one transaction, or nothing (FR_EPLAN_STALE with
+ * the list of what no longer fits).  Statuses: draft -> committed |
+ * discarded; delete hides a draft or discarded plan (committed ones stay).
+ * ------------------------------------------------------------------------- */
+enum fr_plan_status { FR_PLAN_DRAFT = 0, FR_PLAN_COMMITTED = 1, FR_PLAN_DISCARDED = 2 };
+FR_API const char *fr_plan_status_name(int status);
+FR_API int fr_plan_status_parse(const char *name);
+
+#define FR_PLAN_DEMANDS_MAX 10000           /* demands in one plan */
+#define FR_PLAN_CHANGES_MAX 1000            /* what-if capacity changes in one plan */
+#define FR_PLAN_HORIZON_MAX_MS (INT64_C(31) * 86400 * 1000)
+#define FR_PLAN_BUCKETS_MAX 10000           /* forecast buckets per pool */
+#define FR_PLAN_FORECAST_CELLS_MAX 50000    /* pools x buckets in one forecast */
+#define FR_PLAN_BUDGET_MAX_MS 60000
+#define FR_PLAN_BUDGET_DEFAULT_MS 200
+#define FR_PLAN_REASON_SIZE 32
+
+/* A what-if demand.  As input: site/vehicle_id NULL = none, pool_id NULL or
+ * "" = any, earliest_start_ms FR_TIME_NULL = the horizon start, duration_ms
+ * 0 = latest_end - earliest_start, latest_end_ms FR_TIME_INF = none.  A
+ * stored plan holds them with the defaults applied. */
+typedef struct fr_plan_demand {
+    char *ref;                /* 1-128 printable, unique in the plan ("1", "2", ... by default) */
+    char *resource_type;
+    char *site;
+    char pool_id[FR_ID_SIZE];
+    char *vehicle_id;
+    int64_t quantity_milli;   /* > 0 */
+    int64_t duration_ms;
+    int64_t earliest_start_ms;
+    int64_t latest_end_ms;
+    int32_t priority;         /* 0..1000 */
+} fr_plan_demand;
+
+/* What-if: delta (may be negative) added to a pool's capacity over [start, end). */
+typedef struct fr_plan_capacity_change {
+    char pool_id[FR_ID_SIZE];
+    int64_t start_ms;         /* FR_TIME_NULL as input: the horizon start */
+    int64_t end_ms;           /* FR_TIME_INF: to the horizon end */
+    int64_t delta_milli;
+} fr_plan_capacity_change;
+
+/* One placed item: a demand (ref) or a pending request (request_id). */
+typedef struct fr_plan_assignment_info {
+    char *ref;                     /* NULL for a request */
+    char request_id[FR_ID_SIZE];   /* "" for a demand */
+    char pool_id[FR_ID_SIZE];
+    int64_t start_ms;
+    int64_t end_ms;
+    int64_t quantity_milli;
+    int32_t priority;
+    char allocation_id[FR_ID_SIZE]; /* the booking, once committed; else "" */
+} fr_plan_assignment_info;
+
+/* An item left out (unplaced), or one that no longer fits at commit (stale). */
+typedef struct fr_plan_miss {
+    char *ref;
+    char request_id[FR_ID_SIZE];
+    char pool_id[FR_ID_SIZE];     /* stale: the pool it was planned on; else "" */
+    char reason[FR_PLAN_REASON_SIZE]; /* "insufficient_capacity", "capacity_exceeded", ... */
+} fr_plan_miss;
+
+typedef struct fr_plan_forecast_bucket {
+    int64_t start_ms;
+    int64_t end_ms;
+    int64_t capacity_milli; /* time-weighted, what-if changes included */
+    int64_t booked_milli;   /* time-weighted held + confirmed (the ledger) */
+    int64_t planned_milli;  /* time-weighted assignments */
+} fr_plan_forecast_bucket;
+
+typedef struct fr_plan_forecast {
+    char pool_id[FR_ID_SIZE];
+    fr_plan_forecast_bucket *series;
+    size_t series_len;
+} fr_plan_forecast;
+
+typedef struct fr_plan_shortage {
+    char pool_id[FR_ID_SIZE];
+    int64_t start_ms;
+    int64_t end_ms;
+    int64_t extra_milli;
+} fr_plan_shortage;
+
+typedef struct fr_plan {
+    char id[FR_ID_SIZE];
+    char *fleet_id;
+    char *name;               /* NULL when absent */
+    int status;               /* enum fr_plan_status */
+    int64_t horizon_start_ms;
+    int64_t horizon_end_ms;
+    int64_t bucket_ms;
+    int include_pending_requests;
+    int64_t time_budget_ms;
+    fr_plan_demand *demands;
+    size_t demands_len;
+    fr_plan_capacity_change *capacity_changes;
+    size_t capacity_changes_len;
+    fr_plan_assignment_info *assignments; /* by item: requests, then demands */
+    size_t assignments_len;
+    fr_plan_miss *unplaced;
+    size_t unplaced_len;
+    fr_plan_forecast *forecast;           /* active pools of the fleet, by (created_at, id) */
+    size_t forecast_len;
+    fr_plan_shortage *shortfall;
+    size_t shortfall_len;
+    int64_t placed_priority;  /* sum of (priority + 1) over assignments */
+    int64_t total_delay_ms;   /* sum of (start - max(earliest_start, horizon_start)) */
+    int64_t planning_ms;      /* wall time of the last planning run */
+    int64_t planned_at_ms;    /* engine time of the last planning run */
+    int64_t committed_at_ms;  /* FR_TIME_NULL unless committed */
+    int deleted;              /* 1 once DELETEd: hidden from get/list */
+    int64_t version;
+    int64_t created_at_ms;
+    int64_t updated_at_ms;
+} fr_plan;
+
+FR_API void fr_plan_clear(fr_plan *plan);
+FR_API void fr_plan_free_array(fr_plan *items, size_t n);
+FR_API void fr_plan_miss_free_array(fr_plan_miss *items, size_t n);
+FR_API int fr_plan_to_json(const fr_plan *plan, char **out_json);
+
+#define FR_PLAN_F_FLEET_ID (1u << 0)
+#define FR_PLAN_F_NAME (1u << 1)
+#define FR_PLAN_F_HORIZON_START (1u << 2)
+#define FR_PLAN_F_HORIZON_END (1u << 3)
+#define FR_PLAN_F_HORIZON_LENGTH (1u << 4) /* horizon_end = horizon_start + horizon_ms */
+#define FR_PLAN_F_BUCKET (1u << 5)
+#define FR_PLAN_F_INCLUDE_PENDING (1u << 6)
+#define FR_PLAN_F_DEMANDS (1u << 7)
+#define FR_PLAN_F_CAPACITY_CHANGES (1u << 8)
+#define FR_PLAN_F_TIME_BUDGET (1u << 9)
+
+typedef struct fr_plan_params {
+    uint32_t set;
+    const char *fleet_id;        /* required on create; immutable */
+    const char *name;            /* NULL with FR_PLAN_F_NAME: clear it */
+    int64_t horizon_start_ms;    /* default: now */
+    int64_t horizon_end_ms;      /* or horizon_ms; one is required on create */
+    int64_t horizon_ms;
+    int64_t bucket_ms;           /* default 3600 s */
+    int include_pending_requests; /* default 1 */
+    const fr_plan_demand *demands; /* borrowed */
+    size_t demands_len;
+    const fr_plan_capacity_change *capacity_changes;
+    size_t capacity_changes_len;
+    int64_t time_budget_ms;      /* 1..60000, default 200 */
+} fr_plan_params;
+
+/* Plans against the current ledger and stores a draft (event plan.created). */
+FR_API int fr_plan_create(fr_engine *engine, const fr_ctx *ctx, const fr_plan_params *params,
+                          fr_plan *out, fr_result *res);
+/* Changes a draft's inputs (absent ones unchanged) and re-plans it against
+ * the current ledger (plan.updated).  FR_ESTATE unless draft. */
+FR_API int fr_plan_update(fr_engine *engine, const fr_ctx *ctx, const char *id,
+                          const fr_plan_params *params, fr_plan *out, fr_result *res);
+/* Books every assignment of a draft, all or nothing (plan.committed).  On
+ * FR_EPLAN_STALE, *stale (may be NULL) receives the assignments that no
+ * longer fit (malloc'd; fr_plan_miss_free_array) and nothing changed. */
+FR_API int fr_plan_commit(fr_engine *engine, const fr_ctx *ctx, const char *id, fr_plan *out,
+                          fr_plan_miss **stale, size_t *stale_len, fr_result *res);
+/* draft -> discarded (plan.discarded); FR_ESTATE otherwise. */
+FR_API int fr_plan_discard(fr_engine *engine, const fr_ctx *ctx, const char *id, fr_plan *out,
+                           fr_result *res);
+/* Deletes a draft or discarded plan (plan.deleted); FR_ESTATE when committed. */
+FR_API int fr_plan_delete(fr_engine *engine, const fr_ctx *ctx, const char *id, fr_result *res);
+FR_API int fr_plan_get(fr_engine *engine, const char *id, fr_plan *out);
+/* Lists plans by (created_at, id); filters fleet_id and status. */
+FR_API int fr_plan_list(fr_engine *engine, const fr_list_query *q, fr_plan **items,
+                        size_t *count, char *next_cursor);
+/* Planning accuracy over committed plans whose horizon ended by now:
+ * *planned = their assignments, *used = those whose allocation was used
+ * (confirmed or released; not cancelled, expired or preempted). */
+FR_API int fr_plan_accuracy(fr_engine *engine, int64_t *planned, int64_t *used);
+
 #ifdef __cplusplus
 }
 #endif

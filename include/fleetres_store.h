@@ -30,7 +30,7 @@
 extern "C" {
 #endif
 
-#define FR_STORE_METHODS_VERSION 4
+#define FR_STORE_METHODS_VERSION 5
 
 /* Control ops (methods->control).  Unknown ops return FR_ENOTFOUND. */
 #define FR_STORE_CTL_PING 1 /* arg: NULL; FR_OK when the backend is reachable */
@@ -46,6 +46,8 @@ typedef struct fr_store_loader {
     int (*conflict)(void *ctx, const fr_conflict *conflict);
     /* Added with methods version 2; NULL: the caller does not want samples. */
     int (*sample)(void *ctx, const fr_sample *sample);
+    /* Added with methods version 5; NULL: the caller does not want plans. */
+    int (*plan)(void *ctx, const fr_plan *plan);
 } fr_store_loader;
 
 struct fr_store_methods {
@@ -123,6 +125,14 @@ struct fr_store_methods {
      * thread using the store under the lock, and acknowledges a change only
      * after its sync returned FR_OK. */
     int (*sync)(fr_store *store);
+
+    /* ---- version 5 ---- */
+
+    /* Upserts a plan (SPEC §7; deleted ones too, with deleted set).  Inside
+     * a transaction only; the pointer is borrowed.  `load` streams the
+     * stored plans back through loader->plan, after the samples, by
+     * created_at then id.  The engine calls it only when version >= 5. */
+    int (*put_plan)(fr_store *store, const fr_plan *plan);
 };
 
 struct fr_store {

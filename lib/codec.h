@@ -53,4 +53,13 @@ char *fr__sample_to_json_text(const fr_sample *sample);
  * digits, or JSON null when !has (a zero or missing denominator). */
 cJSON *fr__ratio_to_cjson(int has, double ratio);
 
+/* Plans (SPEC §7), plan_codec.c: the stored inputs, assignments, unplaced,
+ * forecast (utilization computed), shortfall, score, and the bookkeeping.
+ * from_cjson reads back what to_cjson wrote (computed fields ignored). */
+cJSON *fr__plan_to_cjson(const fr_plan *plan);
+int fr__plan_from_cjson(const cJSON *json, fr_plan *out);
+char *fr__plan_to_json_text(const fr_plan *plan);
+/* One unplaced or stale item: {ref | request_id, [pool_id,] reason}. */
+cJSON *fr__plan_miss_to_cjson(const fr_plan_miss *miss);
+
 #endif /* FR_CODEC_H */

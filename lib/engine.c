@@ -93,7 +93,8 @@ static int id_taken(const fr_engine *e, const char *id)
            fr__idmap_get(&e->allocs_by_id, id) != NULL ||
            fr__idmap_get(&e->reqs_by_id, id) != NULL ||
            fr__idmap_get(&e->conflicts_by_id, id) != NULL ||
-           fr__idmap_get(&e->samples_by_id, id) != NULL;
+           fr__idmap_get(&e->samples_by_id, id) != NULL ||
+           fr__idmap_get(&e->plans_by_id, id) != NULL;
 }
 
 void fr__new_id(fr_engine *e, char out[FR_ID_SIZE])
@@ -345,6 +346,7 @@ void fr_engine_close(fr_engine *engine)
         fr__txn_abort(engine);
     }
     fr__samples_free(engine); /* before the pools that index them */
+    fr__plans_free(engine);
     free_records(engine);
     fr__idmap_free(&engine->pools_by_id);
     fr__idmap_free(&engine->allocs_by_id);
@@ -579,6 +581,7 @@ int fr__load_state(fr_engine *e)
         .request = load_request,
         .conflict = load_conflict,
         .sample = fr__load_sample,
+        .plan = fr__load_plan,
     };
     int64_t head = 0;
     int rc = e->store->methods->load(e->store, &loader, &head);

@@ -552,6 +552,15 @@ static const struct_size struct_sizes[] = {
     {"fr_sample", sizeof(fr_sample)},
     {"fr_sample_params", sizeof(fr_sample_params)},
     {"fr_utilization_bucket", sizeof(fr_utilization_bucket)},
+    {"fr_plan", sizeof(fr_plan)},
+    {"fr_plan_params", sizeof(fr_plan_params)},
+    {"fr_plan_demand", sizeof(fr_plan_demand)},
+    {"fr_plan_capacity_change", sizeof(fr_plan_capacity_change)},
+    {"fr_plan_assignment_info", sizeof(fr_plan_assignment_info)},
+    {"fr_plan_miss", sizeof(fr_plan_miss)},
+    {"fr_plan_forecast", sizeof(fr_plan_forecast)},
+    {"fr_plan_forecast_bucket", sizeof(fr_plan_forecast_bucket)},
+    {"fr_plan_shortage", sizeof(fr_plan_shortage)},
 };
 
 size_t fr_struct_size(const char *name) {

@@ -31,6 +31,7 @@ int fr__request_copy(fr_request *dst, const fr_request *src);
 int fr__conflict_copy(fr_conflict *dst, const fr_conflict *src);
 int fr__event_copy(fr_event *dst, const fr_event *src);
 int fr__sample_copy(fr_sample *dst, const fr_sample *src);
+int fr__plan_copy(fr_plan *dst, const fr_plan *src); /* plan_codec.c */
 
 /* Records a failure in res (which may be NULL): sets res->status, res->field
  * (field may be NULL: ""; truncated to fit) and res->message from the printf

@@ -109,6 +109,14 @@ typedef struct fr__sample_rec {
     uint64_t journal_txn;
 } fr__sample_rec;
 
+/* A plan (plans.c).  No derived index: it only lives in the id map and
+ * the ordered list. */
+typedef struct fr__plan_rec {
+    fr_plan p;
+    uint64_t journal_txn;
+    uint64_t version_txn;
+} fr__plan_rec;
+
 /* One entry of a transaction's undo journal. */
 typedef struct fr__journal_entry {
     int kind;       /* enum fr_entity_type */
@@ -170,6 +178,9 @@ struct fr_engine {
 
     fr__idmap samples_by_id; /* id -> fr__sample_rec* */
     fr__vec samples;         /* by (created_at, id) */
+
+    fr__idmap plans_by_id; /* id -> fr__plan_rec* (plans.c) */
+    fr__vec plans;         /* by (created_at, id) */
 };
 
 /* ---- engine.c ---------------------------------------------------------- */
@@ -329,5 +340,19 @@ int fr__sample_put(fr_engine *e, const fr__sample_rec *rec);
 int fr__load_sample(void *ctx, const fr_sample *sample);
 /* Frees every sample and the sample indexes (engine close). */
 void fr__samples_free(fr_engine *e);
+
+/* ---- plans.c / plan_codec.c -------------------------------------------- */
+/* Journal a plan before its first change in the txn (txn.c). */
+int fr__plan_touch(fr_engine *e, fr__plan_rec *rec);
+/* Bump version/updated_at and queue "plan.<verb>" (txn.c). */
+int fr__plan_changed(fr_engine *e, fr__plan_rec *rec, const char *verb);
+/* Registers a plan made in the txn and queues "plan.created" (txn.c). */
+int fr__plan_created(fr_engine *e, fr__plan_rec *rec);
+/* Writes a plan to the store (FR_ESTORE if its methods are older than 5). */
+int fr__plan_put(fr_engine *e, const fr__plan_rec *rec);
+/* The loader callback for stored plans (ctx is the engine). */
+int fr__load_plan(void *ctx, const fr_plan *plan);
+/* Frees every plan and the plan indexes (engine close). */
+void fr__plans_free(fr_engine *e);
 
 #endif /* FR_INT_H */

@@ -244,6 +244,7 @@ int fr__idem_put_success(fr_engine *e)
                          : kind == FR_ENTITY_ALLOCATION ? ((fr__alloc_rec *)j->rec)->a.id
                          : kind == FR_ENTITY_REQUEST    ? ((fr__req_rec *)j->rec)->r.id
                          : kind == FR_ENTITY_CONFLICT   ? ((fr__conflict_rec *)j->rec)->c.id
+                         : kind == FR_ENTITY_PLAN       ? ((fr__plan_rec *)j->rec)->p.id
                                                         : ((fr__sample_rec *)j->rec)->s.id;
         snprintf(ids[n++], FR_ID_SIZE, "%s", id);
     }
@@ -338,6 +339,10 @@ static int copy_recorded(fr_engine *e, int kind, const char *id, void *out, size
         fr__sample_rec *r = fr__idmap_get(&e->samples_by_id, id);
         return r == NULL ? FR_ENOTFOUND : fr__sample_copy((fr_sample *)out + i, &r->s);
     }
+    case FR_ENTITY_PLAN: {
+        fr__plan_rec *r = fr__idmap_get(&e->plans_by_id, id);
+        return r == NULL ? FR_ENOTFOUND : fr__plan_copy((fr_plan *)out + i, &r->p);
+    }
     default:
         return FR_ENOTFOUND;
     }
@@ -352,6 +357,7 @@ static void clear_copied(int kind, void *out, size_t n)
         case FR_ENTITY_REQUEST: fr_request_clear((fr_request *)out + i); break;
         case FR_ENTITY_CONFLICT: fr_conflict_clear((fr_conflict *)out + i); break;
         case FR_ENTITY_SAMPLE: fr_sample_clear((fr_sample *)out + i); break;
+        case FR_ENTITY_PLAN: fr_plan_clear((fr_plan *)out + i); break;
         default: break;
         }
     }

@@ -223,6 +223,24 @@ static const list_kind conflict_kind = {sizeof(fr_conflict), offsetof(fr_engine,
                                         conflict_match, conflict_created, conflict_id,
                                         copy_conflict, clear_conflict};
 
+/* Plans (plans.c): not deleted; fleet_id, status. */
+static int plan_match(fr_engine *e, const void *r, const fr_list_query *q)
+{
+    (void)e;
+    const fr_plan *p = &((const fr__plan_rec *)r)->p;
+    return !p->deleted && str_eq(q->fleet_id, p->fleet_id) && (q->status < 0 || q->status == p->status);
+}
+static int64_t plan_created(const void *r) { return ((const fr__plan_rec *)r)->p.created_at_ms; }
+static const char *plan_id(const void *r) { return ((const fr__plan_rec *)r)->p.id; }
+static int copy_plan(fr_engine *e, const void *rec, void *dst)
+{
+    (void)e;
+    return fr__plan_copy(dst, &((const fr__plan_rec *)rec)->p);
+}
+static void clear_plan(void *x) { fr_plan_clear(x); }
+static const list_kind plan_kind = {sizeof(fr_plan), offsetof(fr_engine, plans), plan_match,
+                                    plan_created, plan_id, copy_plan, clear_plan};
+
 static int collect_pending(fr_engine *e, const fr_list_query *q, void ***out, size_t *count,
                            char *next_cursor);
 
@@ -317,6 +335,20 @@ int fr_conflict_list(fr_engine *engine, const fr_list_query *q, fr_conflict **it
     }
     void *out = NULL;
     int rc = list_records(engine, &conflict_kind, q, &out, count, next_cursor);
+    if (rc == FR_OK) {
+        *items = out;
+    }
+    return rc;
+}
+
+int fr_plan_list(fr_engine *engine, const fr_list_query *q, fr_plan **items, size_t *count,
+                 char *next_cursor)
+{
+    if (items == NULL) {
+        return FR_EINVAL;
+    }
+    void *out = NULL;
+    int rc = list_records(engine, &plan_kind, q, &out, count, next_cursor);
     if (rc == FR_OK) {
         *items = out;
     }

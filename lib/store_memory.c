@@ -293,6 +293,15 @@ static int memory_put_sample(fr_store *store, const fr_sample *sample)
     return FR_OK;
 }
 
+static int memory_put_plan(fr_store *store, const fr_plan *plan)
+{
+    (void)store;
+    (void)plan;
+    assert(memory_store_of(store)->in_transaction);
+    assert(plan != NULL);
+    return FR_OK;
+}
+
 static int memory_append_event(fr_store *store, const fr_event *event)
 {
     memory_store *m = memory_store_of(store);
@@ -399,6 +408,7 @@ static const struct fr_store_methods memory_methods = {
     .put_sample = memory_put_sample,
     .put_idempotency = memory_put_idempotency,
     .get_idempotency = memory_get_idempotency,
+    .put_plan = memory_put_plan,
 };
 
 FR_API int fr_store_memory_open(fr_store **out)

@@ -26,7 +26,8 @@
  *
  * Schema version: PRAGMA user_version = FR_SQLITE_SCHEMA_VERSION.  A file with
  * a newer version is refused; version 0 (a new file) gets the schema; version
- * 1 (before samples) gets the samples table and is bumped to 2.  Every
+ * 1 (before samples) gets the samples table and is bumped to 2; version 3
+ * (before plans) gets the plans table and is bumped to 4.  Every
  * statement of the schema is "IF NOT EXISTS", so upgrading is running it.
  *
  * Every statement is prepared once at open and cached on the store.
@@ -48,7 +49,7 @@
 #include "entity.h"
 #include "fleetres_store.h"
 
-#define FR_SQLITE_SCHEMA_VERSION 3
+#define FR_SQLITE_SCHEMA_VERSION 4
 #define FR_SQLITE_STRINGIFY_(x) #x
 #define FR_SQLITE_STRINGIFY(x) FR_SQLITE_STRINGIFY_(x)
 #define FR_SQLITE_BUSY_TIMEOUT_MS 1000
@@ -93,7 +94,12 @@ static const char SCHEMA_SQL[] =
     "CREATE INDEX IF NOT EXISTS samples_by_created ON samples (created_at_ms, id);"
     "CREATE TABLE IF NOT EXISTS idempotency ("
     " scope TEXT NOT NULL, key TEXT NOT NULL, created_at_ms INTEGER NOT NULL,"
-    " doc TEXT NOT NULL, PRIMARY KEY (scope, key));";
+    " doc TEXT NOT NULL, PRIMARY KEY (scope, key));"
+    "CREATE TABLE IF NOT EXISTS plans ("
+    " id TEXT PRIMARY KEY, fleet_id TEXT, status TEXT, deleted INTEGER NOT NULL,"
+    " horizon_start_ms INTEGER, horizon_end_ms INTEGER, version INTEGER,"
+    " created_at_ms INTEGER NOT NULL, updated_at_ms INTEGER, doc TEXT NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS plans_by_created ON plans (created_at_ms, id);";
 
 enum {
     ST_BEGIN,
@@ -116,6 +122,8 @@ enum {
     ST_LOAD_SAMPLES,
     ST_PUT_IDEMPOTENCY,
     ST_GET_IDEMPOTENCY,
+    ST_PUT_PLAN,
+    ST_LOAD_PLANS,
     ST_COUNT
 };
 
@@ -191,6 +199,16 @@ static const char *const STATEMENT_SQL[ST_COUNT] = {
         " capacity_milli = excluded.capacity_milli, source = excluded.source,"
         " created_at_ms = excluded.created_at_ms, doc = excluded.doc",
     [ST_LOAD_SAMPLES] = "SELECT id, doc, 0 FROM samples ORDER BY created_at_ms, id",
+    [ST_PUT_PLAN] =
+        "INSERT INTO plans (id, fleet_id, status, deleted, horizon_start_ms, horizon_end_ms,"
+        " version, created_at_ms, updated_at_ms, doc) VALUES (?,?,?,?,?,?,?,?,?,?)"
+        " ON CONFLICT (id) DO UPDATE SET"
+        " fleet_id = excluded.fleet_id, status = excluded.status,"
+        " deleted = excluded.deleted, horizon_start_ms = excluded.horizon_start_ms,"
+        " horizon_end_ms = excluded.horizon_end_ms, version = excluded.version,"
+        " created_at_ms = excluded.created_at_ms,"
+        " updated_at_ms = excluded.updated_at_ms, doc = excluded.doc",
+    [ST_LOAD_PLANS] = "SELECT id, doc, 0 FROM plans ORDER BY created_at_ms, id",
 };
 
 typedef struct sqlite_store {
@@ -589,6 +607,27 @@ static int sqlite_put_sample(fr_store *store, const fr_sample *sample)
     return run_upsert(s, &b, 9, fr__sample_to_json_text(sample), "put sample");
 }
 
+static int sqlite_put_plan(fr_store *store, const fr_plan *plan)
+{
+    sqlite_store *s = sqlite_store_of(store);
+    assert(plan != NULL);
+    int status = check_in_transaction(s, "put plan");
+    if (status != FR_OK) {
+        return status;
+    }
+    binder b = binder_start(s, ST_PUT_PLAN);
+    bind_id(&b, plan->id);
+    bind_text(&b, plan->fleet_id);
+    bind_text(&b, fr_plan_status_name(plan->status));
+    bind_int(&b, plan->deleted ? 1 : 0);
+    bind_int(&b, plan->horizon_start_ms);
+    bind_int(&b, plan->horizon_end_ms);
+    bind_int(&b, plan->version);
+    bind_int(&b, plan->created_at_ms);
+    bind_int(&b, plan->updated_at_ms);
+    return run_upsert(s, &b, 10, fr__plan_to_json_text(plan), "put plan");
+}
+
 static int sqlite_put_idempotency(fr_store *store, const char *scope, const char *key,
                                   const char *doc, int64_t created_at_ms)
 {
@@ -677,6 +716,7 @@ static const char *const TABLE_OF[ST_COUNT] = {
     [ST_LOAD_REQUESTS] = "requests",
     [ST_LOAD_CONFLICTS] = "conflicts",
     [ST_LOAD_SAMPLES] = "samples",
+    [ST_LOAD_PLANS] = "plans",
 };
 
 /* A row that cannot be decoded: the file was changed behind our back. */
@@ -950,6 +990,19 @@ static int deliver_sample(const cJSON *json, const fr_store_loader *loader, int 
     return status;
 }
 
+static int deliver_plan(const cJSON *json, const fr_store_loader *loader, int *decoded)
+{
+    fr_plan plan;
+    memset(&plan, 0, sizeof(plan));
+    int status = fr__plan_from_cjson(json, &plan);
+    *decoded = status == FR_OK;
+    if (status == FR_OK && loader->plan != NULL) {
+        status = loader->plan(loader->ctx, &plan);
+    }
+    fr_plan_clear(&plan);
+    return status;
+}
+
 /* Decodes the current row (id, doc, deleted) of a load query and delivers it. */
 static int load_row(sqlite_store *s, int which, const fr_store_loader *loader)
 {
@@ -980,6 +1033,9 @@ static int load_row(sqlite_store *s, int which, const fr_store_loader *loader)
         break;
     case ST_LOAD_SAMPLES:
         status = deliver_sample(json, loader, &decoded);
+        break;
+    case ST_LOAD_PLANS:
+        status = deliver_plan(json, loader, &decoded);
         break;
     default:
         assert(which == ST_LOAD_CONFLICTS);
@@ -1019,7 +1075,7 @@ static int load_table(sqlite_store *s, int which, const fr_store_loader *loader)
 static int sqlite_load(fr_store *store, const fr_store_loader *loader, int64_t *head_seq)
 {
     static const int tables[] = {ST_LOAD_POOLS, ST_LOAD_ALLOCATIONS, ST_LOAD_REQUESTS,
-                                 ST_LOAD_CONFLICTS, ST_LOAD_SAMPLES};
+                                 ST_LOAD_CONFLICTS, ST_LOAD_SAMPLES, ST_LOAD_PLANS};
     sqlite_store *s = sqlite_store_of(store);
     assert(loader != NULL);
     assert(head_seq != NULL);
@@ -1092,6 +1148,7 @@ static const struct fr_store_methods sqlite_methods = {
     .put_idempotency = sqlite_put_idempotency,
     .get_idempotency = sqlite_get_idempotency,
     .sync = sqlite_sync,
+    .put_plan = sqlite_put_plan,
 };
 
 /* ---------------------------------------------------------------------------
@@ -1158,7 +1215,8 @@ static int enter_wal(sqlite_store *s, const char *file)
 }
 
 /* Creates the schema in a new file, upgrades an older one (version 1: adds
- * the samples table); refuses a newer one.  One transaction. */
+ * the samples table; 3: the plans table); refuses a newer one.  One
+ * transaction. */
 static int ensure_schema(sqlite_store *s, const char *file)
 {
     int status = exec_sql(s, file, "BEGIN IMMEDIATE", "begin schema check");

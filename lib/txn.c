@@ -294,6 +294,10 @@ static int journal_snapshot(fr_engine *e, int kind, void *rec, uint64_t *mark)
         snap = calloc(1, sizeof(fr_conflict));
         rc = snap == NULL ? FR_ENOMEM : fr__conflict_copy(snap, &((fr__conflict_rec *)rec)->c);
         break;
+    case FR_ENTITY_PLAN:
+        snap = calloc(1, sizeof(fr_plan));
+        rc = snap == NULL ? FR_ENOMEM : fr__plan_copy(snap, &((fr__plan_rec *)rec)->p);
+        break;
     default:
         assert(0);
     }
@@ -343,6 +347,11 @@ int fr__conflict_touch(fr_engine *e, fr__conflict_rec *rec)
         fr__conflict_unindex(e, rec);
     }
     return rc;
+}
+
+int fr__plan_touch(fr_engine *e, fr__plan_rec *rec)
+{
+    return journal_snapshot(e, FR_ENTITY_PLAN, rec, &rec->journal_txn); /* no index */
 }
 
 /* ---- events ------------------------------------------------------------- */
@@ -612,6 +621,35 @@ int fr__sample_created(fr_engine *e, fr__sample_rec *rec)
                        fr__sample_to_json_text(&rec->s));
 }
 
+int fr__plan_changed(fr_engine *e, fr__plan_rec *rec, const char *verb)
+{
+    stamp_change(e, &rec->p.version, &rec->p.updated_at_ms, &rec->version_txn);
+    return queue_event(e, FR_ENTITY_PLAN, rec->p.id, rec->p.fleet_id, verb,
+                       fr__plan_to_json_text(&rec->p));
+}
+
+static int64_t plan_created_of(const void *r)
+{
+    return ((const fr__plan_rec *)r)->p.created_at_ms;
+}
+static const char *plan_id_of(const void *r)
+{
+    return ((const fr__plan_rec *)r)->p.id;
+}
+
+int fr__plan_created(fr_engine *e, fr__plan_rec *rec)
+{
+    stamp_create(e, &rec->p.version, &rec->p.created_at_ms, &rec->p.updated_at_ms);
+    rec->version_txn = e->txn.id;
+    int rc = register_new(e, FR_ENTITY_PLAN, rec, &rec->journal_txn, &e->plans_by_id, &e->plans,
+                          rec->p.id, rec->p.created_at_ms, plan_created_of, plan_id_of);
+    if (rc != FR_OK) {
+        return rc; /* the caller still owns rec */
+    }
+    return queue_event(e, FR_ENTITY_PLAN, rec->p.id, rec->p.fleet_id, "created",
+                       fr__plan_to_json_text(&rec->p));
+}
+
 int fr__mark_queue_dirty(fr_engine *e, const char *fleet_id, const char *resource_type)
 {
     fr__queue_rec *q = fr__queue_get(e, fleet_id, resource_type, 0);
@@ -678,6 +716,9 @@ static void free_snapshot(int kind, void *snap)
         break;
     case FR_ENTITY_CONFLICT:
         fr_conflict_clear(snap);
+        break;
+    case FR_ENTITY_PLAN:
+        fr_plan_clear(snap);
         break;
     default:
         assert(0);
@@ -790,6 +831,20 @@ static void undo_sample(fr_engine *e, fr__sample_rec *rec)
     free(rec);
 }
 
+static void undo_plan(fr_engine *e, fr__plan_rec *rec, fr_plan *snap)
+{
+    if (snap == NULL) {
+        fr__idmap_del(&e->plans_by_id, rec->p.id);
+        fr__vec_remove(&e->plans, rec);
+        fr_plan_clear(&rec->p);
+        free(rec);
+        return;
+    }
+    fr_plan_clear(&rec->p);
+    rec->p = *snap;
+    free(snap);
+}
+
 void fr__txn_abort(fr_engine *e)
 {
     fr__txn *t = &e->txn;
@@ -813,6 +868,9 @@ void fr__txn_abort(fr_engine *e)
         case FR_ENTITY_SAMPLE:
             assert(j->snapshot == NULL); /* samples are only ever created */
             undo_sample(e, j->rec);
+            break;
+        case FR_ENTITY_PLAN:
+            undo_plan(e, j->rec, j->snapshot);
             break;
         default:
             assert(0);
@@ -877,6 +935,9 @@ static int write_journal(fr_engine *e)
             break;
         case FR_ENTITY_SAMPLE:
             rc = fr__sample_put(e, j->rec);
+            break;
+        case FR_ENTITY_PLAN:
+            rc = fr__plan_put(e, j->rec);
             break;
         default:
             assert(0);

@@ -3,6 +3,8 @@
  */
 #include "metrics.h"
 
+#include "fleetres.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -131,4 +133,66 @@ int frs_metrics_render_http(frs_metrics *m, frs_buf *out)
     }
     pthread_mutex_unlock(&m->lock);
     return ok;
+}
+
+void frs_metrics_record_planning(frs_metrics *m, double seconds)
+{
+    pthread_mutex_lock(&m->lock);
+    for (int i = 0; i < FRS_LATENCY_BUCKETS; i++) {
+        if (seconds <= latency_bounds[i]) {
+            m->planning_buckets[i]++;
+            break;
+        }
+    }
+    m->planning_count++;
+    m->planning_sum_seconds += seconds;
+    pthread_mutex_unlock(&m->lock);
+}
+
+/* Planning accuracy: of the assignments of committed plans whose horizon
+ * has passed, the share whose allocation was used — still confirmed or
+ * released after running; not cancelled, expired or preempted (docs/design.md). */
+static int render_accuracy(fr_engine *engine, frs_buf *out)
+{
+    int64_t planned = 0, used = 0;
+    if (fr_plan_accuracy(engine, &planned, &used) != FR_OK) {
+        return 0;
+    }
+    int ok = frs_buf_appendf(out,
+        "# HELP fleetres_planned_allocations Assignments of committed plans past their horizon.\n"
+        "# TYPE fleetres_planned_allocations gauge\n"
+        "fleetres_planned_allocations %lld\n"
+        "# HELP fleetres_planned_allocations_used Those whose allocation was used.\n"
+        "# TYPE fleetres_planned_allocations_used gauge\n"
+        "fleetres_planned_allocations_used %lld\n"
+        "# HELP fleetres_planning_accuracy Used over planned (absent while nothing is planned).\n"
+        "# TYPE fleetres_planning_accuracy gauge\n",
+        (long long)planned, (long long)used);
+    if (ok && planned > 0) {
+        ok = frs_buf_appendf(out, "fleetres_planning_accuracy %.6f\n",
+                             (double)used / (double)planned);
+    }
+    return ok;
+}
+
+int frs_metrics_render_planning(frs_metrics *m, struct fr_engine *engine, frs_buf *out)
+{
+    pthread_mutex_lock(&m->lock);
+    int ok = frs_buf_appendf(out,
+        "# HELP fleetres_planning_duration_seconds Wall time of planning runs.\n"
+        "# TYPE fleetres_planning_duration_seconds histogram\n");
+    uint64_t cumulative = 0;
+    for (int k = 0; ok && k < FRS_LATENCY_BUCKETS; k++) {
+        cumulative += m->planning_buckets[k];
+        ok = frs_buf_appendf(out, "fleetres_planning_duration_seconds_bucket{le=\"%g\"} %llu\n",
+                             latency_bounds[k], (unsigned long long)cumulative);
+    }
+    ok = ok && frs_buf_appendf(out,
+        "fleetres_planning_duration_seconds_bucket{le=\"+Inf\"} %llu\n"
+        "fleetres_planning_duration_seconds_sum %.6f\n"
+        "fleetres_planning_duration_seconds_count %llu\n",
+        (unsigned long long)m->planning_count, m->planning_sum_seconds,
+        (unsigned long long)m->planning_count);
+    pthread_mutex_unlock(&m->lock);
+    return ok && render_accuracy(engine, out);
 }

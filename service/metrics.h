@@ -31,6 +31,10 @@ typedef struct frs_metrics {
     pthread_mutex_t lock;
     frs_route_metrics routes[FRS_METRICS_ROUTES_MAX];
     size_t routes_len;
+    /* Planning runs (POST/PUT /planning): wall time of the planner. */
+    uint64_t planning_buckets[FRS_LATENCY_BUCKETS];
+    uint64_t planning_count;
+    double planning_sum_seconds;
 } frs_metrics;
 
 /* A growable text buffer for rendering. */
@@ -50,5 +54,11 @@ void frs_metrics_record(frs_metrics *m, const char *method, const char *route, i
                         double seconds);
 /* Appends the HTTP metrics in Prometheus text format; 0 on out of memory. */
 int frs_metrics_render_http(frs_metrics *m, frs_buf *out);
+/* Records one planning run's duration. */
+void frs_metrics_record_planning(frs_metrics *m, double seconds);
+/* Appends the planning-time histogram and the planning accuracy of the
+ * engine's committed plans (fr_plan_accuracy); 0 on failure. */
+struct fr_engine;
+int frs_metrics_render_planning(frs_metrics *m, struct fr_engine *engine, frs_buf *out);
 
 #endif /* FRS_METRICS_H */

@@ -12,7 +12,7 @@
 static const frs_route *const tables[] = {
     frs_routes_pools,     frs_routes_allocations, frs_routes_requests,
     frs_routes_conflicts, frs_routes_utilization, frs_routes_events,
-    frs_routes_ops,
+    frs_routes_ops,          frs_routes_planning,
 };
 #define TABLES_LEN (sizeof tables / sizeof tables[0])
 

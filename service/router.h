@@ -29,6 +29,7 @@ extern const frs_route frs_routes_conflicts[];
 extern const frs_route frs_routes_utilization[];
 extern const frs_route frs_routes_events[];
 extern const frs_route frs_routes_ops[];
+extern const frs_route frs_routes_planning[];
 
 /* Finds the route for x->method and x->path, fills x->params and x->route,
  * and runs it; answers 404/405 itself. */

@@ -135,7 +135,8 @@ static int get_metrics(frs_exchange *x)
     frs_buf out = {0};
     int ok = frs_metrics_render_http(&x->server->metrics, &out) &&
              render_pools(x->server->engine, &out) &&
-             render_requests(x->server->engine, &out);
+             render_requests(x->server->engine, &out) &&
+             frs_metrics_render_planning(&x->server->metrics, x->server->engine, &out);
     if (!ok || out.data == NULL) {
         free(out.data);
         return frs_send_error(x, 503, "unavailable", "metrics could not be rendered", NULL);

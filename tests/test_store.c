@@ -21,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "codec.h"
 #include "entity.h"
 #include "fleetres_store.h"
 
@@ -512,14 +513,16 @@ typedef struct collected {
     size_t conflicts_len;
     fr_sample samples[COLLECT_MAX];
     size_t samples_len;
-    char order[5 * COLLECT_MAX + 1]; /* 'p', 'a', 'r', 'c', 's' per callback */
+    fr_plan plans[COLLECT_MAX];
+    size_t plans_len;
+    char order[6 * COLLECT_MAX + 1]; /* 'p', 'a', 'r', 'c', 's', 'l' per callback */
     size_t calls;
     size_t fail_at_call; /* return FR_ELIMIT from this (1-based) call; 0: never */
 } collected;
 
 static int collect_step(collected *c, char kind)
 {
-    cr_assert_lt(c->calls, 5 * COLLECT_MAX);
+    cr_assert_lt(c->calls, 6 * COLLECT_MAX);
     c->order[c->calls] = kind;
     c->calls++;
     return c->fail_at_call != 0 && c->calls == c->fail_at_call ? FR_ELIMIT : FR_OK;
@@ -566,8 +569,19 @@ static int collect_sample(void *ctx, const fr_sample *sample)
     return collect_step(c, 's');
 }
 
+static int collect_plan(void *ctx, const fr_plan *plan)
+{
+    collected *c = ctx;
+    cr_assert_lt(c->plans_len, COLLECT_MAX);
+    cr_assert_eq(fr__plan_copy(&c->plans[c->plans_len++], plan), FR_OK);
+    return collect_step(c, 'l');
+}
+
 static void collected_clear(collected *c)
 {
+    for (size_t i = 0; i < c->plans_len; i++) {
+        fr_plan_clear(&c->plans[i]);
+    }
     for (size_t i = 0; i < c->pools_len; i++) {
         fr_pool_clear(&c->pools[i]);
     }
@@ -590,7 +604,7 @@ static void collected_clear(collected *c)
 static int load_into(fr_store *store, collected *c, int64_t *head_seq)
 {
     fr_store_loader loader = {c, collect_pool, collect_allocation, collect_request,
-                              collect_conflict, collect_sample};
+                              collect_conflict, collect_sample, collect_plan};
     return store->methods->load(store, &loader, head_seq);
 }
 
@@ -1161,7 +1175,7 @@ CONTRACT_TEST(samples_round_trip_after_the_other_kinds)
 
     /* A loader without a sample callback (an older caller) skips them. */
     fr_store_loader no_samples = {&c, collect_pool, collect_allocation, collect_request,
-                                  collect_conflict, NULL};
+                                  collect_conflict, NULL, NULL};
     cr_assert_eq(store->methods->load(store, &no_samples, &head), FR_OK);
     cr_assert_str_eq(c.order, backend->stores_entities ? "pc" : "");
     collected_clear(&c);
@@ -1213,6 +1227,153 @@ CONTRACT_TEST(rolled_back_samples_leave_nothing)
     } else {
         cr_assert_eq(c.calls, 0);
     }
+    collected_clear(&c);
+    close_store(store);
+}
+
+/* ---------------------------------------------------------------------------
+ * Plans (methods version 5).
+ * ------------------------------------------------------------------------- */
+#define ID_L1 "01900000-0000-7000-8000-000000000051"
+#define ID_L2 "01900000-0000-7000-8000-000000000052"
+
+static fr_plan_demand g_plan_demands[2] = {
+    {"d-1", "charging_bay", "depot-1", ID_P1, "bus-7", 1500, HOUR_MS, T0, T0 + 4 * HOUR_MS, 1000},
+    {"d-2", "parking", NULL, "", NULL, 1, 1, T0 + 1, FR_TIME_INF, 0},
+};
+static fr_plan_capacity_change g_plan_changes[1] = {{ID_P1, T0, FR_TIME_INF, -2500}};
+static fr_plan_assignment_info g_plan_assignments[2] = {
+    {"d-1", "", ID_P1, T0, T0 + HOUR_MS, 1500, 1000, ID_A1},
+    {NULL, ID_R1, ID_P2, T0 + HOUR_MS, T0 + 2 * HOUR_MS, 1, 0, ""},
+};
+static fr_plan_miss g_plan_unplaced[1] = {{"d-2", "", "", "no_pool_of_type"}};
+static fr_plan_forecast_bucket g_plan_series[2] = {
+    {T0, T0 + HOUR_MS, 3000, 500, 1500},
+    {T0 + HOUR_MS, T0 + 90 * 60000, 0, 0, 0},
+};
+static fr_plan_forecast g_plan_forecast[1] = {{ID_P1, g_plan_series, 2}};
+static fr_plan_shortage g_plan_shortfall[1] = {{ID_P2, T0, T0 + HOUR_MS, 1}};
+
+/* A plan with every nested part filled, including edge values. */
+static fr_plan example_plan(const char *id, int64_t created_at_ms)
+{
+    fr_plan p;
+    memset(&p, 0, sizeof(p));
+    snprintf(p.id, sizeof(p.id), "%s", id);
+    p.fleet_id = "fleet-a";
+    p.name = "night \"shift\"";
+    p.status = FR_PLAN_COMMITTED;
+    p.horizon_start_ms = T0;
+    p.horizon_end_ms = T0 + 90 * 60000;
+    p.bucket_ms = HOUR_MS;
+    p.include_pending_requests = 1;
+    p.time_budget_ms = 200;
+    p.demands = g_plan_demands;
+    p.demands_len = 2;
+    p.capacity_changes = g_plan_changes;
+    p.capacity_changes_len = 1;
+    p.assignments = g_plan_assignments;
+    p.assignments_len = 2;
+    p.unplaced = g_plan_unplaced;
+    p.unplaced_len = 1;
+    p.forecast = g_plan_forecast;
+    p.forecast_len = 1;
+    p.shortfall = g_plan_shortfall;
+    p.shortfall_len = 1;
+    p.placed_priority = 1002;
+    p.total_delay_ms = 1500;
+    p.planning_ms = 3;
+    p.planned_at_ms = created_at_ms;
+    p.committed_at_ms = created_at_ms + 1;
+    p.version = 2;
+    p.created_at_ms = created_at_ms;
+    p.updated_at_ms = created_at_ms + 1;
+    return p;
+}
+
+/* Plans compare by their full JSON (every field, nested arrays included). */
+static void assert_plan_eq(const fr_plan *got, const fr_plan *want)
+{
+    char *g = fr__plan_to_json_text(got);
+    char *w = fr__plan_to_json_text(want);
+    cr_assert(g != NULL && w != NULL);
+    cr_assert_str_eq(g, w);
+    cr_assert_eq(got->deleted, want->deleted);
+    free(g);
+    free(w);
+}
+
+/* put + commit + reopen + load: plans come last, by created_at then id,
+ * with every nested part; a second put replaces the row (upsert). */
+CONTRACT_TEST(plans_round_trip_last_and_upsert)
+{
+    fr_pool pool = sample_pool(ID_P1, T0);
+    fr_plan second = example_plan(ID_L2, T0 + 2);
+    fr_plan first = example_plan(ID_L1, T0 + 2); /* same created_at, smaller id */
+    first.name = NULL;
+    first.status = FR_PLAN_DRAFT;
+    first.committed_at_ms = FR_TIME_NULL;
+    first.assignments_len = 0;
+    fr_store *store = open_store(backend);
+    begin(store);
+    cr_assert_eq(store->methods->put_plan(store, &second), FR_OK);
+    cr_assert_eq(store->methods->put_plan(store, &first), FR_OK);
+    cr_assert_eq(store->methods->put_pool(store, &pool), FR_OK);
+    append(store, 1, "fleet-a");
+    commit(store);
+    store = reopen(backend, store);
+    collected c = {0};
+    load_ok(store, &c);
+    if (backend->stores_entities) {
+        cr_assert_str_eq(c.order, "pll");
+        assert_plan_eq(&c.plans[0], &first);
+        assert_plan_eq(&c.plans[1], &second);
+    } else {
+        cr_assert_eq(c.calls, 0);
+    }
+    collected_clear(&c);
+
+    fr_plan gone = first;
+    gone.status = FR_PLAN_DISCARDED;
+    gone.deleted = 1;
+    gone.version = 3;
+    int64_t head0 = begin(store);
+    cr_assert_eq(head0, backend->durable ? 1 : 0);
+    cr_assert_eq(store->methods->put_plan(store, &gone), FR_OK);
+    append(store, head0 + 1, "fleet-a");
+    commit(store);
+    store = reopen(backend, store);
+    load_ok(store, &c);
+    if (backend->stores_entities) {
+        cr_assert_str_eq(c.order, "pll");
+        assert_plan_eq(&c.plans[0], &gone);
+        cr_assert_eq(c.plans[0].deleted, 1);
+    }
+    collected_clear(&c);
+
+    /* A loader without a plan callback (an older caller) skips them. */
+    fr_store_loader no_plans = {&c, collect_pool, collect_allocation, collect_request,
+                                collect_conflict, collect_sample, NULL};
+    int64_t head = 0;
+    cr_assert_eq(store->methods->load(store, &no_plans, &head), FR_OK);
+    cr_assert_str_eq(c.order, backend->stores_entities ? "p" : "");
+    collected_clear(&c);
+    close_store(store);
+}
+
+/* A rolled-back plan leaves no trace. */
+CONTRACT_TEST(rolled_back_plans_leave_nothing)
+{
+    fr_plan lost = example_plan(ID_L1, T0);
+    fr_store *store = open_store(backend);
+    begin(store);
+    cr_assert_eq(store->methods->put_plan(store, &lost), FR_OK);
+    append(store, 1, "fleet-a");
+    store->methods->rollback(store);
+    store = reopen(backend, store);
+    collected c = {0};
+    cr_assert_eq(load_ok(store, &c), 0);
+    cr_assert_eq(c.calls, 0);
     collected_clear(&c);
     close_store(store);
 }
@@ -1355,11 +1516,11 @@ Test(store_sqlite_only, schema_version_and_inspection_columns)
     commit(store);
     close_store(store);
 
-    cr_assert_eq(raw_int("PRAGMA user_version"), 3);
+    cr_assert_eq(raw_int("PRAGMA user_version"), 4);
     cr_assert_eq(raw_int("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN"
                          " ('pools', 'allocations', 'requests', 'conflicts', 'events',"
-                         " 'samples')"),
-                 6);
+                         " 'samples', 'plans')"),
+                 7);
     cr_assert_eq(
         raw_int("SELECT count(*) FROM sqlite_master WHERE name = 'samples_by_pool_time'"), 1);
     cr_assert_eq(raw_int("SELECT count(*) FROM sqlite_master WHERE name = 'events_by_fleet'"),
@@ -1425,7 +1586,7 @@ Test(store_sqlite_only, version_1_file_is_upgraded_to_2)
     cr_assert_eq(store->methods->put_sample(store, &sample), FR_OK);
     commit(store);
     close_store(store);
-    cr_assert_eq(raw_int("PRAGMA user_version"), 3);
+    cr_assert_eq(raw_int("PRAGMA user_version"), 4);
     cr_assert_eq(raw_int("SELECT count(*) FROM samples"), 1);
     cr_assert_eq(
         raw_int("SELECT count(*) FROM sqlite_master WHERE name = 'samples_by_pool_time'"), 1);
@@ -1469,17 +1630,72 @@ Test(store_sqlite_only, rowid_allocations_file_still_works)
     close_store(store);
 }
 
+/* A version 3 file (before plans) gets the plans table and version 4;
+ * what it held is still there, and plans can be put. */
+Test(store_sqlite_only, version_3_file_is_upgraded_to_4)
+{
+    fr_store *store = open_store(&BACKENDS[BACKEND_SQLITE]);
+    begin(store);
+    fr_pool pool = sample_pool(ID_P1, T0);
+    cr_assert_eq(store->methods->put_pool(store, &pool), FR_OK);
+    append(store, 1, "fleet-a");
+    commit(store);
+    close_store(store);
+    raw_exec("DROP TABLE plans; PRAGMA user_version = 3");
+    cr_assert_eq(raw_int("SELECT count(*) FROM sqlite_master WHERE name = 'plans'"), 0);
+
+    store = open_store(&BACKENDS[BACKEND_SQLITE]);
+    collected c = {0};
+    cr_assert_eq(load_ok(store, &c), 1);
+    cr_assert_str_eq(c.order, "p");
+    collected_clear(&c);
+    begin(store);
+    fr_plan plan = example_plan(ID_L1, T0);
+    plan.deleted = 1;
+    cr_assert_eq(store->methods->put_plan(store, &plan), FR_OK);
+    commit(store);
+    close_store(store);
+    cr_assert_eq(raw_int("PRAGMA user_version"), 4);
+    cr_assert_eq(raw_int("SELECT count(*) FROM plans"), 1);
+    /* The plain columns are for inspection. */
+    cr_assert_eq(raw_int("SELECT status = 'committed' AND deleted = 1 AND fleet_id = 'fleet-a'"
+                         " FROM plans"),
+                 1);
+    cr_assert_eq(raw_int("SELECT horizon_start_ms FROM plans"), T0);
+    cr_assert_eq(raw_int("SELECT json_extract(doc, '$.score.placed') FROM plans"), 2);
+    cr_assert_eq(raw_int("SELECT count(*) FROM sqlite_master WHERE name = 'plans_by_created'"),
+                 1);
+}
+
+/* A plan document that does not decode fails the load with a message. */
+Test(store_sqlite_only, corrupt_plan_document_fails_the_load)
+{
+    fr_store *store = open_store(&BACKENDS[BACKEND_SQLITE]);
+    begin(store);
+    fr_plan plan = example_plan(ID_L1, T0);
+    cr_assert_eq(store->methods->put_plan(store, &plan), FR_OK);
+    commit(store);
+    close_store(store);
+    raw_exec("UPDATE plans SET doc = json_set(doc, '$.status', 'bogus')");
+    store = open_store(&BACKENDS[BACKEND_SQLITE]);
+    collected c = {0};
+    int64_t head = 0;
+    cr_assert_eq(load_into(store, &c, &head), FR_ESTORE);
+    collected_clear(&c);
+    close_store(store);
+}
+
 Test(store_sqlite_only, newer_schema_version_is_refused)
 {
     create_and_close();
-    raw_exec("PRAGMA user_version = 4");
+    raw_exec("PRAGMA user_version = 5");
     fr_store *sentinel = (fr_store *)&sentinel;
     fr_store *store = sentinel;
     char errbuf[256] = "";
     cr_assert_eq(fr_store_sqlite_open(g_file, &store, errbuf, sizeof(errbuf)), FR_ESTORE);
     cr_assert_eq(store, sentinel);
     cr_assert_not_null(strstr(errbuf, "newer"), "message: %s", errbuf);
-    cr_assert_eq(raw_int("PRAGMA user_version"), 4, "the file is left alone");
+    cr_assert_eq(raw_int("PRAGMA user_version"), 5, "the file is left alone");
 }
 
 Test(store_sqlite_only, sync_off_suffix_is_not_part_of_the_file_name)
