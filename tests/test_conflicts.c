@@ -645,3 +645,471 @@ Test(conflicts, forced_pool_delete_resolves_its_over_capacity)
     cr_assert_str_eq(c.resolution_strategy, "auto");
     fr_conflict_clear(&c);
 }
+
+/* ---- resolution (POST /conflicts/{id}/resolve) ------------------------------------ */
+
+/* Books with a priority. */
+static void must_book_prio(const char *pool, const char *vehicle, int64_t qty, int64_t start,
+                           int64_t end, int32_t priority, char id[FR_ID_SIZE])
+{
+    fr_allocation_params p;
+    alloc_params(&p, pool, vehicle, qty, start, end);
+    p.set |= FR_ALLOC_F_PRIORITY;
+    p.priority = priority;
+    fr_allocation out;
+    fr_result res;
+    fr_result_init(&res);
+    int rc = fr_allocation_create(g_e, NULL, &p, &out, &res);
+    cr_assert_eq(rc, FR_OK, "book: %d %s", rc, res.message);
+    if (id != NULL) {
+        memcpy(id, out.id, FR_ID_SIZE);
+    }
+    fr_allocation_clear(&out);
+    fr_result_clear(&res);
+}
+
+/* Cuts the pool's total capacity and returns the one conflict detected. */
+static void cut_to(const char *pool, int64_t cap, char cid[FR_ID_SIZE])
+{
+    fr_result res;
+    fr_result_init(&res);
+    cr_assert_eq(set_pool_capacity(pool, cap, &res), FR_OK, "%s", res.message);
+    cr_assert_eq(res.conflicts_detected_len, 1, "conflicts: %zu", res.conflicts_detected_len);
+    memcpy(cid, res.conflicts_detected[0], FR_ID_SIZE);
+    fr_result_clear(&res);
+}
+
+static int resolve(const char *cid, int strategy, const char *note, int64_t max_delay_ms,
+                   int dry_run, fr_conflict *out, fr_result *res)
+{
+    fr_resolve_params p = {strategy, note, max_delay_ms, dry_run};
+    fr_ctx ctx;
+    memset(&ctx, 0, sizeof ctx);
+    ctx.actor = "ops@depot";
+    return fr_conflict_resolve(g_e, &ctx, cid, &p, out, res);
+}
+
+/* Everything a client can read, as one JSON text: pools, allocations,
+ * requests, conflicts and the event log.  Equal texts = equal state. */
+static void append_json(char **acc, size_t *len, char *json)
+{
+    cr_assert_not_null(json);
+    size_t n = strlen(json);
+    char *grown = realloc(*acc, *len + n + 2);
+    cr_assert_not_null(grown);
+    memcpy(grown + *len, json, n);
+    grown[*len + n] = '\n';
+    grown[*len + n + 1] = 0;
+    *acc = grown;
+    *len += n + 1;
+    fr_free(json);
+}
+
+static char *state_text(void)
+{
+    fr_list_query q;
+    fr_list_query_init(&q);
+    q.limit = FR_LIST_LIMIT_MAX;
+    char cursor[FR_CURSOR_SIZE];
+    char *acc = NULL, *json = NULL;
+    size_t len = 0, n = 0;
+    fr_pool *pools = NULL;
+    cr_assert_eq(fr_pool_list(g_e, &q, &pools, &n, cursor), FR_OK);
+    for (size_t i = 0; i < n; i++) {
+        cr_assert_eq(fr_pool_to_json(&pools[i], &json), FR_OK);
+        append_json(&acc, &len, json);
+    }
+    fr_pool_free_array(pools, n);
+    fr_allocation *allocs = NULL;
+    cr_assert_eq(fr_allocation_list(g_e, &q, &allocs, &n, cursor), FR_OK);
+    for (size_t i = 0; i < n; i++) {
+        cr_assert_eq(fr_allocation_to_json(&allocs[i], &json), FR_OK);
+        append_json(&acc, &len, json);
+    }
+    fr_allocation_free_array(allocs, n);
+    fr_request *reqs = NULL;
+    cr_assert_eq(fr_request_list(g_e, &q, &reqs, &n, cursor), FR_OK);
+    for (size_t i = 0; i < n; i++) {
+        cr_assert_eq(fr_request_to_json(&reqs[i], &json), FR_OK);
+        append_json(&acc, &len, json);
+    }
+    fr_request_free_array(reqs, n);
+    fr_conflict *cs = NULL;
+    cr_assert_eq(fr_conflict_list(g_e, &q, &cs, &n, cursor), FR_OK);
+    for (size_t i = 0; i < n; i++) {
+        cr_assert_eq(fr_conflict_to_json(&cs[i], &json), FR_OK);
+        append_json(&acc, &len, json);
+    }
+    fr_conflict_free_array(cs, n);
+    char seq[32];
+    snprintf(seq, sizeof seq, "seq %" PRId64, last_seq());
+    append_json(&acc, &len, strdup(seq));
+    return acc;
+}
+
+/* A refused resolve leaves every readable thing as it was. */
+static void assert_refused_unchanged(const char *cid, int strategy, int64_t max_delay_ms,
+                                     int expect_rc)
+{
+    char *before = state_text();
+    fr_result res;
+    fr_result_init(&res);
+    fr_conflict out;
+    memset(&out, 0, sizeof out);
+    int rc = resolve(cid, strategy, "try", max_delay_ms, 0, &out, &res);
+    cr_assert_eq(rc, expect_rc, "rc %d (%s)", rc, res.message);
+    cr_assert_eq(res.status, expect_rc);
+    cr_assert_eq(out.id[0], 0, "out untouched on failure");
+    char *after = state_text();
+    cr_assert_str_eq(after, before, "a refused resolve changed state");
+    free(before);
+    free(after);
+    fr_result_clear(&res);
+}
+
+Test(conflicts, resolve_preempt_takes_fewest_then_lowest_priority)
+{
+    char pool[FR_ID_SIZE], big[FR_ID_SIZE], b[FR_ID_SIZE], c[FR_ID_SIZE], cid[FR_ID_SIZE];
+    mk_pool(pool, FLEET, "Bay", TYPE, 4 * U);
+    /* Cut to 2: over by 1 in [1h,2h) and by 2 in [2h,3h).  The big one
+     * alone clears both (1 victim); b + c would be 2 though cheaper. */
+    must_book_prio(pool, "v1", 2 * U, T0 + HOUR, T0 + 3 * HOUR, 9, big);
+    must_book_prio(pool, "v2", U, T0 + HOUR, T0 + 3 * HOUR, 1, b);
+    must_book_prio(pool, "v3", U, T0 + 2 * HOUR, T0 + 3 * HOUR, 0, c);
+    cut_to(pool, 2 * U, cid);
+    int64_t seq0 = last_seq();
+
+    fr_conflict out;
+    fr_result res;
+    fr_result_init(&res);
+    cr_assert_eq(resolve(cid, FR_RESOLVE_PREEMPT, "charger 3 broke", 0, 0, &out, &res), FR_OK,
+                 "%s", res.message);
+    cr_assert_eq(out.status, FR_CONFLICT_RESOLVED);
+    cr_assert_str_eq(out.resolution_strategy, "preempt");
+    cr_assert_str_eq(out.resolution_note, "charger 3 broke");
+    cr_assert_str_eq(out.resolution_resolved_by, "ops@depot");
+    cr_assert_eq(out.resolved_at_ms, T0);
+    cr_assert_eq(out.resolution_actions_len, 1);
+    cr_assert_str_eq(out.resolution_actions[0].allocation_id, big);
+    cr_assert_str_eq(out.resolution_actions[0].action, "preempted");
+    cr_assert_str_eq(out.resolution_actions[0].from, "confirmed");
+    cr_assert_str_eq(out.resolution_actions[0].to, "preempted");
+    fr_conflict_clear(&out);
+    fr_conflict stored = get_conflict(cid);
+    cr_assert_eq(stored.status, FR_CONFLICT_RESOLVED);
+    cr_assert_eq(stored.resolution_actions_len, 1);
+    fr_conflict_clear(&stored);
+
+    fr_allocation a = get_alloc(big);
+    cr_assert_eq(a.status, FR_ALLOC_PREEMPTED);
+    cr_assert_eq(a.released_at_ms, T0);
+    cr_assert_eq(a.end_ms, T0 + 3 * HOUR, "a future allocation keeps its interval");
+    fr_allocation_clear(&a);
+    cr_assert_eq(alloc_status(b), FR_ALLOC_CONFIRMED);
+    cr_assert_eq(alloc_status(c), FR_ALLOC_CONFIRMED);
+    size_t n = 0;
+    fr_event *ev = events_after(seq0, &n);
+    cr_assert(find_event(ev, n, "allocation.preempted", big) >= 0);
+    cr_assert(find_event(ev, n, "conflict.resolved", cid) >= 0);
+    fr_event_free_array(ev, n);
+    /* Already resolved: 409 invalid_state, nothing changes. */
+    assert_refused_unchanged(cid, FR_RESOLVE_PREEMPT, 0, FR_ESTATE);
+    fr_result_clear(&res);
+}
+
+Test(conflicts, resolve_preempt_ties_go_to_the_lowest_priority)
+{
+    char pool[FR_ID_SIZE], hi[FR_ID_SIZE], lo[FR_ID_SIZE], mid[FR_ID_SIZE], cid[FR_ID_SIZE];
+    mk_pool(pool, FLEET, "Bay", TYPE, 3 * U);
+    must_book_prio(pool, "v1", U, T0 + HOUR, T0 + 2 * HOUR, 7, hi);
+    must_book_prio(pool, "v2", U, T0 + HOUR, T0 + 2 * HOUR, 2, lo);
+    must_book_prio(pool, "v3", U, T0 + HOUR, T0 + 2 * HOUR, 5, mid);
+    cut_to(pool, 2 * U, cid);
+    fr_conflict out;
+    cr_assert_eq(resolve(cid, FR_RESOLVE_PREEMPT, NULL, 0, 0, &out, NULL), FR_OK);
+    cr_assert_eq(out.resolution_actions_len, 1);
+    cr_assert_str_eq(out.resolution_actions[0].allocation_id, lo);
+    cr_assert_null(out.resolution_note);
+    fr_conflict_clear(&out);
+    cr_assert_eq(alloc_status(hi), FR_ALLOC_CONFIRMED);
+    cr_assert_eq(alloc_status(mid), FR_ALLOC_CONFIRMED);
+}
+
+Test(conflicts, resolve_preempt_requeues_the_victims_request)
+{
+    char pool[FR_ID_SIZE], other[FR_ID_SIZE], cid[FR_ID_SIZE];
+    mk_pool(pool, FLEET, "Bay", TYPE, 2 * U);
+    must_book_prio(pool, "v1", U, T0 + HOUR, T0 + 2 * HOUR, 5, other);
+    fr_request_params rp;
+    req_params(&rp, "v2", U, HOUR);
+    rp.set |= FR_REQ_F_EARLIEST_START | FR_REQ_F_LATEST_END;
+    rp.earliest_start_ms = T0 + HOUR;
+    rp.latest_end_ms = T0 + 2 * HOUR; /* exactly this slot: cannot go elsewhere */
+    fr_request r = mk_request(&rp);
+    cr_assert_eq(r.status, FR_REQ_FULFILLED);
+    char rid[FR_ID_SIZE], victim[FR_ID_SIZE];
+    memcpy(rid, r.id, FR_ID_SIZE);
+    memcpy(victim, r.allocation_id, FR_ID_SIZE);
+    fr_request_clear(&r);
+    cut_to(pool, U, cid);
+    int64_t seq0 = last_seq();
+    cr_assert_eq(resolve(cid, FR_RESOLVE_PREEMPT, NULL, 0, 0, NULL, NULL), FR_OK);
+    cr_assert_eq(alloc_status(victim), FR_ALLOC_PREEMPTED, "priority 0 goes first");
+    cr_assert_eq(alloc_status(other), FR_ALLOC_CONFIRMED);
+    r = get_req(rid);
+    cr_assert_eq(r.status, FR_REQ_PENDING, "back to pending");
+    cr_assert_eq(r.allocation_id[0], 0);
+    cr_assert_eq(r.pending_reason, FR_REASON_INSUFFICIENT_CAPACITY);
+    fr_request_clear(&r);
+    size_t n = 0;
+    fr_event *ev = events_after(seq0, &n);
+    cr_assert(find_event(ev, n, "request.requeued", rid) >= 0);
+    fr_event_free_array(ev, n);
+}
+
+Test(conflicts, resolve_preempt_of_a_started_allocation_ends_it_now)
+{
+    char pool[FR_ID_SIZE], a[FR_ID_SIZE], b[FR_ID_SIZE], cid[FR_ID_SIZE];
+    mk_pool(pool, FLEET, "Bay", TYPE, 2 * U);
+    must_book_prio(pool, "v1", U, T0, T0 + 2 * HOUR, 0, a);
+    must_book_prio(pool, "v2", U, T0, T0 + 2 * HOUR, 3, b);
+    g_now = T0 + 30 * MIN;
+    cut_to(pool, U, cid);
+    cr_assert_eq(resolve(cid, FR_RESOLVE_PREEMPT, NULL, 0, 0, NULL, NULL), FR_OK);
+    fr_allocation x = get_alloc(a);
+    cr_assert_eq(x.status, FR_ALLOC_PREEMPTED);
+    cr_assert_eq(x.end_ms, T0 + 30 * MIN, "ends now, like a release");
+    cr_assert_eq(x.released_at_ms, T0 + 30 * MIN);
+    fr_allocation_clear(&x);
+    /* Utilization counts it up to when it ended (SPEC §5). */
+    fr_bucket bk[1];
+    size_t count = 0;
+    cr_assert_eq(fr_pool_booked_series(g_e, pool, T0, T0 + HOUR, HOUR, bk, 1, &count), FR_OK);
+    cr_assert_eq(count, 1);
+    cr_assert_eq(bk[0].booked_avg_milli, U + U / 2, "b all hour + a half of it: %" PRId64,
+                 bk[0].booked_avg_milli);
+    /* Reschedule and reassign never move a started allocation. */
+    char pool2[FR_ID_SIZE], c[FR_ID_SIZE], d[FR_ID_SIZE], cid2[FR_ID_SIZE];
+    mk_pool(pool2, FLEET, "Bay 2", TYPE, 2 * U);
+    mk_pool(NULL, FLEET, "Bay 3", TYPE, 5 * U);
+    must_book_prio(pool2, "v3", U, T0, T0 + 2 * HOUR, 0, c);
+    must_book_prio(pool2, "v4", U, T0, T0 + 2 * HOUR, 0, d);
+    cut_to(pool2, U, cid2);
+    assert_refused_unchanged(cid2, FR_RESOLVE_RESCHEDULE, 0, FR_EUNRESOLVABLE);
+    assert_refused_unchanged(cid2, FR_RESOLVE_REASSIGN, 0, FR_EUNRESOLVABLE);
+}
+
+Test(conflicts, resolve_reschedule_moves_the_lowest_priority_later)
+{
+    char pool[FR_ID_SIZE], a[FR_ID_SIZE], b[FR_ID_SIZE], c[FR_ID_SIZE], cid[FR_ID_SIZE];
+    mk_pool(pool, FLEET, "Bay", TYPE, 3 * U);
+    must_book_prio(pool, "v1", U, T0 + HOUR, T0 + 2 * HOUR, 3, a);
+    must_book_prio(pool, "v2", U, T0 + HOUR, T0 + 2 * HOUR, 1, b);
+    must_book_prio(pool, "v3", U, T0 + HOUR, T0 + 2 * HOUR, 2, c);
+    must_book_prio(pool, "v4", 2 * U, T0 + 2 * HOUR, T0 + 3 * HOUR, 0, NULL);
+    cut_to(pool, 2 * U, cid);
+    /* 30 min later is still inside the overload or the full hour after. */
+    assert_refused_unchanged(cid, FR_RESOLVE_RESCHEDULE, 30 * MIN, FR_EUNRESOLVABLE);
+    /* Dry run: the actions, nothing applied. */
+    char *before = state_text();
+    fr_conflict out;
+    cr_assert_eq(resolve(cid, FR_RESOLVE_RESCHEDULE, NULL, 3 * HOUR, 1, &out, NULL), FR_OK);
+    cr_assert_eq(out.status, FR_CONFLICT_RESOLVED, "as it would be");
+    cr_assert_eq(out.resolution_actions_len, 1);
+    cr_assert_str_eq(out.resolution_actions[0].allocation_id, b);
+    cr_assert_str_eq(out.resolution_actions[0].action, "rescheduled");
+    cr_assert_str_eq(out.resolution_actions[0].from, "2027-01-15T09:00:00.000Z");
+    cr_assert_str_eq(out.resolution_actions[0].to, "2027-01-15T11:00:00.000Z");
+    fr_conflict_clear(&out);
+    char *after = state_text();
+    cr_assert_str_eq(after, before, "a dry run changed state");
+    free(before);
+    free(after);
+    /* For real. */
+    cr_assert_eq(resolve(cid, FR_RESOLVE_RESCHEDULE, NULL, 3 * HOUR, 0, &out, NULL), FR_OK);
+    cr_assert_eq(out.resolution_actions_len, 1);
+    fr_conflict_clear(&out);
+    fr_allocation x = get_alloc(b);
+    cr_assert_eq(x.status, FR_ALLOC_CONFIRMED);
+    cr_assert_eq(x.start_ms, T0 + 3 * HOUR, "the first later fit: after v4's two units");
+    cr_assert_eq(x.end_ms, T0 + 4 * HOUR, "duration kept");
+    fr_allocation_clear(&x);
+    x = get_alloc(a);
+    cr_assert_eq(x.start_ms, T0 + HOUR);
+    fr_allocation_clear(&x);
+    fr_pool p = get_pool(pool);
+    fr_pool_clear(&p);
+    cr_assert_eq(count_conflicts(), 1, "no new conflict");
+}
+
+Test(conflicts, resolve_reassign_moves_to_another_pool_with_room)
+{
+    char p1[FR_ID_SIZE], p2[FR_ID_SIZE], p3[FR_ID_SIZE], a[FR_ID_SIZE], b[FR_ID_SIZE];
+    char cid[FR_ID_SIZE], filler[FR_ID_SIZE];
+    mk_pool(p1, FLEET, "Bay A", TYPE, 2 * U);
+    mk_pool(p2, FLEET, "Bay B", TYPE, U);
+    mk_pool(p3, FLEET, "Bay C", TYPE, 3 * U); /* more room: B has the least that fits */
+    mk_pool(NULL, FLEET, "Other type", "parking", 9 * U);
+    must_book_prio(p1, "v1", U, T0 + HOUR, T0 + 2 * HOUR, 4, a);
+    must_book_prio(p1, "v2", U, T0 + HOUR, T0 + 2 * HOUR, 1, b);
+    must_book_prio(p2, "v3", U, T0 + 90 * MIN, T0 + 2 * HOUR, 0, filler);
+    must_book_prio(p3, "v4", 3 * U, T0 + 90 * MIN, T0 + 2 * HOUR, 0, NULL);
+    cut_to(p1, U, cid);
+    /* Neither B nor C has room for the whole hour. */
+    assert_refused_unchanged(cid, FR_RESOLVE_REASSIGN, 0, FR_EUNRESOLVABLE);
+    cr_assert_eq(fr_allocation_delete(g_e, NULL, filler, NULL, NULL), FR_OK);
+    fr_conflict out;
+    fr_result res;
+    fr_result_init(&res);
+    cr_assert_eq(resolve(cid, FR_RESOLVE_REASSIGN, NULL, 0, 0, &out, &res), FR_OK, "%s",
+                 res.message);
+    cr_assert_eq(out.resolution_actions_len, 1);
+    cr_assert_str_eq(out.resolution_actions[0].allocation_id, b);
+    cr_assert_str_eq(out.resolution_actions[0].action, "reassigned");
+    cr_assert_str_eq(out.resolution_actions[0].from, p1);
+    cr_assert_str_eq(out.resolution_actions[0].to, p2);
+    fr_conflict_clear(&out);
+    fr_allocation x = get_alloc(b);
+    cr_assert_str_eq(x.pool_id, p2);
+    cr_assert_eq(x.start_ms, T0 + HOUR);
+    cr_assert_eq(x.status, FR_ALLOC_CONFIRMED);
+    fr_allocation_clear(&x);
+    fr_pool pool = get_pool(p2);
+    fr_pool_clear(&pool);
+    /* The ledgers follow: p2 is now full for that hour, p1 fits again. */
+    cr_assert_eq(book(p2, "v9", U, T0 + HOUR, T0 + 2 * HOUR, NULL, &res), FR_ECAPACITY);
+    fr_result_clear(&res);
+    cr_assert_eq(book(p1, "v9", U, T0 + HOUR, T0 + 2 * HOUR, NULL, &res), FR_ECAPACITY);
+    fr_result_clear(&res);
+    cr_assert_eq(book(p1, "v9", U, T0 + 2 * HOUR, T0 + 3 * HOUR, NULL, &res), FR_OK);
+    fr_result_clear(&res);
+}
+
+Test(conflicts_sqlite, resolve_reassign_survives_reopen)
+{
+    char p1[FR_ID_SIZE], p2[FR_ID_SIZE], a[FR_ID_SIZE], b[FR_ID_SIZE], cid[FR_ID_SIZE];
+    mk_pool(p1, FLEET, "Bay A", TYPE, 2 * U);
+    mk_pool(p2, FLEET, "Bay B", TYPE, U);
+    must_book_prio(p1, "v1", U, T0 + HOUR, T0 + 2 * HOUR, 4, a);
+    must_book_prio(p1, "v2", U, T0 + HOUR, T0 + 2 * HOUR, 1, b);
+    cut_to(p1, U, cid);
+    cr_assert_eq(resolve(cid, FR_RESOLVE_REASSIGN, "moved", 0, 0, NULL, NULL), FR_OK);
+    char *before = state_text();
+    reopen();
+    char *after = state_text();
+    cr_assert_str_eq(after, before);
+    free(before);
+    free(after);
+    fr_result res;
+    fr_result_init(&res);
+    cr_assert_eq(book(p2, "v9", U, T0 + HOUR, T0 + 2 * HOUR, NULL, &res), FR_ECAPACITY,
+                 "the reassigned booking is in p2's ledger after a reload");
+    fr_result_clear(&res);
+}
+
+Test(conflicts, resolve_manual_needs_a_note_and_changes_nothing_else)
+{
+    char pool[FR_ID_SIZE], a[FR_ID_SIZE], b[FR_ID_SIZE], cid[FR_ID_SIZE];
+    mk_pool(pool, FLEET, "Bay", TYPE, 2 * U);
+    must_book_prio(pool, "v1", U, T0 + HOUR, T0 + 2 * HOUR, 0, a);
+    must_book_prio(pool, "v2", U, T0 + HOUR, T0 + 2 * HOUR, 0, b);
+    cut_to(pool, U, cid);
+    assert_refused_unchanged(UNKNOWN_ID, FR_RESOLVE_PREEMPT, 0, FR_ENOTFOUND);
+    assert_refused_unchanged(cid, 9, 0, FR_EINVAL);
+    assert_refused_unchanged(cid, FR_RESOLVE_RESCHEDULE, 500, FR_EINVAL);
+    assert_refused_unchanged(cid, FR_RESOLVE_RESCHEDULE, FR_HORIZON_SEARCH_MS + 1, FR_EINVAL);
+    fr_result res;
+    fr_result_init(&res);
+    cr_assert_eq(resolve(cid, FR_RESOLVE_MANUAL, "", 0, 0, NULL, &res), FR_EINVAL);
+    cr_assert_str_eq(res.field, "note");
+    fr_result_clear(&res);
+    fr_conflict out;
+    cr_assert_eq(resolve(cid, FR_RESOLVE_MANUAL, "vehicles will share", 0, 0, &out, NULL), FR_OK);
+    cr_assert_str_eq(out.resolution_strategy, "manual");
+    cr_assert_str_eq(out.resolution_note, "vehicles will share");
+    cr_assert_eq(out.resolution_actions_len, 0);
+    fr_conflict_clear(&out);
+    cr_assert_eq(alloc_status(a), FR_ALLOC_CONFIRMED);
+    cr_assert_eq(alloc_status(b), FR_ALLOC_CONFIRMED);
+    /* A manual conflict: only "manual" resolves it. */
+    const char *ids[] = {a};
+    fr_conflict_params mp = {pool, "bay blocked by a truck", T0, T0 + HOUR, ids, 1};
+    fr_conflict m;
+    cr_assert_eq(fr_conflict_create(g_e, NULL, &mp, &m, NULL), FR_OK);
+    assert_refused_unchanged(m.id, FR_RESOLVE_PREEMPT, 0, FR_EUNRESOLVABLE);
+    cr_assert_eq(resolve(m.id, FR_RESOLVE_MANUAL, "truck moved", 0, 0, NULL, NULL), FR_OK);
+    fr_conflict_clear(&m);
+}
+
+Test(conflicts, resolve_preempt_unresolvable_with_nothing_to_take)
+{
+    /* Capacity cut below a schedule entry of 0 and a booking that is
+     * entirely in the past cannot be helped by moving anything. */
+    char pool[FR_ID_SIZE], a[FR_ID_SIZE], b[FR_ID_SIZE], cid[FR_ID_SIZE];
+    mk_pool(pool, FLEET, "Bay", TYPE, 2 * U);
+    must_book_prio(pool, "v1", U, T0 + HOUR, T0 + 2 * HOUR, 0, a);
+    must_book_prio(pool, "v2", U, T0 + HOUR, T0 + 2 * HOUR, 0, b);
+    cut_to(pool, U, cid);
+    g_now = T0 + 90 * MIN; /* both started: only preempt may act */
+    assert_refused_unchanged(cid, FR_RESOLVE_RESCHEDULE, 0, FR_EUNRESOLVABLE);
+    fr_result res;
+    fr_result_init(&res);
+    cr_assert_eq(resolve(cid, FR_RESOLVE_REASSIGN, NULL, 0, 0, NULL, &res), FR_EUNRESOLVABLE);
+    cr_assert(strstr(res.message, cid) != NULL, "%s", res.message);
+    fr_result_clear(&res);
+}
+
+static void make_double(char pool[FR_ID_SIZE], char a[FR_ID_SIZE], char b[FR_ID_SIZE],
+                        char cid[FR_ID_SIZE])
+{
+    fr_pool_params pp;
+    pool_params(&pp, FLEET, "Shared", TYPE, 5 * U);
+    pp.set |= FR_POOL_F_EXCLUSIVE;
+    pp.exclusive_per_vehicle = 0;
+    mk_pool_p(pool, &pp);
+    must_book_prio(pool, "v1", U, T0 + HOUR, T0 + 3 * HOUR, 8, a);
+    must_book_prio(pool, "v1", U, T0 + 2 * HOUR, T0 + 4 * HOUR, 2, b);
+    fr_pool_params u;
+    memset(&u, 0, sizeof u);
+    u.set = FR_POOL_F_EXCLUSIVE;
+    u.exclusive_per_vehicle = 1;
+    fr_result res;
+    fr_result_init(&res);
+    cr_assert_eq(fr_pool_update(g_e, NULL, pool, &u, NULL, &res), FR_OK);
+    cr_assert_eq(res.conflicts_detected_len, 1);
+    memcpy(cid, res.conflicts_detected[0], FR_ID_SIZE);
+    fr_result_clear(&res);
+}
+
+Test(conflicts, resolve_double_booking_preempts_the_lower_priority)
+{
+    char pool[FR_ID_SIZE], a[FR_ID_SIZE], b[FR_ID_SIZE], cid[FR_ID_SIZE];
+    make_double(pool, a, b, cid);
+    assert_refused_unchanged(cid, FR_RESOLVE_REASSIGN, 0, FR_EUNRESOLVABLE);
+    fr_conflict out;
+    cr_assert_eq(resolve(cid, FR_RESOLVE_PREEMPT, NULL, 0, 0, &out, NULL), FR_OK);
+    cr_assert_eq(out.resolution_actions_len, 1);
+    cr_assert_str_eq(out.resolution_actions[0].allocation_id, b);
+    fr_conflict_clear(&out);
+    cr_assert_eq(alloc_status(a), FR_ALLOC_CONFIRMED);
+    cr_assert_eq(alloc_status(b), FR_ALLOC_PREEMPTED);
+}
+
+Test(conflicts, resolve_double_booking_reschedules_after_the_other)
+{
+    char pool[FR_ID_SIZE], a[FR_ID_SIZE], b[FR_ID_SIZE], cid[FR_ID_SIZE];
+    make_double(pool, a, b, cid);
+    assert_refused_unchanged(cid, FR_RESOLVE_RESCHEDULE, 30 * MIN, FR_EUNRESOLVABLE);
+    fr_conflict out;
+    cr_assert_eq(resolve(cid, FR_RESOLVE_RESCHEDULE, NULL, 0, 0, &out, NULL), FR_OK);
+    cr_assert_eq(out.resolution_actions_len, 1);
+    fr_conflict_clear(&out);
+    fr_allocation x = get_alloc(b);
+    cr_assert_eq(x.start_ms, T0 + 3 * HOUR, "right after a ends");
+    cr_assert_eq(x.end_ms, T0 + 5 * HOUR);
+    fr_allocation_clear(&x);
+    fr_conflict c = get_conflict(cid);
+    cr_assert_eq(c.status, FR_CONFLICT_RESOLVED);
+    cr_assert_str_eq(c.resolution_strategy, "reschedule");
+    fr_conflict_clear(&c);
+}
