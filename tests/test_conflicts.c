@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fleetres.h"
@@ -1112,4 +1113,159 @@ Test(conflicts, resolve_double_booking_reschedules_after_the_other)
     cr_assert_eq(c.status, FR_CONFLICT_RESOLVED);
     cr_assert_str_eq(c.resolution_strategy, "reschedule");
     fr_conflict_clear(&c);
+}
+
+/* ---- randomized: preempt is minimal (brute force) and clears the overload -------- */
+
+typedef struct rnd_alloc {
+    char id[FR_ID_SIZE];
+    int64_t start, end, qty;
+    int32_t prio;
+    int live;
+} rnd_alloc;
+
+static uint64_t rnd_next(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+/* The live allocations of a pool. */
+static size_t pool_allocs(const char *pool, rnd_alloc *out, size_t max)
+{
+    fr_list_query q;
+    fr_list_query_init(&q);
+    q.limit = FR_LIST_LIMIT_MAX;
+    q.pool_id = pool;
+    fr_allocation *items = NULL;
+    size_t n = 0, k = 0;
+    char cursor[FR_CURSOR_SIZE];
+    cr_assert_eq(fr_allocation_list(g_e, &q, &items, &n, cursor), FR_OK);
+    for (size_t i = 0; i < n && k < max; i++) {
+        if (items[i].status != FR_ALLOC_HELD && items[i].status != FR_ALLOC_CONFIRMED) {
+            continue;
+        }
+        memcpy(out[k].id, items[i].id, FR_ID_SIZE);
+        out[k].start = items[i].start_ms;
+        out[k].end = items[i].end_ms;
+        out[k].qty = items[i].quantity_milli;
+        out[k].prio = items[i].priority;
+        out[k].live = 1;
+        k++;
+    }
+    fr_allocation_free_array(items, n);
+    return k;
+}
+
+/* 1 when the live ones (minus mask) fit cap at every instant of [s, e). */
+static int fits(const rnd_alloc *a, size_t n, uint32_t removed, int64_t cap, int64_t s,
+                int64_t e)
+{
+    for (size_t p = 0; p <= n; p++) {
+        int64_t t = p == n ? s : a[p].start; /* breakpoints: s and every start */
+        if (t < s || t >= e) {
+            continue;
+        }
+        int64_t booked = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (!(removed >> i & 1u) && a[i].start <= t && t < a[i].end) {
+                booked += a[i].qty;
+            }
+        }
+        if (booked > cap) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static void brute_force(const rnd_alloc *a, size_t n, int64_t cap, int64_t s, int64_t e,
+                        int *best_count, int64_t *best_prio)
+{
+    *best_count = -1;
+    for (uint32_t mask = 0; mask < (1u << n); mask++) {
+        int count = __builtin_popcount(mask);
+        int64_t prio = 0;
+        for (size_t i = 0; i < n; i++) {
+            prio += (mask >> i & 1u) ? a[i].prio : 0;
+        }
+        if ((*best_count < 0 || count < *best_count ||
+             (count == *best_count && prio < *best_prio)) &&
+            fits(a, n, mask, cap, s, e)) {
+            *best_count = count;
+            *best_prio = prio;
+        }
+    }
+}
+
+static void random_round(uint64_t *rng, int round)
+{
+    char pool[FR_ID_SIZE], name[32];
+    snprintf(name, sizeof name, "rnd-%d", round);
+    mk_pool(pool, FLEET, name, TYPE, 100 * U);
+    size_t n = 1 + rnd_next(rng) % 8;
+    for (size_t i = 0; i < n; i++) {
+        int64_t start = T0 + HOUR + (int64_t)(rnd_next(rng) % 10) * 30 * MIN;
+        int64_t len = (1 + (int64_t)(rnd_next(rng) % 4)) * 30 * MIN;
+        char veh[32];
+        snprintf(veh, sizeof veh, "r%d-v%zu", round, i);
+        must_book_prio(pool, veh, (1 + (int64_t)(rnd_next(rng) % 3)) * U, start, start + len,
+                       (int32_t)(rnd_next(rng) % 6), NULL);
+    }
+    int64_t cap = (1 + (int64_t)(rnd_next(rng) % 4)) * U;
+    fr_result res;
+    fr_result_init(&res);
+    cr_assert_eq(set_pool_capacity(pool, cap, &res), FR_OK);
+    size_t nc = res.conflicts_detected_len;
+    char(*cids)[FR_ID_SIZE] = calloc(nc + 1, FR_ID_SIZE);
+    memcpy(cids, res.conflicts_detected, nc * FR_ID_SIZE);
+    fr_result_clear(&res);
+    for (size_t k = 0; k < nc; k++) {
+        fr_conflict c = get_conflict(cids[k]);
+        if (c.status != FR_CONFLICT_OPEN) {
+            fr_conflict_clear(&c);
+            continue;
+        }
+        rnd_alloc a[16];
+        size_t m = pool_allocs(pool, a, 16);
+        int best_count = 0;
+        int64_t best_prio = 0;
+        brute_force(a, m, cap, c.start_ms, c.end_ms, &best_count, &best_prio);
+        fr_conflict out;
+        cr_assert_eq(resolve(c.id, FR_RESOLVE_PREEMPT, NULL, 0, 0, &out, NULL), FR_OK,
+                     "round %d", round);
+        int64_t prio = 0;
+        for (size_t i = 0; i < out.resolution_actions_len; i++) {
+            for (size_t j = 0; j < m; j++) {
+                prio += strcmp(a[j].id, out.resolution_actions[i].allocation_id) == 0 ? a[j].prio : 0;
+            }
+        }
+        cr_assert_eq((int)out.resolution_actions_len, best_count,
+                     "round %d: %zu victims, brute force %d", round, out.resolution_actions_len,
+                     best_count);
+        cr_assert_eq(prio, best_prio, "round %d: priority %" PRId64 ", brute force %" PRId64,
+                     round, prio, best_prio);
+        fr_conflict_clear(&out);
+        size_t after = pool_allocs(pool, a, 16);
+        cr_assert(fits(a, after, 0, cap, c.start_ms, c.end_ms), "round %d: still over", round);
+        fr_conflict_clear(&c);
+    }
+    free(cids);
+    rnd_alloc a[16];
+    size_t left = pool_allocs(pool, a, 16);
+    cr_assert(fits(a, left, 0, cap, FR_TIME_MIN_MS, FR_TIME_INF), "round %d: invariant", round);
+}
+
+Test(conflicts, resolve_preempt_random_minimal_vs_brute_force, .timeout = 240)
+{
+    const char *env = getenv("FR_TEST_SEED");
+    uint64_t seed = env != NULL ? strtoull(env, NULL, 10) : (uint64_t)time(NULL);
+    seed = seed == 0 ? 1 : seed;
+    fprintf(stderr, "resolve_preempt_random: seed %" PRIu64 " (FR_TEST_SEED to repeat)\n", seed);
+    uint64_t rng = seed;
+    for (int round = 0; round < 300; round++) {
+        random_round(&rng, round);
+    }
 }
