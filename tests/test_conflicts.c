@@ -1170,7 +1170,8 @@ static int fits(const rnd_alloc *a, size_t n, uint32_t removed, int64_t cap, int
         }
         int64_t booked = 0;
         for (size_t i = 0; i < n; i++) {
-            if (!(removed >> i & 1u) && a[i].start <= t && t < a[i].end) {
+            int gone = i < 32 && (removed >> i & 1u);
+            if (!gone && a[i].start <= t && t < a[i].end) {
                 booked += a[i].qty;
             }
         }
@@ -1220,7 +1221,9 @@ static void random_round(uint64_t *rng, int round)
     cr_assert_eq(set_pool_capacity(pool, cap, &res), FR_OK);
     size_t nc = res.conflicts_detected_len;
     char(*cids)[FR_ID_SIZE] = calloc(nc + 1, FR_ID_SIZE);
-    memcpy(cids, res.conflicts_detected, nc * FR_ID_SIZE);
+    if (nc > 0) {
+        memcpy(cids, res.conflicts_detected, nc * FR_ID_SIZE);
+    }
     fr_result_clear(&res);
     for (size_t k = 0; k < nc; k++) {
         fr_conflict c = get_conflict(cids[k]);
@@ -1267,5 +1270,63 @@ Test(conflicts, resolve_preempt_random_minimal_vs_brute_force, .timeout = 240)
     uint64_t rng = seed;
     for (int round = 0; round < 300; round++) {
         random_round(&rng, round);
+    }
+}
+
+/* Beyond the exact solver's size: the greedy sweep still clears the excess,
+ * and on identical intervals it is optimal (the lowest priorities go). */
+Test(conflicts, resolve_preempt_large_conflicts_use_the_greedy_sweep, .timeout = 120)
+{
+    char pool[FR_ID_SIZE], cid[FR_ID_SIZE];
+    mk_pool(pool, FLEET, "Big", TYPE, 40 * U);
+    for (int i = 0; i < 40; i++) {
+        char veh[16];
+        snprintf(veh, sizeof veh, "s%d", i);
+        must_book_prio(pool, veh, U, T0 + HOUR, T0 + 2 * HOUR, (int32_t)(i % 10), NULL);
+    }
+    cut_to(pool, 25 * U, cid);
+    fr_conflict out;
+    cr_assert_eq(resolve(cid, FR_RESOLVE_PREEMPT, NULL, 0, 0, &out, NULL), FR_OK);
+    cr_assert_eq(out.resolution_actions_len, 15);
+    fr_conflict_clear(&out);
+    rnd_alloc a[64];
+    size_t n = pool_allocs(pool, a, 64);
+    cr_assert_eq(n, 25);
+    int64_t kept_prio = 0;
+    for (size_t i = 0; i < n; i++) {
+        kept_prio += a[i].prio;
+    }
+    /* 40 bookings, 4 of each priority 0..9: the 15 lowest are 4x0..3x3. */
+    cr_assert_eq(kept_prio, 4 * (0 + 1 + 2 + 3 + 4 + 5 + 6 + 7 + 8 + 9) - (4 * (0 + 1 + 2) + 3 * 3));
+
+    /* Random staggered bookings: whatever the greedy picks, it clears. */
+    uint64_t rng = 12345;
+    for (int round = 0; round < 5; round++) {
+        char p2[FR_ID_SIZE], name[32];
+        snprintf(name, sizeof name, "stagger-%d", round);
+        mk_pool(p2, FLEET, name, TYPE, 100 * U);
+        for (int i = 0; i < 50; i++) {
+            char veh[32];
+            snprintf(veh, sizeof veh, "g%d-%d", round, i);
+            int64_t start = T0 + HOUR + (int64_t)(rnd_next(&rng) % 12) * 15 * MIN;
+            int64_t len = (1 + (int64_t)(rnd_next(&rng) % 8)) * 15 * MIN;
+            must_book_prio(p2, veh, (1 + (int64_t)(rnd_next(&rng) % 3)) * U, start, start + len,
+                           (int32_t)(rnd_next(&rng) % 10), NULL);
+        }
+        fr_result res;
+        fr_result_init(&res);
+        int64_t cap = (10 + (int64_t)(rnd_next(&rng) % 10)) * U;
+        cr_assert_eq(set_pool_capacity(p2, cap, &res), FR_OK);
+        for (size_t k = 0; k < res.conflicts_detected_len; k++) {
+            fr_conflict c = get_conflict(res.conflicts_detected[k]);
+            if (c.status == FR_CONFLICT_OPEN) {
+                cr_assert_eq(resolve(c.id, FR_RESOLVE_PREEMPT, NULL, 0, 0, NULL, NULL), FR_OK);
+            }
+            fr_conflict_clear(&c);
+        }
+        fr_result_clear(&res);
+        rnd_alloc b[64];
+        size_t left = pool_allocs(p2, b, 64);
+        cr_assert(fits(b, left, 0, cap, FR_TIME_MIN_MS, FR_TIME_INF), "round %d", round);
     }
 }
