@@ -552,6 +552,7 @@ static const struct_size struct_sizes[] = {
     {"fr_sample", sizeof(fr_sample)},
     {"fr_sample_params", sizeof(fr_sample_params)},
     {"fr_utilization_bucket", sizeof(fr_utilization_bucket)},
+    {"fr_resolve_params", sizeof(fr_resolve_params)},
 };
 
 size_t fr_struct_size(const char *name) {

@@ -1330,3 +1330,18 @@ Test(conflicts, resolve_preempt_large_conflicts_use_the_greedy_sweep, .timeout =
         cr_assert(fits(b, left, 0, cap, FR_TIME_MIN_MS, FR_TIME_INF), "round %d", round);
     }
 }
+
+Test(conflicts, resolve_strategy_names_and_struct_size)
+{
+    static const char *const names[] = {"preempt", "reschedule", "reassign", "manual"};
+    for (int i = 0; i < 4; i++) {
+        cr_assert_str_eq(fr_resolve_strategy_name(i), names[i]);
+        cr_assert_eq(fr_resolve_strategy_parse(names[i]), i);
+    }
+    cr_assert_null(fr_resolve_strategy_name(4));
+    cr_assert_null(fr_resolve_strategy_name(-1));
+    cr_assert_eq(fr_resolve_strategy_parse("auto"), -1, "auto is the engine's, not a choice");
+    cr_assert_eq(fr_resolve_strategy_parse(NULL), -1);
+    cr_assert_eq(fr_struct_size("fr_resolve_params"), sizeof(fr_resolve_params));
+    cr_assert_str_eq(fr_errcode(FR_EUNRESOLVABLE), "unresolvable");
+}
