@@ -1042,10 +1042,10 @@ Test(conflicts, resolve_manual_needs_a_note_and_changes_nothing_else)
     fr_conflict_clear(&m);
 }
 
-Test(conflicts, resolve_preempt_unresolvable_with_nothing_to_take)
+Test(conflicts, resolve_moves_unresolvable_once_everything_started)
 {
-    /* Capacity cut below a schedule entry of 0 and a booking that is
-     * entirely in the past cannot be helped by moving anything. */
+    /* Both bookings are in progress: reschedule and reassign may move
+     * neither (preempt always can clear an over-capacity conflict). */
     char pool[FR_ID_SIZE], a[FR_ID_SIZE], b[FR_ID_SIZE], cid[FR_ID_SIZE];
     mk_pool(pool, FLEET, "Bay", TYPE, 2 * U);
     must_book_prio(pool, "v1", U, T0 + HOUR, T0 + 2 * HOUR, 0, a);
