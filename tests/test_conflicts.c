@@ -1345,3 +1345,124 @@ Test(conflicts, resolve_strategy_names_and_struct_size)
     cr_assert_eq(fr_struct_size("fr_resolve_params"), sizeof(fr_resolve_params));
     cr_assert_str_eq(fr_errcode(FR_EUNRESOLVABLE), "unresolvable");
 }
+
+/* ---- randomized: every strategy either clears the conflict or changes nothing ---- */
+
+static int get_conflict_status(const char *id)
+{
+    fr_conflict c = get_conflict(id);
+    int s = c.status;
+    fr_conflict_clear(&c);
+    return s;
+}
+
+static int64_t pool_cap(const char *pool)
+{
+    fr_pool p = get_pool(pool);
+    int64_t cap = p.total_capacity_milli;
+    fr_pool_clear(&p);
+    return cap;
+}
+
+/* Durations and quantities of the allocations that are still live are the
+ * ones they had before (moves keep them). */
+static void assert_moves_keep_shape(const rnd_alloc *before, size_t nb, const rnd_alloc *after,
+                                    size_t na, int round)
+{
+    for (size_t i = 0; i < na; i++) {
+        for (size_t j = 0; j < nb; j++) {
+            if (strcmp(after[i].id, before[j].id) == 0) {
+                cr_assert_eq(after[i].end - after[i].start, before[j].end - before[j].start,
+                             "round %d: duration changed", round);
+                cr_assert_eq(after[i].qty, before[j].qty, "round %d", round);
+                cr_assert(after[i].start >= before[j].start, "round %d: moved earlier", round);
+            }
+        }
+    }
+}
+
+static int g_outcomes[3][2]; /* [strategy][refused] */
+
+static void strategy_round(uint64_t *rng, int round)
+{
+    char p1[FR_ID_SIZE], p2[FR_ID_SIZE], fleet[32];
+    snprintf(fleet, sizeof fleet, "fleet-%d", round); /* its own spare pool only */
+    mk_pool(p1, fleet, "busy", TYPE, 100 * U);
+    mk_pool(p2, fleet, "spare", TYPE, (1 + (int64_t)(rnd_next(rng) % 3)) * U);
+    size_t n = 2 + rnd_next(rng) % 8;
+    for (size_t i = 0; i < n; i++) {
+        int64_t start = T0 + HOUR + (int64_t)(rnd_next(rng) % 8) * 30 * MIN;
+        int64_t len = (1 + (int64_t)(rnd_next(rng) % 4)) * 30 * MIN;
+        char veh[32];
+        snprintf(veh, sizeof veh, "x%d-v%zu", round, i);
+        must_book_prio(p1, veh, (1 + (int64_t)(rnd_next(rng) % 2)) * U, start, start + len,
+                       (int32_t)(rnd_next(rng) % 6), NULL);
+    }
+    fr_result res;
+    fr_result_init(&res);
+    cr_assert_eq(set_pool_capacity(p1, (1 + (int64_t)(rnd_next(rng) % 3)) * U, &res), FR_OK);
+    size_t nc = res.conflicts_detected_len;
+    char(*cids)[FR_ID_SIZE] = calloc(nc + 1, FR_ID_SIZE);
+    if (nc > 0) {
+        memcpy(cids, res.conflicts_detected, nc * FR_ID_SIZE);
+    }
+    fr_result_clear(&res);
+    for (size_t k = 0; k < nc; k++) {
+        fr_conflict c = get_conflict(cids[k]);
+        int open = c.status == FR_CONFLICT_OPEN;
+        int64_t c_start = c.start_ms, c_end = c.end_ms;
+        fr_conflict_clear(&c);
+        if (!open) {
+            continue;
+        }
+        int strategy = (int)(rnd_next(rng) % 3);
+        int64_t delay = (int64_t)(1 + rnd_next(rng) % 6) * HOUR;
+        rnd_alloc before[32];
+        size_t nb = pool_allocs(p1, before, 32);
+        char *state = state_text();
+        fr_result r2;
+        fr_result_init(&r2);
+        int rc = resolve(cids[k], strategy, NULL, delay, 0, NULL, &r2);
+        cr_assert(rc == FR_OK || rc == FR_EUNRESOLVABLE, "round %d: rc %d %s", round, rc,
+                  r2.message);
+        fr_result_clear(&r2);
+        char *after_state = state_text();
+        g_outcomes[strategy][rc != FR_OK]++;
+        if (rc != FR_OK) {
+            cr_assert_str_eq(after_state, state, "round %d: a refusal changed state", round);
+        } else {
+            cr_assert_eq(get_conflict_status(cids[k]), FR_CONFLICT_RESOLVED);
+        }
+        free(state);
+        free(after_state);
+        rnd_alloc after[32];
+        size_t na = pool_allocs(p1, after, 32);
+        assert_moves_keep_shape(before, nb, after, na, round);
+        cr_assert(rc != FR_OK || fits(after, na, 0, pool_cap(p1), c_start, c_end),
+                  "round %d: %s left the interval over capacity", round,
+                  fr_resolve_strategy_name(strategy));
+    }
+    free(cids);
+    rnd_alloc a[32];
+    size_t m = pool_allocs(p2, a, 32);
+    cr_assert(fits(a, m, 0, pool_cap(p2), FR_TIME_MIN_MS, FR_TIME_INF),
+              "round %d: reassign overfilled the spare pool", round);
+}
+
+Test(conflicts, resolve_random_strategies_clear_or_change_nothing, .timeout = 240)
+{
+    const char *env = getenv("FR_TEST_SEED");
+    uint64_t seed = env != NULL ? strtoull(env, NULL, 10) : (uint64_t)time(NULL) + 7;
+    seed = seed == 0 ? 1 : seed;
+    fprintf(stderr, "resolve_random_strategies: seed %" PRIu64 " (FR_TEST_SEED to repeat)\n",
+            seed);
+    uint64_t rng = seed;
+    for (int round = 0; round < 150; round++) {
+        strategy_round(&rng, round);
+    }
+    for (int s = 0; s < 3; s++) { /* both outcomes of every strategy were exercised */
+        cr_assert(g_outcomes[s][0] > 0, "%s never succeeded", fr_resolve_strategy_name(s));
+        cr_assert(s == FR_RESOLVE_PREEMPT || g_outcomes[s][1] > 0, "%s never refused",
+                  fr_resolve_strategy_name(s));
+    }
+}
