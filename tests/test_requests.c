@@ -1083,3 +1083,48 @@ Test(requests, preempted_request_is_requeued_and_dispatched_again)
     fr_request_clear(&low);
     fr_request_clear(&hi);
 }
+
+Test(requests, preempt_takes_the_fewest_victims_then_the_lowest_priorities)
+{
+    char pool[FR_ID_SIZE], big[FR_ID_SIZE], s1[FR_ID_SIZE], s2[FR_ID_SIZE], s3[FR_ID_SIZE];
+    mk_pool(pool, FLEET, "Bay", TYPE, 5 * U);
+    fr_allocation_params p;
+    alloc_params(&p, pool, "v1", 2 * U, T0 + HOUR, T0 + 2 * HOUR);
+    p.set |= FR_ALLOC_F_PRIORITY;
+    p.priority = 4;
+    fr_allocation out;
+    cr_assert_eq(fr_allocation_create(g_e, NULL, &p, &out, NULL), FR_OK);
+    memcpy(big, out.id, FR_ID_SIZE);
+    fr_allocation_clear(&out);
+    book_prio(pool, "v2", T0 + HOUR, T0 + 2 * HOUR, 0, s1);
+    book_prio(pool, "v3", T0 + HOUR, T0 + 2 * HOUR, 1, s2);
+    book_prio(pool, "v4", T0 + HOUR, T0 + 2 * HOUR, 2, s3);
+    /* Needs 2 units: the big one alone (1 victim) beats two small ones. */
+    fr_request_params rp;
+    req_params(&rp, "v9", 2 * U, HOUR);
+    rp.set |= FR_REQ_F_PRIORITY | FR_REQ_F_PREEMPT | FR_REQ_F_EARLIEST_START |
+              FR_REQ_F_LATEST_END;
+    rp.priority = 9;
+    rp.preempt = 1;
+    rp.earliest_start_ms = T0 + HOUR;
+    rp.latest_end_ms = T0 + 2 * HOUR;
+    fr_ctx ctx;
+    memset(&ctx, 0, sizeof ctx);
+    ctx.may_preempt = 1;
+    fr_request r;
+    cr_assert_eq(fr_request_create(g_e, &ctx, &rp, &r, NULL), FR_OK);
+    cr_assert_eq(r.status, FR_REQ_FULFILLED);
+    fr_request_clear(&r);
+    cr_assert_eq(alloc_status(big), FR_ALLOC_PREEMPTED);
+    cr_assert_eq(alloc_status(s1), FR_ALLOC_CONFIRMED);
+    cr_assert_eq(alloc_status(s2), FR_ALLOC_CONFIRMED);
+    cr_assert_eq(alloc_status(s3), FR_ALLOC_CONFIRMED);
+    /* One more unit, priority 3: the big one is gone, so the cheapest
+     * single small one (priority 0) goes. */
+    fr_request r2 = preempting_request("v8", 3, T0 + HOUR, T0 + 2 * HOUR);
+    cr_assert_eq(r2.status, FR_REQ_FULFILLED);
+    fr_request_clear(&r2);
+    cr_assert_eq(alloc_status(s1), FR_ALLOC_PREEMPTED);
+    cr_assert_eq(alloc_status(s2), FR_ALLOC_CONFIRMED);
+    cr_assert_eq(alloc_status(s3), FR_ALLOC_CONFIRMED);
+}
