@@ -706,11 +706,34 @@ static void append_json(char **acc, size_t *len, char *json)
     fr_free(json);
 }
 
-static char *state_text(void)
+/* The events of one fleet (or all, fleet NULL), as "seq type id" lines. */
+static void append_events(char **acc, size_t *len, const char *fleet)
+{
+    int64_t after = 0;
+    for (;;) {
+        fr_event *items = NULL;
+        size_t n = 0;
+        cr_assert_eq(fr_event_list(g_e, after, FR_LIST_LIMIT_MAX, fleet, &items, &n), FR_OK);
+        for (size_t i = 0; i < n; i++) {
+            char line[160];
+            snprintf(line, sizeof line, "%" PRId64 " %s %s", items[i].seq, items[i].type,
+                     items[i].entity_id);
+            append_json(acc, len, strdup(line));
+            after = items[i].seq;
+        }
+        fr_event_free_array(items, n);
+        if (n < FR_LIST_LIMIT_MAX) {
+            return;
+        }
+    }
+}
+
+static char *state_text_of(const char *fleet)
 {
     fr_list_query q;
     fr_list_query_init(&q);
     q.limit = FR_LIST_LIMIT_MAX;
+    q.fleet_id = fleet;
     char cursor[FR_CURSOR_SIZE];
     char *acc = NULL, *json = NULL;
     size_t len = 0, n = 0;
@@ -742,10 +765,13 @@ static char *state_text(void)
         append_json(&acc, &len, json);
     }
     fr_conflict_free_array(cs, n);
-    char seq[32];
-    snprintf(seq, sizeof seq, "seq %" PRId64, last_seq());
-    append_json(&acc, &len, strdup(seq));
+    append_events(&acc, &len, fleet);
     return acc;
+}
+
+static char *state_text(void)
+{
+    return state_text_of(NULL);
 }
 
 /* A refused resolve leaves every readable thing as it was. */
@@ -1419,14 +1445,14 @@ static void strategy_round(uint64_t *rng, int round)
         int64_t delay = (int64_t)(1 + rnd_next(rng) % 6) * HOUR;
         rnd_alloc before[32];
         size_t nb = pool_allocs(p1, before, 32);
-        char *state = state_text();
+        char *state = state_text_of(fleet);
         fr_result r2;
         fr_result_init(&r2);
         int rc = resolve(cids[k], strategy, NULL, delay, 0, NULL, &r2);
         cr_assert(rc == FR_OK || rc == FR_EUNRESOLVABLE, "round %d: rc %d %s", round, rc,
                   r2.message);
         fr_result_clear(&r2);
-        char *after_state = state_text();
+        char *after_state = state_text_of(fleet);
         g_outcomes[strategy][rc != FR_OK]++;
         if (rc != FR_OK) {
             cr_assert_str_eq(after_state, state, "round %d: a refusal changed state", round);
