@@ -54,6 +54,7 @@ test: test-plain test-asan test-release-build
 bench: test-release-build
 	./build-release/bench/bench_ledger
 	./build-release/bench/bench_sqlite
+	./build-release/bench/bench_conflicts
 
 # HTTP load benchmark (wrk; not part of make test): fleetres-server vs a
 # civetweb hello baseline measured in the same run.

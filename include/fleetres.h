@@ -597,6 +597,34 @@ FR_API int fr_conflict_create(fr_engine *engine, const fr_ctx *ctx,
                               fr_result *res);
 FR_API int fr_conflict_get(fr_engine *engine, const char *id, fr_conflict *out);
 
+/* Resolution strategies (SPEC §6 POST /conflicts/{id}/resolve). */
+enum fr_resolve_strategy {
+    FR_RESOLVE_PREEMPT = 0,    /* the fewest allocations become preempted */
+    FR_RESOLVE_RESCHEDULE = 1, /* the fewest not-started ones move later */
+    FR_RESOLVE_REASSIGN = 2,   /* the fewest not-started ones move to another pool */
+    FR_RESOLVE_MANUAL = 3      /* a note only */
+};
+FR_API const char *fr_resolve_strategy_name(int strategy); /* NULL when out of range */
+FR_API int fr_resolve_strategy_parse(const char *name);    /* -1 when unknown */
+#define FR_NOTE_MAX 4096 /* resolution note, bytes */
+
+typedef struct fr_resolve_params {
+    int strategy;         /* enum fr_resolve_strategy */
+    const char *note;     /* NULL = none; required (non-empty) for manual */
+    int64_t max_delay_ms; /* reschedule: how much later at most; 0 = 30 days; else
+                           * 1 s .. FR_HORIZON_SEARCH_MS */
+    int dry_run;          /* 1: compute and return, change nothing */
+} fr_resolve_params;
+
+/* Resolves an open conflict, all or nothing (docs/design.md "Conflict
+ * resolution").  *out receives the conflict as resolved (with dry_run: as it
+ * would be; nothing is stored and no event is written).  FR_EUNRESOLVABLE
+ * when the strategy cannot clear the conflict (nothing changed), FR_ESTATE
+ * when it is already resolved, FR_ENOTFOUND, FR_EINVAL for bad params. */
+FR_API int fr_conflict_resolve(fr_engine *engine, const fr_ctx *ctx, const char *id,
+                               const fr_resolve_params *params, fr_conflict *out,
+                               fr_result *res);
+
 /* ---------------------------------------------------------------------------
  * Ledger views.
  * ------------------------------------------------------------------------- */

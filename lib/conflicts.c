@@ -3,10 +3,11 @@
  * capacity cut or an overcommit, vehicle double bookings after a pool turns
  * exclusive, auto-resolution when the condition disappears, and manual
  * conflicts.  Resolution strategies (preempt, reschedule, reassign) build on
- * these records in a later module.
+ * these records in resolve.c.
  *
  * Over-capacity reconciliation of one pool costs O((k + 1) log n) for k runs
- * (ledger.h), plus the pool's open conflicts.
+ * (ledger.h), plus O(c log k) for its c open conflicts (found newest first
+ * among all conflicts).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,18 +55,21 @@ static int collect_runs(const fr__pool_rec *pool, run **out, size_t *count)
     return FR_OK;
 }
 
-/* Sets the conflict's allocation ids to the live bookings over [start, end). */
+/* Sets the conflict's allocation ids to the live bookings over [start, end)
+ * (at most FR__CONFLICT_IDS_MAX; arrays sized to what is listed: a pool cut
+ * for months may record thousands of conflicts at once). */
 static int set_ids_over(fr_conflict *c, const fr__pool_rec *pool)
 {
-    uint64_t *tags = malloc(FR__CONFLICT_IDS_MAX * sizeof *tags);
-    char(*ids)[FR_ID_SIZE] = malloc(FR__CONFLICT_IDS_MAX * sizeof *ids);
+    size_t n = fr__ledger_overlapping(pool->live, c->start_ms, c->end_ms, NULL, 0);
+    n = n < FR__CONFLICT_IDS_MAX ? n : FR__CONFLICT_IDS_MAX;
+    uint64_t *tags = malloc((n > 0 ? n : 1) * sizeof *tags);
+    char(*ids)[FR_ID_SIZE] = malloc((n > 0 ? n : 1) * sizeof *ids);
     if (tags == NULL || ids == NULL) {
         free(tags);
         free(ids);
         return FR_ENOMEM;
     }
-    size_t n = fr__ledger_overlapping(pool->live, c->start_ms, c->end_ms, tags,
-                                      FR__CONFLICT_IDS_MAX);
+    n = fr__ledger_overlapping(pool->live, c->start_ms, c->end_ms, tags, n);
     n = n < FR__CONFLICT_IDS_MAX ? n : FR__CONFLICT_IDS_MAX;
     for (size_t i = 0; i < n; i++) {
         memcpy(ids[i], ((const fr__alloc_rec *)(uintptr_t)tags[i])->a.id, FR_ID_SIZE);
@@ -171,14 +175,16 @@ static int create_overcap(fr_engine *e, fr__pool_rec *pool, const run *r)
     return rc;
 }
 
-/* Open over-capacity conflicts of the pool (borrowed pointers). */
+/* Open over-capacity conflicts of the pool (borrowed pointers).  Newest
+ * first, and no further than the pool's count of them: open ones are
+ * usually recent, and the list holds every conflict ever recorded. */
 static int open_overcap_of(fr_engine *e, const fr__pool_rec *pool, fr__vec *out)
 {
     if (pool->open_overcap == 0) {
         return FR_OK;
     }
-    for (size_t i = 0; i < e->conflicts.len; i++) {
-        fr__conflict_rec *c = e->conflicts.items[i];
+    for (size_t i = e->conflicts.len; i > 0 && out->len < pool->open_overcap; i--) {
+        fr__conflict_rec *c = e->conflicts.items[i - 1];
         if (c->pool == pool && c->c.type == FR_CONFLICT_OVER_CAPACITY &&
             c->c.status == FR_CONFLICT_OPEN) {
             int rc = fr__vec_push(out, c);
@@ -188,6 +194,20 @@ static int open_overcap_of(fr_engine *e, const fr__pool_rec *pool, fr__vec *out)
         }
     }
     return FR_OK;
+}
+
+static size_t first_ending_after(const run *runs, size_t n, int64_t t)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (runs[mid].end_ms <= t) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo;
 }
 
 static int reconcile(fr_engine *e, fr__pool_rec *pool, const run *runs, size_t n,
@@ -203,7 +223,10 @@ static int reconcile(fr_engine *e, fr__pool_rec *pool, const run *runs, size_t n
         fr__conflict_rec *c = open->items[i];
         int64_t s = 0, t = 0, excess = 0;
         int any = 0;
-        for (size_t j = 0; j < n; j++) {
+        /* Runs are disjoint and sorted: those meeting c are consecutive,
+         * from the first that ends after c starts. */
+        for (size_t j = first_ending_after(runs, n, c->c.start_ms);
+             j < n && runs[j].start_ms < c->c.end_ms; j++) {
             if (!overlaps(c->c.start_ms, c->c.end_ms, runs[j].start_ms, runs[j].end_ms)) {
                 continue;
             }

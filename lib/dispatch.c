@@ -6,14 +6,15 @@
  * request joined it.  Its pending requests are tried in queue order; each
  * takes the earliest start >= now inside its window on a matching active
  * pool where it fits, and becomes a confirmed allocation.  One pass is
- * enough: placing a request never frees capacity for another.
+ * enough: placing a request never frees capacity for another — except by
+ * preemption (preempt.c), whose victims' requests re-mark their queue.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "fr_int.h"
 
-static int pool_matches(const fr__pool_rec *pool, const fr_request *r)
+int fr__pool_matches_request(const fr__pool_rec *pool, const fr_request *r)
 {
     if (pool->p.status != FR_POOL_ACTIVE || pool->p.deleted) {
         return 0;
@@ -47,7 +48,7 @@ static fr__pool_rec *best_placement(fr_engine *e, const fr_request *r, int64_t n
     *any = 0;
     for (size_t i = 0; pools != NULL && i < pools->len; i++) {
         fr__pool_rec *pool = pools->items[i];
-        if (!pool_matches(pool, r)) {
+        if (!fr__pool_matches_request(pool, r)) {
             continue;
         }
         *any = 1;
@@ -98,7 +99,7 @@ static int set_reason(fr_engine *e, fr__req_rec *rec, int reason)
     return fr__req_changed(e, rec, "updated");
 }
 
-static int fulfil(fr_engine *e, fr__req_rec *rec, fr__pool_rec *pool, int64_t start_ms)
+int fr__req_fulfil(fr_engine *e, fr__req_rec *rec, fr__pool_rec *pool, int64_t start_ms)
 {
     fr_allocation proto;
     memset(&proto, 0, sizeof proto);
@@ -141,7 +142,14 @@ static int try_request(fr_engine *e, fr__req_rec *rec)
     int64_t start = 0;
     fr__pool_rec *pool = best_placement(e, &rec->r, now, latest, &start, &any);
     if (pool != NULL) {
-        return fulfil(e, rec, pool, start);
+        return fr__req_fulfil(e, rec, pool, start);
+    }
+    if (any && rec->r.preempt) {
+        int placed = 0;
+        int rc = fr__req_preempt(e, rec, latest, &placed);
+        if (rc != FR_OK || placed) {
+            return rc;
+        }
     }
     return set_reason(e, rec, any ? FR_REASON_INSUFFICIENT_CAPACITY : FR_REASON_NO_POOL_OF_TYPE);
 }

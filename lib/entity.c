@@ -561,6 +561,7 @@ static const struct_size struct_sizes[] = {
     {"fr_plan_forecast", sizeof(fr_plan_forecast)},
     {"fr_plan_forecast_bucket", sizeof(fr_plan_forecast_bucket)},
     {"fr_plan_shortage", sizeof(fr_plan_shortage)},
+    {"fr_resolve_params", sizeof(fr_resolve_params)},
 };
 
 size_t fr_struct_size(const char *name) {

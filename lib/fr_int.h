@@ -297,6 +297,32 @@ int fr__detect_double(fr_engine *e, fr__pool_rec *pool);
 /* Resolves open double_booking conflicts whose overlap disappeared. */
 int fr__recheck_double(fr_engine *e);
 
+/* ---- victims.c, resolve.c, preempt.c: taking bookings away ---------------- */
+typedef int (*fr__eligible_fn)(const fr__alloc_rec *rec, const void *ctx);
+typedef struct fr__victims {
+    fr__alloc_rec **recs; /* malloc'd; the records are borrowed */
+    size_t len;
+    int64_t priority_sum;
+    int exact;           /* proven fewest (then lowest total priority) */
+    int64_t short_at_ms; /* FR_EUNRESOLVABLE: an instant nothing eligible clears */
+} fr__victims;
+/* The fewest eligible live bookings of pool overlapping [start, end) whose
+ * removal leaves free(t) >= extra for every t in it (cover.h); then lowest
+ * total priority.  FR_EUNRESOLVABLE when even all of them are not enough. */
+int fr__choose_victims(const fr__pool_rec *pool, int64_t start_ms, int64_t end_ms,
+                       int64_t extra_milli, fr__eligible_fn eligible, const void *ctx,
+                       fr__victims *out);
+void fr__victims_free(fr__victims *v);
+/* Preempts a live allocation at now: status preempted, released_at now, end
+ * cut to now if it had started; its request goes back to pending. */
+int fr__alloc_preempt(fr_engine *e, fr__alloc_rec *rec);
+/* Places a pending request with "preempt" that fits nowhere by preempting
+ * lower-priority allocations that have not started; *placed = 1 if done. */
+int fr__req_preempt(fr_engine *e, fr__req_rec *rec, int64_t latest_start_ms, int *placed);
+/* dispatch.c: pool eligibility and fulfilment, shared with preempt.c. */
+int fr__pool_matches_request(const fr__pool_rec *pool, const fr_request *r);
+int fr__req_fulfil(fr_engine *e, fr__req_rec *rec, fr__pool_rec *pool, int64_t start_ms);
+
 /* ---- idempotency.c ------------------------------------------------------ */
 /* What an earlier call with the same idempotency key did. */
 typedef struct fr__idem_prior {

@@ -786,6 +786,9 @@ static void undo_alloc(fr_engine *e, fr__alloc_rec *rec, fr_allocation *snap)
     fr_allocation_clear(&rec->a);
     rec->a = *snap;
     free(snap);
+    if (strcmp(rec->pool->p.id, rec->a.pool_id) != 0) { /* a reassignment (resolve.c) */
+        rec->pool = fr__idmap_get(&e->pools_by_id, rec->a.pool_id);
+    }
     must(fr__alloc_index(e, rec));
 }
 

@@ -65,6 +65,52 @@ void frs_metrics_record(frs_metrics *m, const char *method, const char *route, i
     pthread_mutex_unlock(&m->lock);
 }
 
+void frs_metrics_record_resolution(frs_metrics *m, int strategy, double seconds)
+{
+    if (strategy < 0 || strategy >= FRS_RESOLVE_STRATEGIES) {
+        return;
+    }
+    pthread_mutex_lock(&m->lock);
+    frs_resolve_metrics *r = &m->resolve[strategy];
+    for (int i = 0; i < FRS_LATENCY_BUCKETS; i++) {
+        if (seconds <= latency_bounds[i]) {
+            r->buckets[i]++;
+            break;
+        }
+    }
+    r->count++;
+    r->sum_seconds += seconds;
+    pthread_mutex_unlock(&m->lock);
+}
+
+/* The resolution histograms (the caller holds the lock). */
+static int render_resolutions(const frs_metrics *m, frs_buf *out)
+{
+    int ok = frs_buf_appendf(out,
+                "# HELP fleetres_conflict_resolution_seconds Time to resolve a conflict "
+                "(applied resolutions) by strategy.\n"
+                "# TYPE fleetres_conflict_resolution_seconds histogram\n");
+    for (int s = 0; ok && s < FRS_RESOLVE_STRATEGIES; s++) {
+        const frs_resolve_metrics *r = &m->resolve[s];
+        const char *name = fr_resolve_strategy_name(s);
+        uint64_t cumulative = 0;
+        for (int k = 0; ok && k < FRS_LATENCY_BUCKETS; k++) {
+            cumulative += r->buckets[k];
+            ok = frs_buf_appendf(out,
+                        "fleetres_conflict_resolution_seconds_bucket{strategy=\"%s\",le=\"%g\"} "
+                        "%llu\n", name, latency_bounds[k], (unsigned long long)cumulative);
+        }
+        ok = ok && frs_buf_appendf(out,
+                        "fleetres_conflict_resolution_seconds_bucket{strategy=\"%s\",le=\"+Inf\"} "
+                        "%llu\n"
+                        "fleetres_conflict_resolution_seconds_sum{strategy=\"%s\"} %.6f\n"
+                        "fleetres_conflict_resolution_seconds_count{strategy=\"%s\"} %llu\n",
+                        name, (unsigned long long)r->count, name, r->sum_seconds, name,
+                        (unsigned long long)r->count);
+    }
+    return ok;
+}
+
 int frs_buf_appendf(frs_buf *b, const char *fmt, ...)
 {
     for (;;) {
@@ -131,6 +177,7 @@ int frs_metrics_render_http(frs_metrics *m, frs_buf *out)
                           r->route, r->latency_sum_seconds, r->method, r->route,
                           (unsigned long long)r->latency_count);
     }
+    ok = ok && render_resolutions(m, out);
     pthread_mutex_unlock(&m->lock);
     return ok;
 }

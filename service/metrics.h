@@ -27,6 +27,15 @@ typedef struct frs_route_metrics {
     double latency_sum_seconds;
 } frs_route_metrics;
 
+/* Conflict resolution time (POST /conflicts/{id}/resolve, applied ones),
+ * one histogram per strategy (preempt, reschedule, reassign, manual). */
+#define FRS_RESOLVE_STRATEGIES 4
+typedef struct frs_resolve_metrics {
+    uint64_t buckets[FRS_LATENCY_BUCKETS];
+    uint64_t count;
+    double sum_seconds;
+} frs_resolve_metrics;
+
 typedef struct frs_metrics {
     pthread_mutex_t lock;
     frs_route_metrics routes[FRS_METRICS_ROUTES_MAX];
@@ -35,6 +44,7 @@ typedef struct frs_metrics {
     uint64_t planning_buckets[FRS_LATENCY_BUCKETS];
     uint64_t planning_count;
     double planning_sum_seconds;
+    frs_resolve_metrics resolve[FRS_RESOLVE_STRATEGIES];
 } frs_metrics;
 
 /* A growable text buffer for rendering. */
@@ -52,6 +62,8 @@ void frs_metrics_destroy(frs_metrics *m);
 /* Records one HTTP exchange. route may be "unmatched". */
 void frs_metrics_record(frs_metrics *m, const char *method, const char *route, int status,
                         double seconds);
+/* Records the library time of one applied conflict resolution. */
+void frs_metrics_record_resolution(frs_metrics *m, int strategy, double seconds);
 /* Appends the HTTP metrics in Prometheus text format; 0 on out of memory. */
 int frs_metrics_render_http(frs_metrics *m, frs_buf *out);
 /* Records one planning run's duration. */

@@ -4,10 +4,13 @@
  *
  * Detection, auto-resolution and every check on a manual conflict (pool and
  * allocation references, interval) are the library's; this file reads the
- * body's shape and renders the result.  Resolution has its own route (later).
+ * body's shape and renders the result.  POST /conflicts/{id}/resolve reads
+ * {strategy, note, max_delay_seconds, dry_run}, calls fr_conflict_resolve
+ * and records its time in the resolution histogram (metrics.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "body.h"
 #include "codec.h"
@@ -173,9 +176,76 @@ static int post_conflict(frs_exchange *x)
     return status;
 }
 
+/* The body of a resolve; returns 0 after answering 400. */
+static int read_resolve_params(frs_exchange *x, fr_resolve_params *p)
+{
+    const cJSON *body = frs_body_object(x);
+    if (body == NULL) {
+        return 0;
+    }
+    const char *strategy = NULL;
+    int has_strategy = 0;
+    int64_t max_delay_seconds = 0;
+    if (!frs_read_string(x, body, "strategy", 32, &strategy, &has_strategy) ||
+        !frs_read_string_or_null(x, body, "note", FR_NOTE_MAX, &p->note, NULL) ||
+        !frs_read_int(x, body, "max_delay_seconds", 1, FR_HORIZON_SEARCH_MS / 1000,
+                      &max_delay_seconds, NULL) ||
+        !frs_read_bool(x, body, "dry_run", &p->dry_run, NULL)) {
+        return 0;
+    }
+    p->strategy = has_strategy ? fr_resolve_strategy_parse(strategy) : -1;
+    if (p->strategy < 0) {
+        frs_send_invalid(x, "strategy", "strategy must be preempt, reschedule, reassign or "
+                                        "manual");
+        return 0;
+    }
+    p->max_delay_ms = max_delay_seconds * 1000;
+    return 1;
+}
+
+static double seconds_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* POST /conflicts/{id}/resolve: 200 with the resolved conflict; with
+ * dry_run, 200 with the conflict as it would be (no ETag: nothing stored). */
+static int resolve_conflict(frs_exchange *x)
+{
+    fr_resolve_params params = {0};
+    if (!frs_read_if_match(x) || !read_resolve_params(x, &params)) {
+        return x->status;
+    }
+    fr_conflict out = {0};
+    fr_result res;
+    fr_result_init(&res);
+    double started = seconds_now();
+    int rc = fr_conflict_resolve(x->server->engine, &x->ctx, x->params[0], &params, &out, &res);
+    if (rc == FR_OK && !params.dry_run && !res.replayed) {
+        frs_metrics_record_resolution(&x->server->metrics, params.strategy,
+                                      seconds_now() - started);
+    }
+    int status;
+    if (rc != FR_OK) {
+        status = frs_send_result_error(x, rc, &res);
+    } else if (params.dry_run) {
+        cJSON *json = fr__conflict_to_cjson(&out);
+        fr_conflict_clear(&out);
+        status = json == NULL ? send_status_error(x, FR_ENOMEM, NULL)
+                              : frs_send_json(x, 200, json, NULL);
+    } else {
+        status = send_conflict(x, 200, &out);
+    }
+    fr_result_clear(&res);
+    return status;
+}
+
 const frs_route frs_routes_conflicts[] = {
     {"GET", "/conflicts", list_conflicts},
     {"GET", "/conflicts/{id}", get_conflict},
     {"POST", "/conflicts", post_conflict},
+    {"POST", "/conflicts/{id}/resolve", resolve_conflict},
     {NULL, NULL, NULL},
 };

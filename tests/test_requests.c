@@ -953,3 +953,178 @@ Test(requests, validation_changes_nothing)
     cr_assert_eq(count_allocations(), 0);
     cr_assert_eq(last_seq(), seq0);
 }
+
+/* ---- preemption (SPEC §4 "preempt") ------------------------------------------- */
+
+static void book_prio(const char *pool, const char *vehicle, int64_t start, int64_t end,
+                      int32_t priority, char id[FR_ID_SIZE])
+{
+    fr_allocation_params p;
+    alloc_params(&p, pool, vehicle, U, start, end);
+    p.set |= FR_ALLOC_F_PRIORITY;
+    p.priority = priority;
+    fr_allocation out;
+    cr_assert_eq(fr_allocation_create(g_e, NULL, &p, &out, NULL), FR_OK);
+    memcpy(id, out.id, FR_ID_SIZE);
+    fr_allocation_clear(&out);
+}
+
+/* A preempting request of priority for [earliest, latest_end), 1 h long. */
+static fr_request preempting_request(const char *vehicle, int32_t priority, int64_t earliest,
+                                     int64_t latest_end)
+{
+    fr_request_params rp;
+    req_params(&rp, vehicle, U, HOUR);
+    rp.set |= FR_REQ_F_PRIORITY | FR_REQ_F_PREEMPT | FR_REQ_F_EARLIEST_START |
+              FR_REQ_F_LATEST_END;
+    rp.priority = priority;
+    rp.preempt = 1;
+    rp.earliest_start_ms = earliest;
+    rp.latest_end_ms = latest_end;
+    fr_ctx ctx;
+    memset(&ctx, 0, sizeof ctx);
+    ctx.may_preempt = 1;
+    fr_request out;
+    fr_result res;
+    fr_result_init(&res);
+    cr_assert_eq(fr_request_create(g_e, &ctx, &rp, &out, &res), FR_OK, "%s", res.message);
+    fr_result_clear(&res);
+    return out;
+}
+
+Test(requests, preempt_takes_the_lowest_priority_not_started_booking)
+{
+    char pool[FR_ID_SIZE], a[FR_ID_SIZE], b[FR_ID_SIZE];
+    mk_pool(pool, FLEET, "Bay", TYPE, 2 * U);
+    book_prio(pool, "v1", T0 + HOUR, T0 + 2 * HOUR, 3, a);
+    book_prio(pool, "v2", T0 + HOUR, T0 + 2 * HOUR, 2, b);
+    int64_t seq0 = last_seq();
+    /* Equal priority is not lower: nothing to take. */
+    fr_request r = preempting_request("v8", 2, T0 + HOUR, T0 + 2 * HOUR);
+    cr_assert_eq(r.status, FR_REQ_PENDING);
+    cr_assert_eq(alloc_status(b), FR_ALLOC_CONFIRMED);
+    fr_request_clear(&r);
+    r = preempting_request("v9", 5, T0 + HOUR, T0 + 2 * HOUR);
+    cr_assert_eq(r.status, FR_REQ_FULFILLED);
+    cr_assert_eq(r.preempt, 1);
+    fr_allocation x = get_alloc(r.allocation_id);
+    cr_assert_eq(x.start_ms, T0 + HOUR);
+    fr_allocation_clear(&x);
+    cr_assert_eq(alloc_status(a), FR_ALLOC_CONFIRMED);
+    x = get_alloc(b);
+    cr_assert_eq(x.status, FR_ALLOC_PREEMPTED);
+    cr_assert_eq(x.released_at_ms, T0);
+    fr_allocation_clear(&x);
+    size_t n = 0;
+    fr_event *ev = events_after(seq0, &n);
+    long p = find_event(ev, n, "allocation.preempted", b);
+    long f = find_event(ev, n, "request.fulfilled", r.id);
+    cr_assert(p >= 0 && f > p, "preempted, then fulfilled in one transaction");
+    fr_event_free_array(ev, n);
+    fr_request_clear(&r);
+}
+
+Test(requests, preempt_uses_the_earliest_start_that_clears)
+{
+    char pool[FR_ID_SIZE], x[FR_ID_SIZE], y[FR_ID_SIZE];
+    mk_pool(pool, FLEET, "Bay", TYPE, U);
+    book_prio(pool, "v1", T0 + HOUR, T0 + 2 * HOUR, 9, x);
+    book_prio(pool, "v2", T0 + 2 * HOUR, T0 + 3 * HOUR, 0, y);
+    fr_request r = preempting_request("v9", 5, T0 + HOUR, T0 + 3 * HOUR);
+    cr_assert_eq(r.status, FR_REQ_FULFILLED);
+    fr_allocation got = get_alloc(r.allocation_id);
+    cr_assert_eq(got.start_ms, T0 + 2 * HOUR, "x has a higher priority: after it");
+    fr_allocation_clear(&got);
+    cr_assert_eq(alloc_status(x), FR_ALLOC_CONFIRMED);
+    cr_assert_eq(alloc_status(y), FR_ALLOC_PREEMPTED);
+    fr_request_clear(&r);
+}
+
+Test(requests, preempt_never_takes_a_started_booking)
+{
+    char pool[FR_ID_SIZE], a[FR_ID_SIZE];
+    mk_pool(pool, FLEET, "Bay", TYPE, U);
+    book_prio(pool, "v1", T0, T0 + 2 * HOUR, 0, a);
+    g_now = T0 + MIN;
+    fr_request r = preempting_request("v9", 9, T0 + MIN, T0 + MIN + HOUR);
+    cr_assert_eq(r.status, FR_REQ_PENDING);
+    cr_assert_eq(r.pending_reason, FR_REASON_INSUFFICIENT_CAPACITY);
+    cr_assert_eq(alloc_status(a), FR_ALLOC_CONFIRMED);
+    fr_request_clear(&r);
+}
+
+Test(requests, preempted_request_is_requeued_and_dispatched_again)
+{
+    char pool[FR_ID_SIZE];
+    mk_pool(pool, FLEET, "Bay", TYPE, U);
+    fr_request_params rp;
+    req_params(&rp, "v1", U, HOUR);
+    rp.set |= FR_REQ_F_EARLIEST_START;
+    rp.earliest_start_ms = T0 + HOUR;
+    fr_request low = mk_request(&rp); /* priority 0, no deadline */
+    cr_assert_eq(low.status, FR_REQ_FULFILLED);
+    char first[FR_ID_SIZE];
+    memcpy(first, low.allocation_id, FR_ID_SIZE);
+    int64_t seq0 = last_seq();
+    fr_request hi = preempting_request("v9", 7, T0 + HOUR, T0 + 2 * HOUR);
+    cr_assert_eq(hi.status, FR_REQ_FULFILLED);
+    cr_assert_eq(alloc_status(first), FR_ALLOC_PREEMPTED);
+    fr_request again = get_req(low.id);
+    cr_assert_eq(again.status, FR_REQ_FULFILLED, "re-dispatched in the same transaction");
+    cr_assert_str_neq(again.allocation_id, first);
+    fr_allocation x = get_alloc(again.allocation_id);
+    cr_assert_eq(x.start_ms, T0 + 2 * HOUR, "the next free hour");
+    fr_allocation_clear(&x);
+    size_t n = 0;
+    fr_event *ev = events_after(seq0, &n);
+    cr_assert(find_event(ev, n, "request.requeued", low.id) >= 0);
+    fr_event_free_array(ev, n);
+    fr_request_clear(&again);
+    fr_request_clear(&low);
+    fr_request_clear(&hi);
+}
+
+Test(requests, preempt_takes_the_fewest_victims_then_the_lowest_priorities)
+{
+    char pool[FR_ID_SIZE], big[FR_ID_SIZE], s1[FR_ID_SIZE], s2[FR_ID_SIZE], s3[FR_ID_SIZE];
+    mk_pool(pool, FLEET, "Bay", TYPE, 5 * U);
+    fr_allocation_params p;
+    alloc_params(&p, pool, "v1", 2 * U, T0 + HOUR, T0 + 2 * HOUR);
+    p.set |= FR_ALLOC_F_PRIORITY;
+    p.priority = 4;
+    fr_allocation out;
+    cr_assert_eq(fr_allocation_create(g_e, NULL, &p, &out, NULL), FR_OK);
+    memcpy(big, out.id, FR_ID_SIZE);
+    fr_allocation_clear(&out);
+    book_prio(pool, "v2", T0 + HOUR, T0 + 2 * HOUR, 0, s1);
+    book_prio(pool, "v3", T0 + HOUR, T0 + 2 * HOUR, 1, s2);
+    book_prio(pool, "v4", T0 + HOUR, T0 + 2 * HOUR, 2, s3);
+    /* Needs 2 units: the big one alone (1 victim) beats two small ones. */
+    fr_request_params rp;
+    req_params(&rp, "v9", 2 * U, HOUR);
+    rp.set |= FR_REQ_F_PRIORITY | FR_REQ_F_PREEMPT | FR_REQ_F_EARLIEST_START |
+              FR_REQ_F_LATEST_END;
+    rp.priority = 9;
+    rp.preempt = 1;
+    rp.earliest_start_ms = T0 + HOUR;
+    rp.latest_end_ms = T0 + 2 * HOUR;
+    fr_ctx ctx;
+    memset(&ctx, 0, sizeof ctx);
+    ctx.may_preempt = 1;
+    fr_request r;
+    cr_assert_eq(fr_request_create(g_e, &ctx, &rp, &r, NULL), FR_OK);
+    cr_assert_eq(r.status, FR_REQ_FULFILLED);
+    fr_request_clear(&r);
+    cr_assert_eq(alloc_status(big), FR_ALLOC_PREEMPTED);
+    cr_assert_eq(alloc_status(s1), FR_ALLOC_CONFIRMED);
+    cr_assert_eq(alloc_status(s2), FR_ALLOC_CONFIRMED);
+    cr_assert_eq(alloc_status(s3), FR_ALLOC_CONFIRMED);
+    /* One more unit, priority 3: the big one is gone, so the cheapest
+     * single small one (priority 0) goes. */
+    fr_request r2 = preempting_request("v8", 3, T0 + HOUR, T0 + 2 * HOUR);
+    cr_assert_eq(r2.status, FR_REQ_FULFILLED);
+    fr_request_clear(&r2);
+    cr_assert_eq(alloc_status(s1), FR_ALLOC_PREEMPTED);
+    cr_assert_eq(alloc_status(s2), FR_ALLOC_CONFIRMED);
+    cr_assert_eq(alloc_status(s3), FR_ALLOC_CONFIRMED);
+}

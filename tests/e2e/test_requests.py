@@ -417,8 +417,6 @@ def test_put_or_delete_fulfilled_request_is_409(server):
     assert get_request(server, req["id"]) == req
 
 
-@pytest.mark.xfail(strict=True, reason="libfleetres does not implement request preemption "
-                   "yet (SPEC §4: preempt); the service passes the flag through")
 def test_preempting_request_takes_a_lower_priority_booking(server):
     fleet = unique("fleet")
     pool = make_pool(server, fleet)
