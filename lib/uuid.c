@@ -41,14 +41,20 @@ uint64_t fr__rng_next(fr__rng *rng)
 void fr__uuid_v7(fr__rng *rng, int64_t ms, uint16_t *counter, int64_t *last_ms,
                  char out[FR_ID_SIZE])
 {
-    /* Times before the epoch (tests) map to 0; ordering is then by counter. */
-    uint64_t t = ms < 0 ? 0 : (uint64_t)ms;
     if (ms > *last_ms) {
         *last_ms = ms;
         *counter = (uint16_t)(fr__rng_next(rng) & 0x3FF); /* leave room to count */
+    } else if (*counter >= 0xFFF) {
+        /* More than the counter holds in one millisecond (a big batch, a
+         * frozen test clock): borrow the next millisecond, so that ids keep
+         * increasing; the clock catches up with last_ms later. */
+        *last_ms += 1;
+        *counter = (uint16_t)(fr__rng_next(rng) & 0x3FF);
     } else {
-        *counter = (uint16_t)((*counter + 1) & 0xFFF);
+        *counter = (uint16_t)(*counter + 1);
     }
+    /* Times before the epoch (tests) map to 0; ordering is then by counter. */
+    uint64_t t = *last_ms < 0 ? 0 : (uint64_t)*last_ms;
     uint64_t rnd = fr__rng_next(rng);
     uint8_t b[16];
     for (int i = 0; i < 6; i++) {

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "entity.h"
+#include "fr_int.h"
 #include "fleetres.h"
 
 /* ------------------------------------------------------------ status codes */
@@ -495,4 +496,28 @@ Test(copy, event_is_deep) {
     fr_event *array = calloc(1, sizeof *array);
     array[0] = dst;
     fr_event_free_array(array, 1);
+}
+
+/* UUIDv7 ids: version/variant bits, and strictly increasing even when one
+ * millisecond (a frozen clock, a big batch) makes more ids than the 12-bit
+ * counter holds, and when the clock then steps back below the borrowed time. */
+Test(uuid, v7_ids_increase_past_the_counter) {
+    fr__rng rng;
+    fr__rng_seed(&rng, 7);
+    uint16_t counter = 0;
+    int64_t last_ms = INT64_MIN;
+    char prev[FR_ID_SIZE] = "";
+    const int64_t t0 = INT64_C(1795701600000);
+    for (int i = 0; i < 20000; i++) {
+        char id[FR_ID_SIZE];
+        int64_t ms = i < 15000 ? t0 : t0 + 1; /* frozen, then a step that lags */
+        fr__uuid_v7(&rng, ms, &counter, &last_ms, id);
+        cr_assert_eq(strlen(id), 36);
+        cr_assert_eq(id[8], '-');
+        cr_assert_eq(id[14], '7', "version nibble: %s", id);
+        cr_assert(strchr("89ab", id[19]) != NULL, "variant: %s", id);
+        cr_assert_gt(strcmp(id, prev), 0, "id %d not increasing: %s after %s", i, id, prev);
+        memcpy(prev, id, sizeof prev);
+    }
+    cr_assert_gt(last_ms, t0 + 1, "15,000 ids in one ms borrowed later milliseconds");
 }
