@@ -380,6 +380,74 @@ static int bump_try(search *se, size_t u, const bump_cand *c, int *accepted) {
     return rollback(se, mark);
 }
 
+/* Earliest deadline first (then higher priority, then index): the order in
+ * which one vehicle's items are re-placed by vehicle_repair. */
+static int edf_less(const fr__plan_state *st, size_t a, size_t b) {
+    int64_t da = st->info[a].latest_ms + st->in->items[a].duration_ms;
+    int64_t db = st->info[b].latest_ms + st->in->items[b].duration_ms;
+    if (da != db) {
+        return da < db;
+    }
+    if (st->in->items[a].priority != st->in->items[b].priority) {
+        return st->in->items[a].priority > st->in->items[b].priority;
+    }
+    return a < b;
+}
+
+/* For an unplaced u with a vehicle: removes that vehicle's placements and
+ * re-places them with u by earliest deadline first, which sequences one
+ * vehicle's items where priority order could not.  Kept if it improves. */
+static int vehicle_repair(search *se, size_t u, int *accepted) {
+    fr__plan_state *st = se->st;
+    size_t v = st->info[u].vehicle;
+    *accepted = 0;
+    if (v == SIZE_MAX) {
+        return FR_OK;
+    }
+    int64_t pp0 = st->placed_priority;
+    int64_t delay0 = st->total_delay_ms;
+    size_t mark = se->journal_len;
+    size_t n = 0;
+    se->eject[n++] = u;
+    int rc = FR_OK;
+    while (rc == FR_OK && n < BUMP_EJECT_MAX) { /* spans shrink as items leave */
+        const fr__plan_vehicle *veh = &st->vehicles[v];
+        size_t k = 0;
+        while (k < veh->count && veh->spans[k].item == SIZE_MAX) {
+            k++;
+        }
+        if (k == veh->count) {
+            break;
+        }
+        se->eject[n++] = veh->spans[k].item;
+        rc = j_unplace(se, veh->spans[k].item);
+    }
+    for (size_t a = 1; a < n; a++) { /* insertion sort, n is bounded */
+        size_t x = se->eject[a];
+        size_t b = a;
+        for (; b > 0 && edf_less(st, x, se->eject[b - 1]); b--) {
+            se->eject[b] = se->eject[b - 1];
+        }
+        se->eject[b] = x;
+    }
+    for (size_t k = 0; rc == FR_OK && k < n; k++) {
+        size_t pool = 0;
+        int64_t s = 0;
+        if (fr__plan_best_fit(st, se->eject[k], &pool, &s)) {
+            rc = j_place(se, se->eject[k], pool, s);
+        }
+    }
+    if (rc != FR_OK) {
+        return rc;
+    }
+    if (st->placed_priority > pp0 || (st->placed_priority == pp0 && st->total_delay_ms < delay0)) {
+        *accepted = 1;
+        se->journal_len = mark;
+        return FR_OK;
+    }
+    return rollback(se, mark);
+}
+
 static int pass_bump(search *se, int *improved) {
     fr__plan_state *st = se->st;
     for (size_t k = 0; k < st->in->item_count && budget_left(se); k++) {
@@ -387,9 +455,18 @@ static int pass_bump(search *se, int *improved) {
         if (st->pool_of[u] != FR__PLAN_UNPLACED || st->info[u].reason_static) {
             continue;
         }
+        int accepted = 0;
+        int rc = vehicle_repair(se, u, &accepted);
+        if (rc != FR_OK) {
+            return rc;
+        }
+        if (accepted) {
+            *improved = 1;
+            continue;
+        }
         bump_cand best[BUMP_TRIES_MAX];
         size_t best_n = 0;
-        int rc = bump_candidates(se, u, best, &best_n);
+        rc = bump_candidates(se, u, best, &best_n);
         for (size_t x = 0; rc == FR_OK && x < best_n && budget_left(se); x++) {
             int accepted = 0;
             rc = bump_try(se, u, &best[x], &accepted);

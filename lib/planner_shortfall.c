@@ -26,12 +26,14 @@
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
-#include <stdio.h>
 
 #include "fleetres.h"
 #include "planner_core.h"
 
 #define SHORTFALL_ROUNDS_MAX 8
+/* W's members: placed in the plan, or a target (insufficient_capacity). */
+#define WANT_PLACED 1
+#define WANT_TARGET 2
 /* Starts evaluated per pool when choosing a slot (bounds the work). */
 #define SLOT_STARTS_MAX 64
 
@@ -156,7 +158,7 @@ static int deficit_pieces(const fr__plan_state *st, size_t pool, int64_t a_ms, i
 
 /* An unplaced item becomes vehicle_busy: the slots of the items before it
  * (by priority) took its vehicle over its whole window. */
-static void reclassify(fr_plan_result *out, size_t item) {
+static size_t reason_index(const fr_plan_result *out, size_t item) {
     size_t lo = 0;
     size_t hi = out->unplaced_count;
     while (lo < hi) {
@@ -167,8 +169,13 @@ static void reclassify(fr_plan_result *out, size_t item) {
             hi = mid;
         }
     }
-    assert(lo < out->unplaced_count && out->unplaced[lo].item == item);
-    out->unplaced[lo].reason = FR_PLAN_VEHICLE_BUSY;
+    return lo < out->unplaced_count && out->unplaced[lo].item == item ? lo : out->unplaced_count;
+}
+
+static void reclassify(fr_plan_result *out, size_t item) {
+    size_t k = reason_index(out, item);
+    assert(k < out->unplaced_count);
+    out->unplaced[k].reason = FR_PLAN_VEHICLE_BUSY;
 }
 
 /* The shortfall's rounds: W, the priority order, E so far, and where each
@@ -225,11 +232,6 @@ static int round_extend(fr__plan_state *st, rounds *ro, size_t *missing, fr_plan
     size_t n = st->in->item_count;
     *missing = 0;
     if (!first) {
-        for (size_t u = 0; getenv("PLDBG") && u < n; u++) {
-            if (ro->want[u] && st->pool_of[u] == FR__PLAN_UNPLACED) {
-                fprintf(stderr, "  miss %zu veh %zu prio %d p0 %zu fits_p0 %d moves %llu/%llu\n", u, st->info[u].vehicle, st->in->items[u].priority, ro->p0_pool[u], fr__plan_fits_at(st, u, ro->p0_pool[u], ro->p0_start_ms[u]), (unsigned long long)st->moves, (unsigned long long)st->moves_budget);
-            }
-        }
         reset_vehicles(st, ro);
     }
     for (size_t k = 0; k < n; k++) {
@@ -331,11 +333,11 @@ static int normalize(const pieces *extra, fr_plan_result *out) {
 static size_t want_set(const fr__plan_state *st, const fr_plan_result *out, unsigned char *want) {
     size_t targets = 0;
     for (size_t i = 0; i < st->in->item_count; i++) {
-        want[i] = st->pool_of[i] != FR__PLAN_UNPLACED;
+        want[i] = st->pool_of[i] != FR__PLAN_UNPLACED ? WANT_PLACED : 0;
     }
     for (size_t k = 0; k < out->unplaced_count; k++) {
         if (out->unplaced[k].reason == FR_PLAN_INSUFFICIENT_CAPACITY) {
-            want[out->unplaced[k].item] = 1;
+            want[out->unplaced[k].item] = WANT_TARGET;
             targets++;
         }
     }
@@ -351,32 +353,65 @@ static void rounds_free(rounds *ro) {
     free(ro->extra.v);
 }
 
+/* Targets that st leaves unplaced (W's placed items may give way to a
+ * higher-priority item that the extra capacity lets in: that is the
+ * objective at work, not a failure). */
+static size_t count_missing(const fr__plan_state *st, const rounds *ro) {
+    size_t missing = 0;
+    for (size_t u = 0; u < st->in->item_count; u++) {
+        missing += ro->want[u] == WANT_TARGET && st->pool_of[u] == FR__PLAN_UNPLACED;
+    }
+    return missing;
+}
+
+/* The bound was reached and the last re-plan still leaves items of W out:
+ * those with a vehicle the planner could not sequence become vehicle_busy
+ * (E stays what that re-plan used, so the guarantee holds for the rest). */
+static void give_up(const fr__plan_state *st, rounds *ro, fr_plan_result *out) {
+    for (size_t u = 0; u < st->in->item_count; u++) {
+        if (ro->want[u] == WANT_TARGET && st->pool_of[u] == FR__PLAN_UNPLACED &&
+            st->info[u].vehicle != SIZE_MAX) {
+            out->unplaced[reason_index(out, u)].reason = FR_PLAN_VEHICLE_BUSY;
+            ro->want[u] = 0;
+        }
+    }
+}
+
 /* Rounds until a re-plan with E places all of W (verified), or the bound. */
 static int rounds_run(const fr_plan_input *in, fr__plan_state *st, rounds *ro, fr_plan_result *out) {
-    fr__plan_state cur;
-    fr__plan_state *curp = st; /* round 0 extends the caller's final state */
-    int rc = FR_OK;
-    for (size_t round = 0; rc == FR_OK && round < SHORTFALL_ROUNDS_MAX; round++) {
-        size_t missing = 0;
-        rc = round_extend(curp, ro, &missing, round == 0 ? out : NULL);
-        if (getenv("PLDBG")) fprintf(stderr, "round %zu missing %zu rc %d pieces %zu\n", round, missing, rc, ro->extra.len);
-        if (missing == 0 || rc == FR_ELIMIT) {
-            rc = rc == FR_ELIMIT ? FR_OK : rc; /* verified, or stuck: keep E */
-            break;
+    size_t missing = 0;
+    int rc = round_extend(st, ro, &missing, out); /* round 0: the caller's final state */
+    if (rc != FR_OK || missing == 0) {
+        return rc;
+    }
+    for (size_t round = 1; round <= SHORTFALL_ROUNDS_MAX; round++) {
+        fr__plan_state cur;
+        rc = fr__plan_run(in, ro->extra.v, ro->extra.len, 0, &cur);
+        if (rc != FR_OK) {
+            return rc;
         }
-        if (curp == &cur) {
+        size_t run_len = ro->extra.len;
+        if (count_missing(&cur, ro) == 0) {
             fr__plan_state_free(&cur);
-            curp = st;
+            return FR_OK; /* verified */
         }
-        if (rc == FR_OK) {
-            rc = fr__plan_run(in, ro->extra.v, ro->extra.len, 0, &cur);
-            curp = rc == FR_OK ? &cur : st;
+        if (round == SHORTFALL_ROUNDS_MAX) {
+            give_up(&cur, ro, out);
+            ro->extra.len = run_len;
+            fr__plan_state_free(&cur);
+            return FR_OK;
         }
-    }
-    if (curp == &cur) {
+        rc = round_extend(&cur, ro, &missing, NULL);
         fr__plan_state_free(&cur);
+        if (rc == FR_ELIMIT) {
+            ro->extra.len = run_len; /* stuck: keep what the last re-plan used */
+            return FR_OK;
+        }
+        if (rc != FR_OK) {
+            return rc;
+        }
     }
-    return rc;
+    return FR_OK;
 }
 
 int fr__plan_shortfall(const fr_plan_input *in, fr__plan_state *st, fr_plan_result *out) {
