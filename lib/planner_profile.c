@@ -300,31 +300,65 @@ static int find_first(const fr__profile *pf, pos p, int64_t limit_ms, int64_t q,
     return 0;
 }
 
+/* The last segment at or after p starting before limit whose value is
+ * below q; 1 if any.  Chunks without such a value are skipped whole. */
+static int find_last_below(const fr__profile *pf, pos p, int64_t limit_ms, int64_t q, pos *found) {
+    int any = 0;
+    for (size_t ci = p.ci, si = p.si; ci < pf->count; ci++, si = 0) {
+        const chunk *c = pf->chunks[ci];
+        if (c->start[si] >= limit_ms) {
+            break;
+        }
+        if (c->min_raw + c->lazy >= q) {
+            continue;
+        }
+        for (size_t j = si; j < c->n && c->start[j] < limit_ms; j++) {
+            if (c->val[j] + c->lazy < q) {
+                *found = (pos){ci, j};
+                any = 1;
+            }
+        }
+    }
+    return any;
+}
+
+/* The segment after p; 0 at the end. */
+static int pos_next(const fr__profile *pf, pos p, pos *next) {
+    if (p.si + 1 < pf->chunks[p.ci]->n) {
+        *next = (pos){p.ci, p.si + 1};
+        return 1;
+    }
+    if (p.ci + 1 < pf->count) {
+        *next = (pos){p.ci + 1, 0};
+        return 1;
+    }
+    return 0;
+}
+
 int fr__profile_earliest(const fr__profile *pf, int64_t from_ms, int64_t duration_ms,
                          int64_t quantity_milli, int64_t latest_start_ms, int64_t *start_ms) {
     assert(duration_ms > 0 && from_ms >= pf->begin_ms);
     assert(latest_start_ms < from_ms || latest_start_ms + duration_ms <= pf->end_ms);
+    if (from_ms > latest_start_ms) {
+        return 0;
+    }
     int64_t s = from_ms;
-    /* Each round either answers or moves s past a segment: bounded by the
-     * segment count. */
+    pos p = locate(pf, s);
+    /* Each round jumps past the last blocking segment of [s, s + d) to the
+     * next segment with room: bounded by the segment count. */
     for (size_t round = 0; round <= pf->segments + 1; round++) {
-        if (s > latest_start_ms) {
-            return 0;
-        }
-        pos p = locate(pf, s);
         pos bad;
-        if (!find_first(pf, p, s + duration_ms, quantity_milli, 1, &bad)) {
+        if (!find_last_below(pf, p, s + duration_ms, quantity_milli, &bad)) {
             *start_ms = s;
             return 1;
         }
-        int64_t bad_end = seg_end(pf, bad);
-        if (bad_end >= pf->end_ms) {
-            return 0;
-        }
+        pos after;
         pos good;
-        if (!find_first(pf, locate(pf, bad_end), pf->end_ms, quantity_milli, 0, &good)) {
+        if (!pos_next(pf, bad, &after) ||
+            !find_first(pf, after, latest_start_ms + 1, quantity_milli, 0, &good)) {
             return 0;
         }
+        p = good;
         s = pf->chunks[good.ci]->start[good.si];
     }
     assert(!"profile search did not terminate");
