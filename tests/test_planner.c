@@ -231,6 +231,7 @@ Test(planner, horizon_edges_deadlines_and_overcommitted_steps) {
 
 Test(planner, invalid_input_is_einval_and_leaves_out_untouched) {
     static const int64_t bad_starts[] = {T0, T0};
+    static const int64_t late_start[] = {T0 + 1};
     static const int64_t two_free[] = {1000, 1000};
     fr_plan_pool pools[] = {flat_pool("p0", "gpu", NULL, flat_one), flat_pool("p1", "gpu", NULL, flat_one)};
     fr_plan_item items[] = {item("gpu", 1000, H, T0, 1)};
@@ -245,7 +246,7 @@ Test(planner, invalid_input_is_einval_and_leaves_out_untouched) {
         fr_plan_input in = input(p, 2, it, 1);
         switch (k) {
         case 0: in.horizon_end_ms = in.horizon_start_ms; break;
-        case 1: p[0].step_start_ms = (const int64_t[]){T0 + 1}; break;
+        case 1: p[0].step_start_ms = late_start; break;
         case 2: p[0].step_count = 2; p[0].step_start_ms = bad_starts; p[0].step_free_milli = two_free; break;
         case 3: it[0].quantity_milli = 0; break;
         case 4: it[0].duration_ms = 0; break;
@@ -302,9 +303,11 @@ static int results_equal(const fr_plan_result *a, const fr_plan_result *b) {
     return a->assignment_count == b->assignment_count && a->unplaced_count == b->unplaced_count &&
            a->shortfall_count == b->shortfall_count && a->placed_priority == b->placed_priority &&
            a->total_delay_ms == b->total_delay_ms && a->moves == b->moves &&
-           memcmp(a->assignments, b->assignments, a->assignment_count * sizeof *a->assignments) == 0 &&
+           (a->assignment_count == 0 ||
+            memcmp(a->assignments, b->assignments, a->assignment_count * sizeof *a->assignments) == 0) &&
            unplaced_equal(a, b) &&
-           memcmp(a->shortfall, b->shortfall, a->shortfall_count * sizeof *a->shortfall) == 0;
+           (a->shortfall_count == 0 ||
+            memcmp(a->shortfall, b->shortfall, a->shortfall_count * sizeof *a->shortfall) == 0);
 }
 
 Test(planner, random_results_are_feasible_and_deterministic) {
