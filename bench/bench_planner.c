@@ -374,6 +374,10 @@ static int quality(size_t count, const char *emit_path) {
         double ratio = opt.placed_priority ? (double)r.placed_priority / (double)opt.placed_priority : 1.0;
         ratio_sum += ratio;
         worst = ratio < worst ? ratio : worst;
+        if (ratio < 0.95) {
+            printf("quality: seed %llu: planner %lld, optimum %lld (%.4f)\n", (unsigned long long)seed,
+                   (long long)r.placed_priority, (long long)opt.placed_priority, ratio);
+        }
         solved++;
         optimal += r.placed_priority == opt.placed_priority;
         if (r.placed_priority == opt.placed_priority) {

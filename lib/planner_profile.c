@@ -38,6 +38,7 @@ typedef struct chunk {
 
 struct fr__profile {
     chunk **chunks;
+    int64_t *first_ms; /* chunks[i]->start[0], contiguous for the binary search */
     size_t count;
     size_t cap;
     int64_t begin_ms;
@@ -73,6 +74,11 @@ static int chunks_reserve(fr__profile *pf, size_t need) {
         return FR_ENOMEM;
     }
     pf->chunks = grown;
+    int64_t *firsts = realloc(pf->first_ms, cap * sizeof *firsts);
+    if (!firsts) {
+        return FR_ENOMEM; /* chunks grew, cap did not: a later call retries */
+    }
+    pf->first_ms = firsts;
     pf->cap = cap;
     return FR_OK;
 }
@@ -102,6 +108,7 @@ fr__profile *fr__profile_new(int64_t end_ms, size_t step_count, const int64_t *s
         memcpy(c->start, start_ms + i, c->n * sizeof c->start[0]);
         memcpy(c->val, free_milli + i, c->n * sizeof c->val[0]);
         chunk_bounds(c);
+        pf->first_ms[pf->count] = c->start[0];
         pf->chunks[pf->count++] = c;
     }
     pf->segments = step_count;
@@ -116,6 +123,7 @@ void fr__profile_free(fr__profile *pf) {
         free(pf->chunks[i]);
     }
     free(pf->chunks);
+    free(pf->first_ms);
     free(pf);
 }
 
@@ -130,7 +138,7 @@ static pos locate(const fr__profile *pf, int64_t t_ms) {
     size_t hi = pf->count; /* the answer is in [lo, hi) */
     while (hi - lo > 1) {
         size_t mid = lo + (hi - lo) / 2;
-        if (pf->chunks[mid]->start[0] <= t_ms) {
+        if (pf->first_ms[mid] <= t_ms) {
             lo = mid;
         } else {
             hi = mid;
@@ -156,11 +164,11 @@ static int64_t seg_end(const fr__profile *pf, pos p) {
     if (p.si + 1 < c->n) {
         return c->start[p.si + 1];
     }
-    return p.ci + 1 < pf->count ? pf->chunks[p.ci + 1]->start[0] : pf->end_ms;
+    return p.ci + 1 < pf->count ? pf->first_ms[p.ci + 1] : pf->end_ms;
 }
 
 static int64_t chunk_end(const fr__profile *pf, size_t ci) {
-    return ci + 1 < pf->count ? pf->chunks[ci + 1]->start[0] : pf->end_ms;
+    return ci + 1 < pf->count ? pf->first_ms[ci + 1] : pf->end_ms;
 }
 
 /* Splits full chunk ci into two halves. */
@@ -182,7 +190,9 @@ static int chunk_split(fr__profile *pf, size_t ci) {
     chunk_bounds(c);
     chunk_bounds(d);
     memmove(pf->chunks + ci + 2, pf->chunks + ci + 1, (pf->count - ci - 1) * sizeof *pf->chunks);
+    memmove(pf->first_ms + ci + 2, pf->first_ms + ci + 1, (pf->count - ci - 1) * sizeof *pf->first_ms);
     pf->chunks[ci + 1] = d;
+    pf->first_ms[ci + 1] = d->start[0];
     pf->count++;
     return FR_OK;
 }

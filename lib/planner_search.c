@@ -346,8 +346,46 @@ static int bump_candidates(search *se, size_t u, bump_cand *best, size_t *best_n
     return FR_OK;
 }
 
-/* Executes one candidate: eject, place u, re-place the ejected by best fit
- * in priority order.  Keeps it when the objective improved. */
+/* Re-places an ejected item j by best fit; when that fails and second_level
+ * is set, by one bump of its own: the cheapest candidate of j is executed
+ * and its blockers are re-placed by best fit only (an ejection chain of
+ * depth 2, no deeper).  Whatever stays unplaced is judged by the caller's
+ * objective check. */
+static int place_best(search *se, size_t j, int *placed) {
+    size_t pool = 0;
+    int64_t s = 0;
+    *placed = fr__plan_best_fit(se->st, j, &pool, &s);
+    return *placed ? j_place(se, j, pool, s) : FR_OK;
+}
+
+static int reinsert(search *se, size_t j, int second_level) {
+    int placed = 0;
+    int rc = place_best(se, j, &placed);
+    if (rc != FR_OK || placed || !second_level || !budget_left(se)) {
+        return rc;
+    }
+    bump_cand best[BUMP_TRIES_MAX];
+    size_t best_n = 0;
+    rc = bump_candidates(se, j, best, &best_n);
+    if (rc != FR_OK || best_n == 0) {
+        return rc;
+    }
+    int64_t cost = 0;
+    size_t ejected = 0;
+    if (!eject_until_fit(se, j, best[0].pool, best[0].start_ms, &cost, &ejected)) {
+        return FR_OK; /* the caller's objective check rolls the partial ejection back */
+    }
+    size_t inner[BUMP_EJECT_MAX];
+    memcpy(inner, se->eject, ejected * sizeof inner[0]);
+    rc = j_place(se, j, best[0].pool, best[0].start_ms);
+    for (size_t k = ejected; rc == FR_OK && k > 0; k--) {
+        rc = place_best(se, inner[k - 1], &placed);
+    }
+    return rc;
+}
+
+/* Executes one candidate: eject, place u, re-place the ejected (highest
+ * priority first) by reinsert.  Keeps it when the objective improved. */
 static int bump_try(search *se, size_t u, const bump_cand *c, int *accepted) {
     fr__plan_state *st = se->st;
     int64_t pp0 = st->placed_priority;
@@ -359,15 +397,11 @@ static int bump_try(search *se, size_t u, const bump_cand *c, int *accepted) {
     if (!eject_until_fit(se, u, c->pool, c->start_ms, &cost, &ejected)) {
         return rollback(se, mark);
     }
+    size_t outer[BUMP_EJECT_MAX];
+    memcpy(outer, se->eject, ejected * sizeof outer[0]);
     int rc = j_place(se, u, c->pool, c->start_ms);
-    /* The ejected, highest priority first (eject[] is cheapest first). */
     for (size_t k = ejected; rc == FR_OK && k > 0; k--) {
-        size_t j = se->eject[k - 1];
-        size_t pool = 0;
-        int64_t s = 0;
-        if (fr__plan_best_fit(st, j, &pool, &s)) {
-            rc = j_place(se, j, pool, s);
-        }
+        rc = reinsert(se, outer[k - 1], 1);
     }
     if (rc != FR_OK) {
         return rc;
