@@ -379,6 +379,79 @@ Test(planner, replanning_with_the_shortfall_places_the_unplaced) {
     cr_assert_gt(with_shortfall, 100, "the test must exercise the shortfall");
 }
 
+/* The shortfall guarantee rests on this: the planner's answers depend on the
+ * free profiles as functions, not on where their steps are split. */
+Test(planner, answers_do_not_depend_on_step_boundaries) {
+    for (uint64_t seed = 2000; seed < 2100; seed++) {
+        pl_params pr = medium_params(seed);
+        pl_inst x;
+        pl_inst y;
+        cr_assert(pl_gen(&x, &pr, seed));
+        /* Pieces of extra 0 are not allowed, so split by adding and removing:
+         * +1 then -1 over random intervals leaves the function unchanged. */
+        fr_plan_shortfall cuts[8];
+        uint64_t s = seed;
+        for (size_t k = 0; k < 8; k += 2) {
+            size_t pool = (size_t)pl_range(&s, 0, (int64_t)x.in.pool_count - 1);
+            int64_t a = x.in.horizon_start_ms + pl_range(&s, 1, 95) * H / 4;
+            int64_t b = a + pl_range(&s, 1, 20) * H / 4;
+            b = b < x.in.horizon_end_ms ? b : x.in.horizon_end_ms;
+            cuts[k] = (fr_plan_shortfall){pool, a, b, 1000};
+            cuts[k + 1] = (fr_plan_shortfall){pool, a, b, -1000};
+        }
+        cr_assert(pl_with_extra(&x, cuts, 8, &y));
+        fr_plan_result r;
+        fr_plan_result r2;
+        cr_assert_eq(fr__plan_solve(&x.in, &r), FR_OK);
+        cr_assert_eq(fr__plan_solve(&y.in, &r2), FR_OK);
+        size_t steps_x = 0;
+        size_t steps_y = 0;
+        for (size_t p = 0; p < x.in.pool_count; p++) {
+            steps_x += x.in.pools[p].step_count;
+            steps_y += y.in.pools[p].step_count;
+        }
+        cr_assert_gt(steps_y, steps_x, "seed %llu: no extra boundaries", (unsigned long long)seed);
+        cr_assert_eq(r.assignment_count, r2.assignment_count, "seed %llu", (unsigned long long)seed);
+        cr_assert(r.assignment_count == 0 ||
+                      memcmp(r.assignments, r2.assignments, r.assignment_count * sizeof *r.assignments) == 0,
+                  "seed %llu: assignments differ", (unsigned long long)seed);
+        cr_assert_eq(r.moves, r2.moves, "seed %llu", (unsigned long long)seed);
+        cr_assert_eq(r.placed_priority, r2.placed_priority);
+        cr_assert_eq(r.total_delay_ms, r2.total_delay_ms);
+        fr__plan_result_free(&r);
+        fr__plan_result_free(&r2);
+        pl_free(&x);
+        pl_free(&y);
+    }
+}
+
+Test(planner, budget_bounds_the_work_and_any_budget_gives_a_valid_plan) {
+    pl_params pr = medium_params(7);
+    pr.items = 400;
+    pr.pools = 4;
+    pr.cap_max_milli = 2000;
+    pl_inst x;
+    cr_assert(pl_gen(&x, &pr, 7));
+    uint64_t moves_prev = 0;
+    int64_t budgets[] = {1, 5, 50, 2000};
+    for (size_t k = 0; k < 4; k++) {
+        x.in.time_budget_ms = budgets[k];
+        fr_plan_result r;
+        cr_assert_eq(fr__plan_solve(&x.in, &r), FR_OK);
+        char err[256] = "";
+        cr_assert(pl_check(&x.in, &r, err, sizeof err), "budget %lld: %s", (long long)budgets[k], err);
+        cr_assert_geq(r.moves, moves_prev, "more budget, less work?");
+        if (k == 0) {
+            /* The greedy always completes; the improvement phase stops at the
+             * budget give or take one move's work. */
+            cr_assert_lt(r.moves, (uint64_t)x.in.item_count * x.in.pool_count * 4 + FR__PLAN_MOVES_PER_MS * 2);
+        }
+        moves_prev = r.moves;
+        fr__plan_result_free(&r);
+    }
+    pl_free(&x);
+}
+
 /* The profile against an array of unit-time cells. */
 Test(planner, profile_matches_a_brute_force_array) {
     enum { CELLS = 200 };
