@@ -31,6 +31,8 @@
 #include "planner_core.h"
 
 #define SHORTFALL_ROUNDS_MAX 8
+/* From this round on a missing item gets room over its whole window. */
+#define SHORTFALL_WIDE_ROUND 4
 /* W's members: placed in the plan, or a target (insufficient_capacity). */
 #define WANT_PLACED 1
 #define WANT_TARGET 2
@@ -187,6 +189,7 @@ typedef struct rounds {
     size_t *p0_pool;
     int64_t *p0_start_ms;
     unsigned char *reset; /* per vehicle: back to p0 this round */
+    size_t round;
     pieces extra;
 } rounds;
 
@@ -242,7 +245,10 @@ static int round_extend(fr__plan_state *st, rounds *ro, size_t *missing, fr_plan
         size_t v = st->info[u].vehicle;
         size_t pool = SIZE_MAX;
         int64_t s = INT64_MAX;
-        if (!first && v != SIZE_MAX && ro->reset[v]) {
+        if (!first && (v == SIZE_MAX || ro->reset[v])) {
+            /* Back to its round-0 place, where each round adds room again:
+             * the room there only grows, so the items it attracts away from
+             * their own places are eventually all absorbed. */
             pool = ro->p0_pool[u];
             s = ro->p0_start_ms[u];
         } else if (!choose_slot(st, u, &pool, &s)) {
@@ -258,10 +264,16 @@ static int round_extend(fr__plan_state *st, rounds *ro, size_t *missing, fr_plan
         if (rc == FR_OK && !first) {
             /* The re-plan left u out although E made room for it: the
              * planner arranged things otherwise.  Give u room of its own at
-             * its slot so that later rounds make progress. */
+             * its slot so that later rounds make progress; from round
+             * SHORTFALL_WIDE_ROUND on, over its whole window, which the
+             * items drawn into its slot cannot all take. */
             const fr_plan_item *it = &st->in->items[u];
-            rc = pieces_push(&ro->extra, (fr_plan_shortfall){pool, s, s + it->duration_ms,
-                                                             it->quantity_milli});
+            fr_plan_shortfall room = {pool, s, s + it->duration_ms, it->quantity_milli};
+            if (ro->round >= SHORTFALL_WIDE_ROUND) {
+                room.start_ms = st->info[u].lo_ms;
+                room.end_ms = st->info[u].latest_ms + it->duration_ms;
+            }
+            rc = pieces_push(&ro->extra, room);
         }
         if (rc != FR_OK) {
             return rc;
@@ -401,6 +413,7 @@ static int rounds_run(const fr_plan_input *in, fr__plan_state *st, rounds *ro, f
             fr__plan_state_free(&cur);
             return FR_OK;
         }
+        ro->round = round;
         rc = round_extend(&cur, ro, &missing, NULL);
         fr__plan_state_free(&cur);
         if (rc == FR_ELIMIT) {
