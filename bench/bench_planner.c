@@ -330,6 +330,17 @@ static void emit_case(FILE *out, uint64_t seed, const optimum *opt, const fr_pla
     free(text);
 }
 
+static void quality_report(size_t solved, double ratio_sum, double worst, size_t optimal,
+                           size_t infeasible, size_t ties, size_t delay_equal, int64_t delay_excess_ms) {
+    printf("quality: %zu instances (<= 14 requests, 2-3 pools, 24 h), exact optimum by glpsol\n", solved);
+    printf("quality: placed_priority planner/optimum: average %.4f, worst %.4f, optimal in %zu/%zu\n",
+           solved ? ratio_sum / (double)solved : 0.0, worst, optimal, solved);
+    printf("quality: infeasible planner results: %zu (must be 0)\n", infeasible);
+    printf("quality: when placed_priority ties (%zu): delay equal to the optimum's in %zu, "
+           "average excess %.2f h\n", ties, delay_equal,
+           ties ? (double)delay_excess_ms / (double)ties / (double)PL_HOUR_MS : 0.0);
+}
+
 static int quality(size_t count, const char *emit_path) {
     if (!on_path("glpsol")) {
         printf("quality: glpsol not found on PATH (Debian package glpk-utils; make deps installs it) "
@@ -395,13 +406,7 @@ static int quality(size_t count, const char *emit_path) {
         fprintf(emit, "};\n");
         fclose(emit);
     }
-    printf("quality: %zu instances (<= 14 requests, 2-3 pools, 24 h), exact optimum by glpsol\n", solved);
-    printf("quality: placed_priority planner/optimum: average %.4f, worst %.4f, optimal in %zu/%zu\n",
-           solved ? ratio_sum / (double)solved : 0.0, worst, optimal, solved);
-    printf("quality: infeasible planner results: %zu (must be 0)\n", infeasible);
-    printf("quality: when placed_priority ties (%zu): delay equal to the optimum's in %zu, "
-           "average excess %.2f h\n", ties, delay_equal,
-           ties ? (double)delay_excess_ms / (double)ties / (double)PL_HOUR_MS : 0.0);
+    quality_report(solved, ratio_sum, worst, optimal, infeasible, ties, delay_equal, delay_excess_ms);
     printf("quality: time planner %.3f s, glpsol %.3f s in total\n", t_planner, t_milp);
     return infeasible ? 1 : 0;
 }

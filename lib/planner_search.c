@@ -347,10 +347,10 @@ static int bump_candidates(search *se, size_t u, bump_cand *best, size_t *best_n
 }
 
 /* Re-places an ejected item j by best fit; when that fails and second_level
- * is set, by one bump of its own: the cheapest candidate of j is executed
- * and its blockers are re-placed by best fit only (an ejection chain of
- * depth 2, no deeper).  Whatever stays unplaced is judged by the caller's
- * objective check. */
+ * is set, by one bump of its own: j's cheapest candidates are tried in
+ * order, their blockers re-placed by best fit only (an ejection chain of
+ * depth 2, no deeper); the first that gains placed_priority is kept.
+ * Whatever stays unplaced is judged by the caller's objective check. */
 static int place_best(search *se, size_t j, int *placed) {
     size_t pool = 0;
     int64_t s = 0;
@@ -367,19 +367,27 @@ static int reinsert(search *se, size_t j, int second_level) {
     bump_cand best[BUMP_TRIES_MAX];
     size_t best_n = 0;
     rc = bump_candidates(se, j, best, &best_n);
-    if (rc != FR_OK || best_n == 0) {
-        return rc;
-    }
-    int64_t cost = 0;
-    size_t ejected = 0;
-    if (!eject_until_fit(se, j, best[0].pool, best[0].start_ms, &cost, &ejected)) {
-        return FR_OK; /* the caller's objective check rolls the partial ejection back */
-    }
-    size_t inner[BUMP_EJECT_MAX];
-    memcpy(inner, se->eject, ejected * sizeof inner[0]);
-    rc = j_place(se, j, best[0].pool, best[0].start_ms);
-    for (size_t k = ejected; rc == FR_OK && k > 0; k--) {
-        rc = place_best(se, inner[k - 1], &placed);
+    for (size_t x = 0; rc == FR_OK && x < best_n; x++) {
+        int64_t pp0 = se->st->placed_priority;
+        size_t mark = se->journal_len;
+        int64_t cost = 0;
+        size_t ejected = 0;
+        if (!eject_until_fit(se, j, best[x].pool, best[x].start_ms, &cost, &ejected)) {
+            rc = rollback(se, mark);
+            continue;
+        }
+        size_t inner[BUMP_EJECT_MAX];
+        memcpy(inner, se->eject, ejected * sizeof inner[0]);
+        rc = j_place(se, j, best[x].pool, best[x].start_ms);
+        for (size_t k = ejected; rc == FR_OK && k > 0; k--) {
+            rc = place_best(se, inner[k - 1], &placed);
+        }
+        if (rc == FR_OK && se->st->placed_priority > pp0) {
+            return FR_OK;
+        }
+        if (rc == FR_OK) {
+            rc = rollback(se, mark); /* keep the outer move's other gains */
+        }
     }
     return rc;
 }
