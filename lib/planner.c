@@ -54,7 +54,7 @@ static int pool_valid(const fr_plan_input *in, const fr_plan_pool *p) {
 }
 
 static int item_valid(const fr_plan_item *it) {
-    if (!it->resource_type || it->quantity_milli <= 0 || it->quantity_milli > FR__PLAN_TIME_ABS_MAX ||
+    if (!it->resource_type || it->quantity_milli <= 0 || it->quantity_milli > FR__PLAN_QUANTITY_MAX ||
         it->duration_ms <= 0 || it->duration_ms > FR__PLAN_TIME_ABS_MAX ||
         !time_ok(it->earliest_start_ms) || it->priority < 0 || it->priority > 1000) {
         return 0;

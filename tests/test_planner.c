@@ -240,7 +240,7 @@ Test(planner, invalid_input_is_einval_and_leaves_out_untouched) {
     memset(&r, 0x5a, sizeof r);
     fr_plan_result untouched = r;
     cr_assert_eq(fr__plan_solve(NULL, &r), FR_EINVAL);
-    for (int k = 0; k < 14; k++) {
+    for (int k = 0; k < 16; k++) {
         fr_plan_pool p[2] = {pools[0], pools[1]};
         fr_plan_item it[1] = {items[0]};
         fr_plan_input in = input(p, 2, it, 1);
@@ -259,6 +259,8 @@ Test(planner, invalid_input_is_einval_and_leaves_out_untouched) {
         case 11: p[0].step_count = 0; break;
         case 12: in.items = NULL; break;
         case 13: it[0].priority = -1; break;
+        case 14: it[0].quantity_milli = INT64_MAX; break;
+        case 15: in.horizon_end_ms = INT64_MAX; break; /* beyond 2^60 */
         }
         cr_assert_eq(fr__plan_solve(&in, &r), FR_EINVAL, "case %d", k);
         cr_assert(memcmp(&r, &untouched, sizeof r) == 0, "case %d touched the result", k);
