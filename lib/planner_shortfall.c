@@ -16,8 +16,10 @@
  * item of W (the items placed before, plus the targets) that the current
  * plan leaves unplaced — the vehicle-free start on an eligible pool needing
  * the least extra — adds to E what those slots lack, and re-plans with
- * capacity C + E.  E is returned once a re-plan places all of W.  The
- * planner's answers depend only on the free profiles as functions (not on
+ * capacity C + E.  E is returned once a re-plan places every target (W's
+ * placed items may give way to a higher-priority item the extra lets in;
+ * later rounds still give them room when they go missing).  The planner's
+ * answers depend only on the free profiles as functions (not on
  * their step boundaries), and it is deterministic with a budget counted in
  * moves, so a caller who adds the returned pieces to the free profiles and
  * re-plans gets exactly the verified plan.  Rounds are bounded
