@@ -230,9 +230,11 @@ static void reset_vehicles(fr__plan_state *st, rounds *ro) {
     }
 }
 
-/* One round: slots for W's unplaced items in st, and what they lack added to
- * E.  *missing counts them.  In round 0 (first != NULL) an item left
- * without a vehicle-free slot is reclassified vehicle_busy and leaves W. */
+/* One round: places for W's unplaced items in st, and what they lack added
+ * to E.  *missing counts them.  In round 0 (first != NULL) each target gets
+ * the slot lacking least, and one left without a vehicle-free slot is
+ * reclassified vehicle_busy and leaves W; later rounds use the round-0
+ * places. */
 static int round_extend(fr__plan_state *st, rounds *ro, size_t *missing, fr_plan_result *first) {
     size_t n = st->in->item_count;
     *missing = 0;
@@ -244,19 +246,17 @@ static int round_extend(fr__plan_state *st, rounds *ro, size_t *missing, fr_plan
         if (!ro->want[u] || st->pool_of[u] != FR__PLAN_UNPLACED) {
             continue;
         }
-        size_t v = st->info[u].vehicle;
         size_t pool = SIZE_MAX;
         int64_t s = INT64_MAX;
-        if (!first && (v == SIZE_MAX || ro->reset[v])) {
+        if (!first) {
             /* Back to its round-0 place, where each round adds room again:
              * the room there only grows, so the items it attracts away from
-             * their own places are eventually all absorbed. */
+             * their own places are eventually all absorbed.  Its vehicle
+             * went back as a whole (reset_vehicles), so it is free there. */
+            assert(st->info[u].vehicle == SIZE_MAX || ro->reset[st->info[u].vehicle]);
             pool = ro->p0_pool[u];
             s = ro->p0_start_ms[u];
         } else if (!choose_slot(st, u, &pool, &s)) {
-            if (!first) {
-                return FR_ELIMIT;
-            }
             reclassify(first, u);
             ro->want[u] = 0;
             continue;
@@ -391,7 +391,8 @@ static void give_up(const fr__plan_state *st, rounds *ro, fr_plan_result *out) {
     }
 }
 
-/* Rounds until a re-plan with E places all of W (verified), or the bound. */
+/* Rounds until a re-plan with E places every target (verified), or the
+ * bound. */
 static int rounds_run(const fr_plan_input *in, fr__plan_state *st, rounds *ro, fr_plan_result *out) {
     size_t missing = 0;
     int rc = round_extend(st, ro, &missing, out); /* round 0: the caller's final state */
@@ -404,24 +405,18 @@ static int rounds_run(const fr_plan_input *in, fr__plan_state *st, rounds *ro, f
         if (rc != FR_OK) {
             return rc;
         }
-        size_t run_len = ro->extra.len;
         if (count_missing(&cur, ro) == 0) {
             fr__plan_state_free(&cur);
             return FR_OK; /* verified */
         }
         if (round == SHORTFALL_ROUNDS_MAX) {
-            give_up(&cur, ro, out);
-            ro->extra.len = run_len;
+            give_up(&cur, ro, out); /* E stays what this re-plan used */
             fr__plan_state_free(&cur);
             return FR_OK;
         }
         ro->round = round;
         rc = round_extend(&cur, ro, &missing, NULL);
         fr__plan_state_free(&cur);
-        if (rc == FR_ELIMIT) {
-            ro->extra.len = run_len; /* stuck: keep what the last re-plan used */
-            return FR_OK;
-        }
         if (rc != FR_OK) {
             return rc;
         }
