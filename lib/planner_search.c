@@ -316,7 +316,9 @@ static int bump_candidates(search *se, size_t u, bump_cand *best, size_t *best_n
     for (size_t k = 0; k < pools && budget_left(se); k++) {
         size_t p = fr__plan_cand(st, u, k);
         size_t ns = bump_starts(se, u, p);
+        st->moves++;
         for (size_t x = 0; x < ns; x++) {
+            st->moves++; /* pricing a start is work even when nothing moves */
             size_t mark = se->journal_len;
             bump_cand c = {0, se->starts[x], p};
             size_t ejected = 0;
