@@ -394,12 +394,19 @@ static int reinsert(search *se, size_t j, int second_level) {
     return rc;
 }
 
+typedef struct score {
+    int64_t placed_priority;
+    int64_t delay_ms;
+} score;
+
+static int better_than(const fr__plan_state *st, score base) {
+    return st->placed_priority > base.placed_priority ||
+           (st->placed_priority == base.placed_priority && st->total_delay_ms < base.delay_ms);
+}
+
 /* Executes one candidate: eject, place u, re-place the ejected (highest
- * priority first) by reinsert.  Keeps it when the objective improved. */
-static int bump_try(search *se, size_t u, const bump_cand *c, int *accepted) {
-    fr__plan_state *st = se->st;
-    int64_t pp0 = st->placed_priority;
-    int64_t delay0 = st->total_delay_ms;
+ * priority first) by reinsert.  Keeps it when the objective beats base. */
+static int bump_try(search *se, size_t u, const bump_cand *c, score base, int *accepted) {
     size_t mark = se->journal_len;
     int64_t cost = 0;
     size_t ejected = 0;
@@ -416,12 +423,57 @@ static int bump_try(search *se, size_t u, const bump_cand *c, int *accepted) {
     if (rc != FR_OK) {
         return rc;
     }
-    if (st->placed_priority > pp0 || (st->placed_priority == pp0 && st->total_delay_ms < delay0)) {
+    if (better_than(se->st, base)) {
         *accepted = 1;
-        se->journal_len = mark;
         return FR_OK;
     }
     return rollback(se, mark);
+}
+
+/* advance: a delayed placement i is taken out and bumped in at an earlier
+ * start (ejecting and re-placing what is in the way); kept only when the
+ * objective improves, else i goes back where it was. */
+static int advance_item(search *se, size_t i, int *improved) {
+    fr__plan_state *st = se->st;
+    score base = {st->placed_priority, st->total_delay_ms};
+    int64_t old_s = st->start_of[i];
+    size_t mark = se->journal_len;
+    int rc = j_unplace(se, i);
+    bump_cand best[BUMP_TRIES_MAX];
+    size_t best_n = 0;
+    if (rc == FR_OK) {
+        rc = bump_candidates(se, i, best, &best_n);
+    }
+    int accepted = 0;
+    for (size_t x = 0; rc == FR_OK && !accepted && x < best_n; x++) {
+        if (best[x].start_ms < old_s) {
+            rc = bump_try(se, i, &best[x], base, &accepted);
+        }
+    }
+    if (rc != FR_OK) {
+        return rc;
+    }
+    if (!accepted) {
+        return rollback(se, mark);
+    }
+    se->journal_len = mark;
+    *improved = 1;
+    return FR_OK;
+}
+
+static int pass_advance(search *se, int *improved) {
+    fr__plan_state *st = se->st;
+    for (size_t k = 0; k < st->in->item_count && budget_left(se); k++) {
+        size_t i = se->order[k];
+        if (st->pool_of[i] == FR__PLAN_UNPLACED || st->start_of[i] == st->info[i].lo_ms) {
+            continue;
+        }
+        int rc = advance_item(se, i, improved);
+        if (rc != FR_OK) {
+            return rc;
+        }
+    }
+    return FR_OK;
 }
 
 /* Earliest deadline first (then higher priority, then index): the order in
@@ -511,10 +563,13 @@ static int pass_bump(search *se, int *improved) {
         bump_cand best[BUMP_TRIES_MAX];
         size_t best_n = 0;
         rc = bump_candidates(se, u, best, &best_n);
+        score base = {st->placed_priority, st->total_delay_ms};
+        size_t mark = se->journal_len;
         for (size_t x = 0; rc == FR_OK && x < best_n && budget_left(se); x++) {
             int accepted = 0;
-            rc = bump_try(se, u, &best[x], &accepted);
+            rc = bump_try(se, u, &best[x], base, &accepted);
             if (accepted) {
+                se->journal_len = mark; /* kept: forget how to undo it */
                 *improved = 1;
                 break;
             }
@@ -568,6 +623,9 @@ int fr__plan_search(fr__plan_state *st, int fcfs) {
         }
         if (rc == FR_OK) {
             rc = pass_shift(&se, &improved);
+        }
+        if (rc == FR_OK && !improved) {
+            rc = pass_advance(&se, &improved); /* only once the cheap moves are done */
         }
         if (!improved) {
             break;
