@@ -12,13 +12,17 @@
  * spent; every accepted move strictly improves (placed_priority, then
  * -total_delay_ms), so the phase cannot cycle:
  *   - insert: place an unplaced item where it now fits;
+ *   - vehicle repair: re-place an unplaced item's vehicle's placements with
+ *     it in earliest-deadline-first order;
  *   - bump: for an unplaced item u, try starts on its pools (the window's
  *     start and the starts/ends of placements there), eject the cheapest
  *     placements that make u fit, place u, re-place the ejected ones by best
- *     fit; keep the result only if the objective improved, else roll back
- *     through a journal;
+ *     fit (or one bump of their own: chains of depth 2); keep the result only
+ *     if the objective improved, else roll back through a journal;
  *   - shift: remove a delayed placement and re-place it by best fit, which
- *     finds a start no later than the old one (the old slot is free again).
+ *     finds a start no later than the old one (the old slot is free again);
+ *   - advance (once the others find nothing): a delayed placement bumps its
+ *     way to an earlier start.
  * The budget counts moves (profile searches and place/remove operations),
  * never time, so the outcome is the same on every machine.
  */
