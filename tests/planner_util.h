@@ -332,6 +332,7 @@ static inline int pl_check(const fr_plan_input *in, const fr_plan_result *r, cha
     }
     for (size_t u = 0; ok && u < r->unplaced_count; u++) {
         ok = r->unplaced[u].item < in->item_count && !seen[r->unplaced[u].item] &&
+             (u == 0 || r->unplaced[u - 1].item < r->unplaced[u].item) &&
              r->unplaced[u].reason >= FR_PLAN_NO_POOL_OF_TYPE && r->unplaced[u].reason <= FR_PLAN_VEHICLE_BUSY;
         if (!ok) {
             pl_fail(err, len, "bad unplaced entry", u, r->unplaced[u].item);
