@@ -21,9 +21,10 @@
 #define FR__PLAN_BUDGET_MS_MAX INT64_C(3600000)
 /* Times must stay well inside int64 so that sums never overflow. */
 #define FR__PLAN_TIME_ABS_MAX (INT64_C(1) << 60)
-/* An item's quantity: 2^40 milli (10^9 units) keeps every sum of placed
- * quantities and shortfall pieces (items x rounds x quantity) below 2^62. */
-#define FR__PLAN_QUANTITY_MAX (INT64_C(1) << 40)
+/* An item's quantity: at most 2^32 milli (4.2 million units), so that every
+ * sum of placed quantities and shortfall pieces (2^18 items x rooms of up
+ * to 2^9 times the quantity) stays below 2^62 next to free values of 2^60. */
+#define FR__PLAN_QUANTITY_MAX (INT64_C(1) << 32)
 
 /* An interval a vehicle is taken: a fixed busy interval (item == SIZE_MAX) or
  * a placed item's. */

@@ -264,13 +264,15 @@ static int round_extend(fr__plan_state *st, rounds *ro, size_t *missing, fr_plan
         (*missing)++;
         int rc = slot_take(st, u, pool, s, &ro->extra);
         if (rc == FR_OK && !first) {
-            /* The re-plan left u out although E made room for it: the
-             * planner arranged things otherwise.  Give u room of its own at
-             * its slot so that later rounds make progress; from round
-             * SHORTFALL_WIDE_ROUND on, over its whole window, which the
-             * items drawn into its slot cannot all take. */
+            /* The re-plan left u out although E made room for it: items
+             * drawn into its slot took it.  Give u room of its own there,
+             * doubling with every round (2^round times its quantity) so
+             * that the room outgrows what can be drawn in within a few
+             * rounds; from round SHORTFALL_WIDE_ROUND on, over its whole
+             * window. */
             const fr_plan_item *it = &st->in->items[u];
-            fr_plan_shortfall room = {pool, s, s + it->duration_ms, it->quantity_milli};
+            fr_plan_shortfall room = {pool, s, s + it->duration_ms,
+                                      it->quantity_milli << ro->round};
             if (ro->round >= SHORTFALL_WIDE_ROUND) {
                 room.start_ms = st->info[u].lo_ms;
                 room.end_ms = st->info[u].latest_ms + it->duration_ms;
