@@ -3,14 +3,14 @@
 #                (SQLite file fleetres.db, http://127.0.0.1:8080)
 #   make test  - install what is needed, then the whole suite, plain and
 #                under AddressSanitizer + UndefinedBehaviorSanitizer
-#   make bench - the library benchmarks; make test-load - the HTTP load benchmark
+#   make bench - the library benchmarks (the planner's needs glpsol: glpk-utils); make test-load - the HTTP load benchmark
 #                (neither is part of make test)
 SHELL := /bin/bash
 BUILD ?= build
 BUILD_ASAN ?= build-asan
 PACKAGES := meson ninja-build pkg-config gcc libsqlite3-dev libpq-dev libcjson-dev \
 	librdkafka-dev libcivetweb-dev libhiredis-dev libcurl4-openssl-dev libssl-dev \
-	libcriterion-dev python3-pytest python3-yaml
+	libcriterion-dev python3-pytest python3-yaml glpk-utils
 
 .PHONY: deps build run test test-plain test-asan test-release-build bench test-load clean
 
@@ -55,6 +55,7 @@ bench: test-release-build
 	./build-release/bench/bench_ledger
 	./build-release/bench/bench_sqlite
 	./build-release/bench/bench_conflicts
+	./build-release/bench/bench_planner
 
 # HTTP load benchmark (wrk; not part of make test): fleetres-server vs a
 # civetweb hello baseline measured in the same run.
