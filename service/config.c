@@ -80,11 +80,6 @@ int frs_config_from_env(frs_config *c, char *err, size_t err_size)
         snprintf(err, err_size, "LOG_LEVEL must be debug, info, warn or error");
         return 0;
     }
-    if (strncmp(c->database_url, "postgres://", 11) == 0 ||
-        strncmp(c->database_url, "postgresql://", 13) == 0) {
-        snprintf(err, err_size, "PostgreSQL is not supported by this build yet; use a SQLite path");
-        return 0;
-    }
     /* Without authentication the service never listens beyond loopback (SPEC §9). */
     if (strcmp(c->listen_addr, "127.0.0.1") != 0 && strcmp(c->listen_addr, "localhost") != 0) {
         snprintf(err, err_size, "LISTEN_ADDR must be loopback while authentication is off");
