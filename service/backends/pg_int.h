@@ -63,7 +63,7 @@ void frs_sql_int(frs_sqlbuf *b, int64_t v);
 void frs_sql_qty(frs_sqlbuf *b, int64_t milli);
 /* ms as timestamptz; NULL for FR_TIME_NULL and FR_TIME_INF. */
 void frs_sql_ts(frs_sqlbuf *b, int64_t ms);
-/* doc as jsonb, then frees it; NULL doc (out of memory) marks oom. */
+/* doc as json, then frees it; NULL doc (out of memory) marks oom. */
 void frs_sql_jsonb(frs_sqlbuf *b, char *doc);
 void frs_sql_reset(frs_sqlbuf *b);
 void frs_sql_free(frs_sqlbuf *b);

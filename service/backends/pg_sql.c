@@ -113,7 +113,7 @@ void frs_sql_jsonb(frs_sqlbuf *b, char *doc)
         return;
     }
     frs_sql_lit(b, doc);
-    frs_sql_raw(b, "::jsonb");
+    frs_sql_raw(b, "::json");
     free(doc);
 }
 

@@ -33,6 +33,7 @@
 
 static const char MAIN_SETUP[] =
     "SET standard_conforming_strings = on; SET client_encoding = 'UTF8';"
+    " SET client_min_messages = warning;"
     " SET synchronous_commit = off; SET lock_timeout = '10s';"
     " SET idle_in_transaction_session_timeout = '30s'";
 static const char SYNC_SETUP[] =

@@ -2,7 +2,9 @@
 --
 -- Each entity is one row: real columns for what SQL filters and checks
 -- (fleet, pool, status, quantity, time range) and `doc`, the entity as the
--- codec's JSON, which is what the service loads.  Quantities are exact
+-- codec's JSON, which is what the service loads.  doc is `json`, not
+-- `jsonb`: jsonb reorders object keys, and labels/metadata are client data
+-- that must come back exactly as given (the JSON operators work on both).  Quantities are exact
 -- numerics (quantity) next to the engine's integer thousandths; times are
 -- timestamptz with millisecond precision; an open end is NULL.
 CREATE SCHEMA IF NOT EXISTS fleet_resources;
@@ -19,7 +21,7 @@ CREATE TABLE fleet_resources.resource_pools (
     version bigint NOT NULL,
     created_at timestamptz NOT NULL,
     updated_at timestamptz NOT NULL,
-    doc jsonb NOT NULL
+    doc json NOT NULL
 );
 CREATE INDEX resource_pools_by_created ON fleet_resources.resource_pools (created_at, id);
 CREATE INDEX resource_pools_by_fleet ON fleet_resources.resource_pools (fleet_id, resource_type);
@@ -37,7 +39,7 @@ CREATE TABLE fleet_resources.resource_allocations (
     version bigint NOT NULL,
     created_at timestamptz NOT NULL,
     updated_at timestamptz NOT NULL,
-    doc jsonb NOT NULL,
+    doc json NOT NULL,
     CHECK (end_at IS NULL OR end_at >= start_at)
 );
 CREATE INDEX resource_allocations_by_created
@@ -56,7 +58,7 @@ CREATE TABLE fleet_resources.resource_requests (
     version bigint NOT NULL,
     created_at timestamptz NOT NULL,
     updated_at timestamptz NOT NULL,
-    doc jsonb NOT NULL
+    doc json NOT NULL
 );
 CREATE INDEX resource_requests_by_created ON fleet_resources.resource_requests (created_at, id);
 CREATE INDEX resource_requests_by_status
@@ -71,7 +73,7 @@ CREATE TABLE fleet_resources.resource_conflicts (
     version bigint NOT NULL,
     created_at timestamptz NOT NULL,
     updated_at timestamptz NOT NULL,
-    doc jsonb NOT NULL
+    doc json NOT NULL
 );
 CREATE INDEX resource_conflicts_by_created ON fleet_resources.resource_conflicts (created_at, id);
 

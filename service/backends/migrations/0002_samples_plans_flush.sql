@@ -8,14 +8,14 @@ CREATE TABLE fleet_resources.resource_utilization (
     capacity numeric,
     source text,
     created_at timestamptz NOT NULL,
-    doc jsonb NOT NULL
+    doc json NOT NULL
 );
 CREATE INDEX resource_utilization_by_pool_time
     ON fleet_resources.resource_utilization (pool_id, sampled_at);
 CREATE INDEX resource_utilization_by_created
     ON fleet_resources.resource_utilization (created_at, id);
 
--- Plans (SPEC §7) arrive with storage methods version 5; the table is here
+-- Plans (SPEC section 7) arrive with storage methods version 5; the table is here
 -- so that their put is a small addition.
 CREATE TABLE fleet_resources.resource_planning (
     id text PRIMARY KEY,
@@ -24,7 +24,7 @@ CREATE TABLE fleet_resources.resource_planning (
     version bigint NOT NULL DEFAULT 1,
     created_at timestamptz NOT NULL,
     updated_at timestamptz NOT NULL,
-    doc jsonb NOT NULL
+    doc json NOT NULL
 );
 CREATE INDEX resource_planning_by_created ON fleet_resources.resource_planning (created_at, id);
 
