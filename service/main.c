@@ -140,7 +140,7 @@ static int open_engine(frs_server *server, char *err, size_t err_size)
         return fr_engine_open(url, &opt, &server->engine, err, err_size);
     }
     frs_pg_options pg = {
-        .sync_connections = server->config.threads < 16 ? server->config.threads : 16,
+        .sync_connections = server->config.pg_sync_connections,
         .migrate = 1,
         .log = log_store,
     };
