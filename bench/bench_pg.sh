@@ -48,7 +48,7 @@ cleanup() {
         wait "$pid" 2>/dev/null || true
     done
     "$ROOT/tests/services/postgres.sh" stop || true
-    rm -rf "$WORK"
+    if [ "${KEEP_WORK:-0}" = 1 ]; then log "kept $WORK"; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -138,7 +138,7 @@ wait "$WA" && wait "$WB" || die "a wrk run failed"
 TWO_RPS=$(awk -v a="$(rps_of "$WORK/two-a.txt")" -v b="$(rps_of "$WORK/two-b.txt")" \
     'BEGIN {printf "%.2f", a + b}')
 TWO_P99=$(awk -v a="$(p99_of "$WORK/two-a.txt")" -v b="$(p99_of "$WORK/two-b.txt")" \
-    'BEGIN {printf "%.2f", a > b ? a : b}')
+    'BEGIN {printf "%.2f", (a > b) ? a : b}')
 
 log "baseline: $CONNS libpq threads, synchronous, FOR UPDATE on the pool row"
 SECONDS_RUN=${DURATION%s}

@@ -104,6 +104,13 @@ typedef struct pg_store {
 
 /* Uses the main connection: connects if needed (logging loss/recovery). */
 int frs_pg_main_ready(pg_store *s);
+/* Runs one query (n > 0: with text parameters) on the main connection,
+ * connecting first if needed.  Outside a transaction, a query that failed
+ * because the connection had died (the server restarted since its last use)
+ * is retried once on a new connection: nothing of it can have run.  FR_OK,
+ * or FR_ESTORE with the message in s->message. */
+int frs_pg_main_exec(pg_store *s, const char *sql, int n, const char *const *values,
+                     ExecStatusType want, PGresult **out);
 /* Something was read or written that a later sync must cover. */
 void frs_pg_note_commit(pg_store *s);
 

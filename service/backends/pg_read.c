@@ -154,9 +154,8 @@ int frs_pg_load(fr_store *store, const fr_store_loader *loader, int64_t *head_se
 {
     pg_store *s = (pg_store *)store;
     assert(!s->in_txn);
-    if (frs_pg_main_ready(s) != FR_OK ||
-        frs_pg_exec(&s->main, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
-                    PGRES_COMMAND_OK, NULL, s->message, sizeof s->message) != 0) {
+    if (frs_pg_main_exec(s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL,
+                         PGRES_COMMAND_OK, NULL) != FR_OK) {
         return FR_ESTORE;
     }
     int64_t head = 0;
@@ -248,9 +247,8 @@ static int events_query(pg_store *s, int64_t after, size_t limit, const char *fl
     char sql[512];
     snprintf(sql, sizeof sql, "%s WHERE seq > $1::bigint%s ORDER BY seq LIMIT $2::bigint", cols,
              fleet_id != NULL ? " AND fleet_id = $3" : "");
-    if (frs_pg_main_ready(s) != FR_OK ||
-        frs_pg_exec_params(&s->main, sql, fleet_id != NULL ? 3 : 2, values, PGRES_TUPLES_OK, out,
-                           s->message, sizeof s->message) != 0) {
+    if (frs_pg_main_exec(s, sql, fleet_id != NULL ? 3 : 2, values, PGRES_TUPLES_OK, out) !=
+        FR_OK) {
         return FR_ESTORE;
     }
     return FR_OK;
@@ -298,11 +296,10 @@ int frs_pg_get_idempotency(fr_store *store, const char *scope, const char *key, 
     pg_store *s = (pg_store *)store;
     const char *values[2] = {scope, key};
     PGresult *r = NULL;
-    if (frs_pg_main_ready(s) != FR_OK ||
-        frs_pg_exec_params(&s->main,
-                           "SELECT doc FROM fleet_resources.idempotency_keys"
-                           " WHERE scope = $1 AND key = $2",
-                           2, values, PGRES_TUPLES_OK, &r, s->message, sizeof s->message) != 0) {
+    if (frs_pg_main_exec(s,
+                         "SELECT doc FROM fleet_resources.idempotency_keys"
+                         " WHERE scope = $1 AND key = $2",
+                         2, values, PGRES_TUPLES_OK, &r) != FR_OK) {
         return FR_ESTORE;
     }
     if (PQntuples(r) == 0) {

@@ -75,6 +75,28 @@ int frs_pg_main_ready(pg_store *s)
     return FR_OK;
 }
 
+static int exec_once(pg_store *s, const char *sql, int n, const char *const *values,
+                     ExecStatusType want, PGresult **out)
+{
+    if (frs_pg_main_ready(s) != FR_OK) {
+        return -1;
+    }
+    return n > 0 ? frs_pg_exec_params(&s->main, sql, n, values, want, out, s->message,
+                                      sizeof s->message)
+                 : frs_pg_exec(&s->main, sql, want, out, s->message, sizeof s->message);
+}
+
+int frs_pg_main_exec(pg_store *s, const char *sql, int n, const char *const *values,
+                     ExecStatusType want, PGresult **out)
+{
+    int had_connection = s->main.pg != NULL;
+    int rc = exec_once(s, sql, n, values, want, out);
+    if (rc != 0 && had_connection && frs_pg_lost(&s->main) && !s->in_txn) {
+        rc = exec_once(s, sql, n, values, want, out);
+    }
+    return rc == 0 ? FR_OK : FR_ESTORE;
+}
+
 void frs_pg_note_commit(pg_store *s)
 {
     pthread_mutex_lock(&s->lock);
@@ -98,12 +120,9 @@ static int pg_begin(fr_store *store, int64_t *head_seq)
 {
     pg_store *s = pg_of(store);
     assert(!s->in_txn);
-    if (frs_pg_main_ready(s) != FR_OK) {
-        return FR_ESTORE;
-    }
     PGresult *r = NULL;
-    if (frs_pg_exec(&s->main, "BEGIN; SELECT seq FROM fleet_resources.head WHERE id = 1 FOR UPDATE",
-                    PGRES_TUPLES_OK, &r, s->message, sizeof s->message) != 0) {
+    if (frs_pg_main_exec(s, "BEGIN; SELECT seq FROM fleet_resources.head WHERE id = 1 FOR UPDATE",
+                         0, NULL, PGRES_TUPLES_OK, &r) != FR_OK) {
         if (s->main.pg != NULL && PQtransactionStatus(s->main.pg) != PQTRANS_IDLE) {
             char ignored[128];
             (void)frs_pg_exec(&s->main, "ROLLBACK", PGRES_COMMAND_OK, NULL, ignored,
@@ -382,18 +401,26 @@ static int pg_append_event(fr_store *store, const fr_event *e)
  * commit (any connection's) whose commit record came before it. */
 static int flush_once(pg_store *s, pg_sync_conn *c)
 {
+    (void)s;
     char err[256];
-    if (frs_pg_ensure(&c->conn, err, sizeof err) != 0) {
-        return FR_ESTORE;
+    /* A connection that died since its last use (server restart) is
+     * retried once on a new one: a flush is idempotent. */
+    for (int attempt = 0; attempt < 2; attempt++) {
+        int had_connection = c->conn.pg != NULL;
+        if (frs_pg_ensure(&c->conn, err, sizeof err) != 0) {
+            return FR_ESTORE;
+        }
+        if (frs_pg_exec(&c->conn,
+                        "UPDATE fleet_resources.flush_slots SET n = n + 1"
+                        " WHERE slot = pg_backend_pid() % 256",
+                        PGRES_COMMAND_OK, NULL, err, sizeof err) == 0) {
+            return FR_OK;
+        }
+        if (!had_connection || !frs_pg_lost(&c->conn)) {
+            break;
+        }
     }
-    if (frs_pg_exec(&c->conn,
-                    "UPDATE fleet_resources.flush_slots SET n = n + 1"
-                    " WHERE slot = pg_backend_pid() % 256",
-                    PGRES_COMMAND_OK, NULL, err, sizeof err) != 0) {
-        (void)s;
-        return FR_ESTORE;
-    }
-    return FR_OK;
+    return FR_ESTORE;
 }
 
 static pg_sync_conn *free_sync_conn(pg_store *s)
@@ -443,9 +470,8 @@ static int pg_sync(fr_store *store)
 static int read_head(pg_store *s, int64_t *seq)
 {
     PGresult *r = NULL;
-    if (frs_pg_main_ready(s) != FR_OK ||
-        frs_pg_exec(&s->main, "SELECT seq FROM fleet_resources.head WHERE id = 1",
-                    PGRES_TUPLES_OK, &r, s->message, sizeof s->message) != 0) {
+    if (frs_pg_main_exec(s, "SELECT seq FROM fleet_resources.head WHERE id = 1", 0, NULL,
+                         PGRES_TUPLES_OK, &r) != FR_OK) {
         return failed(s);
     }
     int bad = PQntuples(r) != 1 || frs_pg_cell_i64(r, 0, 0, seq) != 0;
@@ -457,9 +483,7 @@ static int pg_control(fr_store *store, int op, void *arg)
 {
     pg_store *s = pg_of(store);
     if (op == FR_STORE_CTL_PING) {
-        if (frs_pg_main_ready(s) != FR_OK ||
-            frs_pg_exec(&s->main, "SELECT 1", PGRES_TUPLES_OK, NULL, s->message,
-                        sizeof s->message) != 0) {
+        if (frs_pg_main_exec(s, "SELECT 1", 0, NULL, PGRES_TUPLES_OK, NULL) != FR_OK) {
             return failed(s);
         }
         return FR_OK;
