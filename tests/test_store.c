@@ -1819,6 +1819,41 @@ Test(store_pg_only, a_second_store_sees_the_head_and_the_log)
     close_store(b);
 }
 
+/* When another store wrote since, begin also fetches the events the engine
+ * will ask for; inside that transaction events_after answers the same as
+ * the database would, for the prefetched position and for any other. */
+Test(store_pg_only, events_after_in_a_begin_that_found_another_writer)
+{
+    SKIP_WITHOUT_PG();
+    fr_store *a = open_store(&BACKENDS[BACKEND_PG]);
+    fr_store *b = open_store(&BACKENDS[BACKEND_PG]);
+    const char *const fleet_of[] = {NULL, "fleet-a", "fleet-b", "fleet-a", "fleet-b", "fleet-a"};
+    const int64_t all[] = {1, 2, 3, 4, 5};
+    int64_t seq = 0;
+    for (int round = 0; round < 2; round++) {
+        cr_assert_eq(begin(a), seq);
+        append(a, seq + 1, fleet_of[seq + 1]);
+        append(a, seq + 2, fleet_of[seq + 2]);
+        commit(a);
+        cr_assert_eq(begin(b), seq + 2, "round %d", round);
+        /* b last saw seq (its own begin before): ask from there, then from 0. */
+        expect_events(b, seq, 100, NULL, fleet_of, all + seq, 2);
+        expect_events(b, seq, 1, NULL, fleet_of, all + seq, 1);
+        expect_events(b, 0, 100, NULL, fleet_of, all, (size_t)(seq + 2));
+        b->methods->rollback(b);
+        seq += 2;
+    }
+    cr_assert_eq(begin(b), 4);
+    append(b, 5, fleet_of[5]);
+    commit(b);
+    cr_assert_eq(begin(a), 5);
+    expect_events(a, 4, 100, NULL, fleet_of, all + 4, 1);
+    expect_events(a, 4, 100, "fleet-b", fleet_of, all, 0);
+    a->methods->rollback(a);
+    close_store(a);
+    close_store(b);
+}
+
 typedef struct lock_ctx {
     fr_store *store;
     int64_t head;

@@ -162,3 +162,46 @@ int frs_pg_exec_params(pg_conn *c, const char *sql, int n, const char *const *va
     PGresult *r = PQexecParams(c->pg, sql, n, NULL, values, NULL, NULL, 0);
     return check_result(c, r, want, out, "query", err, err_size);
 }
+
+int frs_pg_exec_tail(pg_conn *c, const char *sql, int n, PGresult **out, char *err,
+                     size_t err_size)
+{
+    if (c->pg == NULL || PQsendQuery(c->pg, sql) == 0) {
+        set_err(err, err_size, "query", c->pg != NULL ? PQerrorMessage(c->pg) : "not connected");
+        drop_if_broken(c);
+        return -1;
+    }
+    int ok = 1, got = 0;
+    PGresult *r;
+    for (int i = 0; i < n; i++) {
+        out[i] = NULL;
+    }
+    while ((r = PQgetResult(c->pg)) != NULL) {
+        ExecStatusType st = PQresultStatus(r);
+        if (ok && st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+            set_err(err, err_size, "query", PQresultErrorMessage(r));
+            ok = 0;
+        }
+        if (n > 0) {
+            PQclear(out[0]); /* keep the last n: shift the window */
+            memmove(out, out + 1, (size_t)(n - 1) * sizeof *out);
+            out[n - 1] = r;
+        } else {
+            PQclear(r);
+        }
+        got++;
+    }
+    if (ok && got < n) {
+        set_err(err, err_size, "query", "fewer results than statements");
+        ok = 0;
+    }
+    if (!ok) {
+        for (int i = 0; i < n; i++) {
+            PQclear(out[i]);
+            out[i] = NULL;
+        }
+        drop_if_broken(c);
+        return -1;
+    }
+    return 0;
+}

@@ -36,6 +36,11 @@ void frs_pg_close(pg_conn *c);
  * that the next frs_pg_ensure reconnects. */
 int frs_pg_exec(pg_conn *c, const char *sql, ExecStatusType want, PGresult **out, char *err,
                 size_t err_size);
+/* Runs several statements (simple protocol) and returns the results of
+ * the last `n` of them in out[0..n-1] (the caller PQclears them); every
+ * statement must succeed.  0, or -1 with a message. */
+int frs_pg_exec_tail(pg_conn *c, const char *sql, int n, PGresult **out, char *err,
+                     size_t err_size);
 /* The same with text parameters ($1...), one statement. */
 int frs_pg_exec_params(pg_conn *c, const char *sql, int n, const char *const *values,
                        ExecStatusType want, PGresult **out, char *err, size_t err_size);
@@ -92,6 +97,13 @@ typedef struct pg_store {
     int64_t begin_seq;  /* head seq reported by begin */
     int64_t last_seq;   /* inside a transaction: the last appended seq */
     frs_sqlbuf batch;   /* the transaction's writes, sent with COMMIT */
+    /* Catch-up prefetch: when another instance wrote recently, begin also
+     * reads the events after known_seq in the same round trip, and
+     * events_after(known_seq) inside that transaction is served from it. */
+    int64_t known_seq;      /* the head the engine last caught up to (a hint) */
+    int others_active;      /* the last begin found another writer's events */
+    PGresult *prefetched;   /* events after prefetched_after; in_txn only */
+    int64_t prefetched_after;
     /* Group commit, guarded by lock. */
     pthread_mutex_t lock;
     pthread_cond_t flushed;
@@ -115,6 +127,11 @@ int frs_pg_main_exec(pg_store *s, const char *sql, int n, const char *const *val
 void frs_pg_note_commit(pg_store *s);
 
 int frs_pg_load(fr_store *store, const fr_store_loader *loader, int64_t *head_seq);
+/* Forgets the prefetched events (end of the transaction). */
+void frs_pg_drop_prefetch(pg_store *s);
+/* The columns events_after reads, in its order. */
+#define FRS_PG_EVENT_COLUMNS                                                        \
+    "seq, id, type, entity_type, entity_id, fleet_id, occurred_at_ms, actor, data"
 int frs_pg_events_after(fr_store *store, int64_t after, size_t limit, const char *fleet_id,
                         fr_event **items, size_t *count);
 int frs_pg_get_idempotency(fr_store *store, const char *scope, const char *key, char **doc);

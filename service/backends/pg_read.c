@@ -164,6 +164,7 @@ int frs_pg_load(fr_store *store, const fr_store_loader *loader, int64_t *head_se
     (void)frs_pg_exec(&s->main, "ROLLBACK", PGRES_COMMAND_OK, NULL, ignored, sizeof ignored);
     if (rc == FR_OK) {
         *head_seq = head;
+        s->known_seq = head;
         frs_pg_note_commit(s); /* what was read may not be flushed yet */
     }
     return rc;
@@ -242,8 +243,7 @@ static int events_query(pg_store *s, int64_t after, size_t limit, const char *fl
     snprintf(limit_text, sizeof limit_text, "%llu",
              (unsigned long long)(limit > 1000000 ? 1000000 : limit));
     const char *values[3] = {after_text, limit_text, fleet_id};
-    static const char cols[] = "SELECT seq, id, type, entity_type, entity_id, fleet_id,"
-                               " occurred_at_ms, actor, data FROM fleet_resources.events";
+    static const char cols[] = "SELECT " FRS_PG_EVENT_COLUMNS " FROM fleet_resources.events";
     char sql[512];
     snprintf(sql, sizeof sql, "%s WHERE seq > $1::bigint%s ORDER BY seq LIMIT $2::bigint", cols,
              fleet_id != NULL ? " AND fleet_id = $3" : "");
@@ -264,11 +264,17 @@ int frs_pg_events_after(fr_store *store, int64_t after, size_t limit, const char
         return FR_OK;
     }
     PGresult *r = NULL;
-    int rc = events_query(s, after, limit, fleet_id, &r);
+    int cached = s->in_txn && s->prefetched != NULL && fleet_id == NULL &&
+                 after == s->prefetched_after;
+    int rc = cached ? FR_OK : events_query(s, after, limit, fleet_id, &r);
     if (rc != FR_OK) {
         return rc;
     }
-    size_t rows = (size_t)PQntuples(r);
+    /* The prefetched rows are the first ones of this very query, read under
+     * the same lock: a prefix of its answer, which is all it promises. */
+    const PGresult *res = cached ? s->prefetched : r;
+    size_t rows = (size_t)PQntuples(res);
+    rows = rows > limit ? limit : rows;
     fr_event *list = rows > 0 ? calloc(rows, sizeof *list) : NULL;
     if (rows > 0 && list == NULL) {
         PQclear(r);
@@ -276,7 +282,7 @@ int frs_pg_events_after(fr_store *store, int64_t after, size_t limit, const char
     }
     size_t n = 0;
     for (; rc == FR_OK && n < rows; n++) {
-        rc = read_event(r, (int)n, &list[n]);
+        rc = read_event(res, (int)n, &list[n]);
     }
     PQclear(r);
     if (rc != FR_OK) {
@@ -285,6 +291,9 @@ int frs_pg_events_after(fr_store *store, int64_t after, size_t limit, const char
     }
     if (rows > 0) {
         frs_pg_note_commit(s); /* others' commits we may act on: sync covers them */
+        if (fleet_id == NULL && after <= s->known_seq && list[rows - 1].seq > s->known_seq) {
+            s->known_seq = list[rows - 1].seq;
+        }
     }
     *items = list;
     *count = rows;

@@ -116,13 +116,49 @@ static int failed(pg_store *s)
 
 /* ---- transactions ---------------------------------------------------------- */
 
+/* BEGIN, the writer lock and (when another instance wrote recently) the
+ * events the engine will ask for, in one round trip; retried once on a new
+ * connection if the old one turned out dead. */
+static int begin_query(pg_store *s, int prefetch, PGresult **head, PGresult **events)
+{
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "BEGIN; SELECT seq FROM fleet_resources.head WHERE id = 1 FOR UPDATE%s",
+             prefetch ? "; SELECT " FRS_PG_EVENT_COLUMNS " FROM fleet_resources.events"
+                        " WHERE seq > " : "");
+    if (prefetch) {
+        size_t n = strlen(sql);
+        snprintf(sql + n, sizeof sql - n, "%lld ORDER BY seq LIMIT 1000",
+                 (long long)s->known_seq);
+    }
+    PGresult *out[2] = {NULL, NULL};
+    int rc = -1;
+    for (int attempt = 0; rc != 0 && attempt < 2; attempt++) {
+        int had_connection = s->main.pg != NULL;
+        if (frs_pg_main_ready(s) != FR_OK) {
+            return FR_ESTORE;
+        }
+        rc = frs_pg_exec_tail(&s->main, sql, prefetch ? 2 : 1, out, s->message,
+                              sizeof s->message);
+        if (rc != 0 && !(had_connection && frs_pg_lost(&s->main))) {
+            break;
+        }
+    }
+    if (rc != 0) {
+        return FR_ESTORE;
+    }
+    *head = out[0];
+    *events = prefetch ? out[1] : NULL;
+    return FR_OK;
+}
+
 static int pg_begin(fr_store *store, int64_t *head_seq)
 {
     pg_store *s = pg_of(store);
     assert(!s->in_txn);
-    PGresult *r = NULL;
-    if (frs_pg_main_exec(s, "BEGIN; SELECT seq FROM fleet_resources.head WHERE id = 1 FOR UPDATE",
-                         0, NULL, PGRES_TUPLES_OK, &r) != FR_OK) {
+    PGresult *r = NULL, *events = NULL;
+    int prefetch = s->others_active;
+    if (begin_query(s, prefetch, &r, &events) != FR_OK) {
         if (s->main.pg != NULL && PQtransactionStatus(s->main.pg) != PQTRANS_IDLE) {
             char ignored[128];
             (void)frs_pg_exec(&s->main, "ROLLBACK", PGRES_COMMAND_OK, NULL, ignored,
@@ -131,9 +167,11 @@ static int pg_begin(fr_store *store, int64_t *head_seq)
         return failed(s);
     }
     int64_t seq = 0;
-    int bad = PQntuples(r) != 1 || frs_pg_cell_i64(r, 0, 0, &seq) != 0;
+    int bad = PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1 ||
+              frs_pg_cell_i64(r, 0, 0, &seq) != 0;
     PQclear(r);
     if (bad) {
+        PQclear(events);
         snprintf(s->message, sizeof s->message, "postgres: fleet_resources.head has no row 1");
         char ignored[128];
         (void)frs_pg_exec(&s->main, "ROLLBACK", PGRES_COMMAND_OK, NULL, ignored, sizeof ignored);
@@ -142,9 +180,19 @@ static int pg_begin(fr_store *store, int64_t *head_seq)
     s->in_txn = 1;
     s->begin_seq = seq;
     s->last_seq = seq;
+    s->prefetched = events;
+    s->prefetched_after = s->known_seq;
+    s->others_active = seq != s->known_seq;
+    s->known_seq = seq; /* the engine catches up to it (or reloads) */
     frs_sql_reset(&s->batch);
     *head_seq = seq;
     return FR_OK;
+}
+
+void frs_pg_drop_prefetch(pg_store *s)
+{
+    PQclear(s->prefetched);
+    s->prefetched = NULL;
 }
 
 static void pg_rollback(fr_store *store)
@@ -155,6 +203,7 @@ static void pg_rollback(fr_store *store)
     }
     s->in_txn = 0;
     frs_sql_reset(&s->batch);
+    frs_pg_drop_prefetch(s);
     if (s->main.pg != NULL) {
         char ignored[128];
         (void)frs_pg_exec(&s->main, "ROLLBACK", PGRES_COMMAND_OK, NULL, ignored, sizeof ignored);
@@ -189,6 +238,8 @@ static int pg_commit(fr_store *store)
     }
     s->in_txn = 0;
     frs_sql_reset(&s->batch);
+    frs_pg_drop_prefetch(s);
+    s->known_seq = s->last_seq;
     frs_pg_note_commit(s);
     return FR_OK;
 }
