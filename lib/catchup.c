@@ -324,11 +324,13 @@ int fr__catch_up(fr_engine *e, int64_t head)
     }
     if (head > e->head_seq) {
         rc = apply_log(e, head);
-        if (rc == FR_OK || rc == FR_ENOMEM) {
+        if (rc == FR_OK) {
             return rc;
         }
     }
-    /* Behind the engine (lost commits) or an inconsistent log. */
+    /* Behind the engine (lost commits), an inconsistent log, or an apply
+     * that failed halfway (even out of memory: a record may be registered
+     * but not indexed) — only a full load is sure to be right. */
     e->needs_reload = 1;
     return FR__ERELOAD;
 }
