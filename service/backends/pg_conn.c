@@ -63,19 +63,30 @@ int frs_pg_cell_i64(const PGresult *r, int row, int col, int64_t *out)
     return 0;
 }
 
+/* Defaults the URL may override: a bounded connect, and a bound on how long
+ * a query waits on a server that stopped answering without closing the
+ * connection (TCP keepalives and the user timeout; a stopped or crashed
+ * server closes its sockets and fails the call at once). */
+static const char *const DEFAULTS[][2] = {
+    {"connect_timeout", "2"},     {"application_name", "fleetres"},
+    {"keepalives_idle", "10"},    {"keepalives_interval", "3"},
+    {"keepalives_count", "3"},    {"tcp_user_timeout", "20000"},
+};
+#define N_DEFAULTS (sizeof DEFAULTS / sizeof DEFAULTS[0])
+
 static int connect_now(pg_conn *c, char *err, size_t err_size)
 {
-    const char *keys[4] = {"dbname", NULL, NULL, NULL};
-    const char *values[4] = {c->url, NULL, NULL, NULL};
-    int n = 1;
-    if (strstr(c->url, "connect_timeout") == NULL) {
-        keys[n] = "connect_timeout";
-        values[n++] = "2";
+    const char *keys[N_DEFAULTS + 2] = {"dbname"};
+    const char *values[N_DEFAULTS + 2] = {c->url};
+    size_t n = 1;
+    for (size_t i = 0; i < N_DEFAULTS; i++) {
+        if (strstr(c->url, DEFAULTS[i][0]) == NULL) {
+            keys[n] = DEFAULTS[i][0];
+            values[n++] = DEFAULTS[i][1];
+        }
     }
-    if (strstr(c->url, "application_name") == NULL) {
-        keys[n] = "application_name";
-        values[n++] = "fleetres";
-    }
+    keys[n] = NULL;
+    values[n] = NULL;
     c->pg = PQconnectdbParams(keys, values, 1);
     if (c->pg == NULL) {
         set_err(err, err_size, "connect", "out of memory");
