@@ -14,7 +14,9 @@
 # Every process started here is stopped by its PID, the cluster by its script.
 #
 # Environment: BUILD (build-release), PG_PORT (5436), DURATION (10s),
-# CONNS (32), EXISTING (10000), WORKER_THREADS (32).
+# CONNS (32), EXISTING (10000), WORKER_THREADS (32), TRANSPORT (socket: the
+# cluster's Unix socket, as a database on the same host would be reached;
+# tcp: 127.0.0.1) — used by fleetres and the baseline alike.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -54,6 +56,9 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 BASE_URL=$("$ROOT/tests/services/postgres.sh" start)
+if [ "${TRANSPORT:-socket}" = socket ]; then
+    BASE_URL="postgres://postgres@%2Ftmp%2Ffleetres-pg-$PG_PORT:$PG_PORT"
+fi
 psql -X -q "$BASE_URL/postgres" -c "CREATE DATABASE bench_fleetres" \
     -c "CREATE DATABASE bench_baseline"
 DB_URL="$BASE_URL/bench_fleetres"
@@ -149,8 +154,8 @@ BASE_P99=${BASE_OUT##*p99_ms=}
 
 NPROC=$(nproc)
 LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
-printf '\nPOST /allocations on PostgreSQL 15 (fsync=on), %s existing bookings, %s cores, load %s\n' \
-    "$EXISTING" "$NPROC" "$LOAD"
+printf '\nPOST /allocations on PostgreSQL 15 (fsync=on, %s), %s existing bookings, %s cores, load %s\n' \
+    "${TRANSPORT:-socket}" "$EXISTING" "$NPROC" "$LOAD"
 printf '%-44s %12s %10s\n' "run" "bookings/s" "p99 ms"
 printf '%-44s %12s %10s\n' "fleetres, 1 instance (wrk -c$CONNS)" "$ONE_RPS" "$ONE_P99"
 printf '%-44s %12s %10s\n' "fleetres, 2 instances (wrk -c$HALF each)" "$TWO_RPS" "$TWO_P99"
