@@ -77,8 +77,13 @@ class Server:
         self.port = free_port()
         self.extra_env = env or {}
         self.proc = None
-        log_path = db_path + ".log" if not db_path.startswith("postgres") else \
-            os.path.join(tempfile.gettempdir(), "fleetres-%d.log" % self.port)
+        if db_path.startswith("postgres"):
+            # Another instance on a database by URL: its log goes to a
+            # directory of its own, removed with the object.
+            self.log_dir = tempfile.TemporaryDirectory()
+            log_path = os.path.join(self.log_dir.name, "fleetres.log")
+        else:
+            log_path = db_path + ".log"
         self.log = open(log_path, "ab")
 
     def start(self):
