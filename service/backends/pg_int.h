@@ -110,7 +110,9 @@ typedef struct pg_store {
     pg_sync_conn *sync;
     int sync_count;
     uint64_t committed_gen; /* commits (and reads of others' commits) so far */
-    uint64_t synced_gen;    /* of those, the ones known to be flushed */
+    uint64_t synced_gen;    /* of those, the ones known to be flushed ... */
+    int64_t synced_epoch;   /* ... by a flush on this server incarnation */
+    int64_t noted_epoch;    /* the server incarnation of the last noted commit */
     char message[512];      /* the last failure */
 } pg_store;
 

@@ -97,10 +97,24 @@ int frs_pg_main_exec(pg_store *s, const char *sql, int n, const char *const *val
     return rc == 0 ? FR_OK : FR_ESTORE;
 }
 
+/* What the calling thread last committed (or read) and must see flushed
+ * before it acknowledges: the engine commits and then syncs on the same
+ * thread.  The epoch matters: a flush on a restarted server (new epoch) says
+ * nothing about a commit made before the restart, which may be lost. */
+static _Thread_local struct {
+    const pg_store *store;
+    uint64_t gen;
+    int64_t epoch;
+} t_pending;
+
 void frs_pg_note_commit(pg_store *s)
 {
     pthread_mutex_lock(&s->lock);
     s->committed_gen++;
+    t_pending.store = s;
+    t_pending.gen = s->committed_gen;
+    t_pending.epoch = s->main.epoch_us;
+    s->noted_epoch = s->main.epoch_us;
     pthread_mutex_unlock(&s->lock);
 }
 
@@ -450,7 +464,7 @@ static int pg_append_event(fr_store *store, const fr_event *e)
 
 /* One synchronous commit on a sync connection: its WAL flush covers every
  * commit (any connection's) whose commit record came before it. */
-static int flush_once(pg_store *s, pg_sync_conn *c)
+static int flush_once(pg_store *s, pg_sync_conn *c, int64_t *epoch)
 {
     (void)s;
     char err[256];
@@ -465,6 +479,7 @@ static int flush_once(pg_store *s, pg_sync_conn *c)
                         "UPDATE fleet_resources.flush_slots SET n = n + 1"
                         " WHERE slot = pg_backend_pid() % 256",
                         PGRES_COMMAND_OK, NULL, err, sizeof err) == 0) {
+            *epoch = c->conn.epoch_us;
             return FR_OK;
         }
         if (!had_connection || !frs_pg_lost(&c->conn)) {
@@ -484,15 +499,25 @@ static pg_sync_conn *free_sync_conn(pg_store *s)
     return NULL;
 }
 
-/* Returns once everything committed (or read) before the call is flushed:
- * either this thread's own flush started after it, or another one did. */
+/* Returns once what this thread committed (or read) is flushed: either its
+ * own flush started after it, or another one did — on the same server
+ * incarnation.  A flush on a restarted server cannot vouch for a commit made
+ * before the restart: FR_ESTORE (its outcome is unknown; the engine reloads
+ * when it sees the new epoch). */
 static int pg_sync(fr_store *store)
 {
     pg_store *s = pg_of(store);
     int rc = FR_OK;
     pthread_mutex_lock(&s->lock);
-    uint64_t want = s->committed_gen;
-    while (s->synced_gen < want) {
+    /* Another thread's caller (or nothing pending here): wait for every
+     * commit so far, as the vtable's contract says. */
+    uint64_t want = t_pending.store == s ? t_pending.gen : s->committed_gen;
+    int64_t epoch = t_pending.store == s ? t_pending.epoch : s->noted_epoch;
+    while (want > 0 && rc == FR_OK && !(s->synced_epoch == epoch && s->synced_gen >= want)) {
+        if (s->synced_epoch != epoch && s->synced_gen >= want) {
+            rc = FR_ESTORE; /* flushed on another incarnation: in doubt */
+            break;
+        }
         pg_sync_conn *c = free_sync_conn(s);
         if (c == NULL) {
             pthread_cond_wait(&s->flushed, &s->lock);
@@ -501,16 +526,21 @@ static int pg_sync(fr_store *store)
         c->busy = 1;
         uint64_t covers = s->committed_gen;
         pthread_mutex_unlock(&s->lock);
-        rc = flush_once(s, c);
+        int64_t flushed_epoch = 0;
+        rc = flush_once(s, c, &flushed_epoch);
         pthread_mutex_lock(&s->lock);
         c->busy = 0;
-        if (rc == FR_OK && covers > s->synced_gen) {
+        if (rc == FR_OK && (flushed_epoch != s->synced_epoch || covers > s->synced_gen)) {
+            s->synced_epoch = flushed_epoch;
             s->synced_gen = covers;
         }
-        pthread_cond_broadcast(&s->flushed);
-        if (rc != FR_OK) {
-            break;
+        if (rc == FR_OK && flushed_epoch != epoch) {
+            rc = FR_ESTORE;
         }
+        pthread_cond_broadcast(&s->flushed);
+    }
+    if (t_pending.store == s && rc == FR_OK) {
+        t_pending.store = NULL; /* nothing pending any more */
     }
     pthread_mutex_unlock(&s->lock);
     return rc;
