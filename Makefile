@@ -5,14 +5,18 @@
 #                under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make bench - the library benchmarks (the planner's needs glpsol: glpk-utils); make test-load - the HTTP load benchmark
 #                (neither is part of make test)
+#   make migrate  - apply the PostgreSQL schema migrations to DATABASE_URL
+#   make bench-pg - POST /allocations on PostgreSQL, 1 and 2 instances, vs a
+#                   plain libpq baseline (not part of make test)
 SHELL := /bin/bash
 BUILD ?= build
 BUILD_ASAN ?= build-asan
 PACKAGES := meson ninja-build pkg-config gcc libsqlite3-dev libpq-dev libcjson-dev \
 	librdkafka-dev libcivetweb-dev libhiredis-dev libcurl4-openssl-dev libssl-dev \
-	libcriterion-dev python3-pytest python3-yaml glpk-utils
+	libcriterion-dev python3-pytest python3-yaml glpk-utils postgresql
 
-.PHONY: deps build run test test-plain test-asan test-release-build bench test-load clean
+.PHONY: deps build run test test-plain test-asan test-release-build bench test-load clean \
+	migrate bench-pg
 
 deps:
 	@missing=$$(for p in $(PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
@@ -49,7 +53,22 @@ test-release-build: deps
 	meson setup build-release --buildtype=release -Db_ndebug=true 2>/dev/null || true
 	ninja -C build-release
 
-test: test-plain test-asan test-release-build
+# The whole suite with a throw-away PostgreSQL (tests/services/postgres.sh),
+# stopped again however the tests end; the PG suites fail (not skip) if it is
+# unreachable.
+PG_TEST_PORT ?= 5433
+test: deps
+	@set -e; export FLEETRES_PG_PORT=$(PG_TEST_PORT); \
+	trap 'tests/services/postgres.sh stop' EXIT; \
+	url=$$(tests/services/postgres.sh start); \
+	export FLEETRES_TEST_PG_URL=$$url FLEETRES_E2E_PG_URL=$$url FLEETRES_REQUIRE_PG=1; \
+	$(MAKE) test-plain test-asan test-release-build
+
+migrate: build
+	./$(BUILD)/service/fleetres-server migrate
+
+bench-pg: test-release-build
+	bench/bench_pg.sh
 
 bench: test-release-build
 	./build-release/bench/bench_ledger

@@ -34,6 +34,15 @@ extern "C" {
 
 /* Control ops (methods->control).  Unknown ops return FR_ENOTFOUND. */
 #define FR_STORE_CTL_PING 1 /* arg: NULL; FR_OK when the backend is reachable */
+/* arg: int64_t *; the highest committed event seq, read from the store now
+ * (outside a transaction), so that a read can catch up first.  A
+ * single-process store returns FR_ENOTFOUND: it is never behind. */
+#define FR_STORE_CTL_HEAD 2
+/* arg: int64_t *; an identifier of the store's durable history that changes
+ * when commits not yet synced may have been lost (PostgreSQL: its server
+ * restarted).  The engine reloads its state when it changes.  FR_ENOTFOUND:
+ * the store has no such thing. */
+#define FR_STORE_CTL_EPOCH 3
 
 /* Callbacks through which `load` streams the stored state to the engine.  The
  * pointers are borrowed for the duration of the callback.  A callback's

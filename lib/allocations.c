@@ -465,7 +465,7 @@ int fr_allocation_create_batch(fr_engine *engine, const fr_ctx *ctx,
         rc = fr__idem_replay(engine, &prior, FR_ENTITY_ALLOCATION, out, n, res);
     } else if (rc == FR_OK) {
         rc = create_batch_locked(engine, ctx, params, n, recs, out, res);
-        fr__idem_put_failure(engine, ctx, rc, res);
+        rc = fr__idem_settle(engine, ctx, rc, &prior, FR_ENTITY_ALLOCATION, out, n, res);
     }
     fr__idem_prior_clear(&prior);
     rc = fr__unlock_call(engine, rc);

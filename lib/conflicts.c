@@ -493,7 +493,7 @@ int fr_conflict_create(fr_engine *engine, const fr_ctx *ctx, const fr_conflict_p
         rc = fr__idem_replay(engine, &prior, FR_ENTITY_CONFLICT, out, 1, res);
     } else if (rc == FR_OK) {
         rc = create_conflict_locked(engine, ctx, params, out, res);
-        fr__idem_put_failure(engine, ctx, rc, res);
+        rc = fr__idem_settle(engine, ctx, rc, &prior, FR_ENTITY_CONFLICT, out, 1, res);
     }
     fr__idem_prior_clear(&prior);
     return fr__unlock_call(engine, rc);

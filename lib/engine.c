@@ -200,10 +200,31 @@ int fr__set_string(char **dst, const char *src)
     return FR_OK;
 }
 
+static int advance_due(fr_engine *e, int64_t now_ms);
+
+/* With a shared store, another process may have recorded the same key
+ * between the caller's lookup and this transaction's lock: look again, now
+ * that nobody else can write, and let the caller replay it. */
+static int recheck_idempotency(fr_engine *e, const fr_ctx *ctx)
+{
+    const struct fr_store_methods *m = e->store->methods;
+    if (!e->shared_store || m->version < 3 || m->get_idempotency == NULL) {
+        return FR_OK;
+    }
+    char *doc = NULL;
+    int rc = m->get_idempotency(e->store, ctx->idempotency_scope, ctx->idempotency_key, &doc);
+    free(doc);
+    if (rc == FR_ENOTFOUND) {
+        return FR_OK;
+    }
+    fr__txn_abort(e); /* nothing was changed yet */
+    return rc == FR_OK ? FR__EREPLAY : rc == FR_ENOMEM ? rc : FR_ESTORE;
+}
+
 int fr__begin_call(fr_engine *e, const fr_ctx *ctx)
 {
     int64_t now = fr__now(e);
-    int rc = fr__advance(e, now);
+    int rc = advance_due(e, now);
     if (rc != FR_OK) {
         return rc;
     }
@@ -211,6 +232,7 @@ int fr__begin_call(fr_engine *e, const fr_ctx *ctx)
     if (rc == FR_OK && ctx != NULL && ctx->idempotency_key != NULL &&
         ctx->idempotency_scope != NULL) {
         e->txn.idem = ctx; /* the create calls record their outcome at commit */
+        rc = recheck_idempotency(e, ctx);
     }
     return rc;
 }
@@ -337,6 +359,42 @@ static void free_records(fr_engine *e)
     }
 }
 
+/* Frees the records and every index over them; the maps and vectors are
+ * left empty and reusable (fr__idmap_free and fr__vec_free zero them). */
+static void free_view(fr_engine *e)
+{
+    fr__samples_free(e); /* before the pools that index them */
+    fr__plans_free(e);
+    free_records(e);
+    fr__idmap_free(&e->pools_by_id);
+    fr__idmap_free(&e->allocs_by_id);
+    fr__idmap_free(&e->reqs_by_id);
+    fr__idmap_free(&e->conflicts_by_id);
+    fr__idmap_free(&e->pools_by_type);
+    fr__idmap_free(&e->vehicles);
+    fr__idmap_free(&e->queues);
+    fr__vec_free(&e->pools);
+    fr__vec_free(&e->allocs);
+    fr__vec_free(&e->reqs);
+    fr__vec_free(&e->conflicts);
+    fr__vec_free(&e->open_double);
+}
+
+void fr__state_reset(fr_engine *e)
+{
+    free_view(e);
+    fr__heap *holds = fr__heap_new();
+    fr__heap *deadlines = fr__heap_new();
+    if (holds == NULL || deadlines == NULL) {
+        abort(); /* a few bytes: the view cannot exist without its heaps */
+    }
+    fr__heap_free(e->hold_heap);
+    fr__heap_free(e->deadline_heap);
+    e->hold_heap = holds;
+    e->deadline_heap = deadlines;
+    e->head_seq = 0;
+}
+
 void fr_engine_close(fr_engine *engine)
 {
     if (engine == NULL) {
@@ -345,21 +403,7 @@ void fr_engine_close(fr_engine *engine)
     if (engine->txn.id != 0) {
         fr__txn_abort(engine);
     }
-    fr__samples_free(engine); /* before the pools that index them */
-    fr__plans_free(engine);
-    free_records(engine);
-    fr__idmap_free(&engine->pools_by_id);
-    fr__idmap_free(&engine->allocs_by_id);
-    fr__idmap_free(&engine->reqs_by_id);
-    fr__idmap_free(&engine->conflicts_by_id);
-    fr__idmap_free(&engine->pools_by_type);
-    fr__idmap_free(&engine->vehicles);
-    fr__idmap_free(&engine->queues);
-    fr__vec_free(&engine->pools);
-    fr__vec_free(&engine->allocs);
-    fr__vec_free(&engine->reqs);
-    fr__vec_free(&engine->conflicts);
-    fr__vec_free(&engine->open_double);
+    free_view(engine);
     fr__vec_free(&engine->txn.dirty_queues);
     fr__vec_free(&engine->txn.dirty_pools);
     fr__vec_free(&engine->txn.detected);
@@ -409,7 +453,10 @@ int fr_engine_open_store(fr_store *store, const fr_engine_options *opt, fr_engin
         set_err(errbuf, errbuf_size, "out of memory");
         return FR_ENOMEM;
     }
-    int rc = fr__load_state(e);
+    int rc = fr__detect_shared(e); /* its epoch before the load: see catchup.c */
+    if (rc == FR_OK) {
+        rc = fr__load_state(e);
+    }
     if (rc != FR_OK) {
         fr_engine_close(e);
         set_err(errbuf, errbuf_size, "cannot load the stored state");
@@ -660,7 +707,9 @@ static int mark_all_queues(fr_engine *e)
     return FR_OK;
 }
 
-int fr__advance(fr_engine *e, int64_t now_ms)
+/* Time-driven changes on the engine's view as it is (a write's begin
+ * catches up anyway). */
+static int advance_due(fr_engine *e, int64_t now_ms)
 {
     if (!due(e, now_ms)) {
         return FR_OK;
@@ -686,6 +735,15 @@ int fr__advance(fr_engine *e, int64_t now_ms)
         e->last_full_dispatch_ms = now_ms;
     }
     return rc;
+}
+
+/* Reads start here: with a shared store the view is first brought up to
+ * the store's head, so that a read on one instance sees what another one
+ * acknowledged. */
+int fr__advance(fr_engine *e, int64_t now_ms)
+{
+    int rc = fr__refresh(e);
+    return rc == FR_OK ? advance_due(e, now_ms) : rc;
 }
 
 int fr_engine_tick(fr_engine *engine)

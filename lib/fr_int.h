@@ -181,6 +181,11 @@ struct fr_engine {
 
     fr__idmap plans_by_id; /* id -> fr__plan_rec* (plans.c) */
     fr__vec plans;         /* by (created_at, id) */
+    /* A store shared with other processes (catchup.c). */
+    int shared_store;    /* it answers FR_STORE_CTL_HEAD: reads check the head */
+    int needs_reload;    /* the view is empty or stale: load everything first */
+    int has_epoch;
+    int64_t store_epoch; /* FR_STORE_CTL_EPOCH when the view was built */
 };
 
 /* ---- engine.c ---------------------------------------------------------- */
@@ -351,6 +356,29 @@ int fr__idem_replay(fr_engine *e, const fr__idem_prior *prior, int kind, void *o
 
 /* Load callbacks (engine.c) */
 int fr__load_state(fr_engine *e);
+
+/* ---- catchup.c: a store shared by several processes ---------------------- */
+/* Internal status codes (never returned by the public API). */
+#define FR__ERELOAD 1001 /* the view must be loaded again (needs_reload is set) */
+#define FR__EREPLAY 1002 /* another process recorded the call's idempotency key */
+/* Brings the view up to `head` (inside the locked store transaction): applies
+ * the events after the engine's seq; FR__ERELOAD when only a full load can
+ * (the store is behind, restarted, or the log cannot be applied). */
+int fr__catch_up(fr_engine *e, int64_t head);
+/* Before a read: asks a shared store for its head and catches up (or
+ * reloads) outside any transaction.  A no-op for single-process stores. */
+int fr__refresh(fr_engine *e);
+/* Drops the whole view and loads it from the store (outside transactions). */
+int fr__reload(fr_engine *e);
+/* At open: whether the store is shared, and its epoch. */
+int fr__detect_shared(fr_engine *e);
+/* Frees every record and index and leaves an empty view (engine.c). */
+void fr__state_reset(fr_engine *e);
+/* After a create call ran: on FR__EREPLAY (another process committed the
+ * same key meanwhile) looks the record up again and replays it; otherwise
+ * records a refusal.  Returns the call's final status. */
+int fr__idem_settle(fr_engine *e, const fr_ctx *ctx, int rc, fr__idem_prior *prior, int kind,
+                    void *out, size_t n, fr_result *res);
 
 /* ---- samples.c --------------------------------------------------------- */
 /* Registers a sample made in the txn (journal, id map, list, its pool's

@@ -212,6 +212,14 @@ int fr__idem_lookup(fr_engine *e, const fr_ctx *ctx, fr__idem_prior *prior, fr_r
     if (rc != FR_OK) {
         return rc == FR_ENOMEM ? rc : FR_ESTORE;
     }
+    /* A record another process wrote names entities this view may not have
+     * yet: catch up now, to a head that includes the record's commit (a
+     * no-op for a single-process store). */
+    rc = fr__refresh(e);
+    if (rc != FR_OK) {
+        free(doc);
+        return rc;
+    }
     rc = parse_record(doc, ctx, prior, res);
     free(doc);
     if (rc != FR_OK) {
@@ -275,12 +283,22 @@ void fr__idem_put_failure(fr_engine *e, const fr_ctx *ctx, int status, const fr_
     }
     int64_t now = fr__now(e);
     if (fr__txn_begin(e, now, ctx->actor) == FR_OK) {
-        int rc = e->store->methods->put_idempotency(e->store, ctx->idempotency_scope,
-                                                   ctx->idempotency_key, doc, now);
+        /* Under the writer lock: never replace what another process recorded
+         * meanwhile (its success must keep being replayed). */
+        char *other = NULL;
+        int rc = !e->shared_store ? FR_ENOTFOUND
+                                  : e->store->methods->get_idempotency(
+                                        e->store, ctx->idempotency_scope, ctx->idempotency_key,
+                                        &other);
+        free(other);
+        rc = rc == FR_ENOTFOUND ? e->store->methods->put_idempotency(
+                                      e->store, ctx->idempotency_scope, ctx->idempotency_key,
+                                      doc, now)
+                                : FR__EREPLAY;
         if (rc == FR_OK) {
             (void)fr__txn_commit(e, NULL); /* best effort: a lost record means a re-run */
         } else {
-            fr__txn_abort(e);
+            fr__txn_abort(e); /* also when another process recorded the key */
         }
     }
     free(doc);
@@ -385,4 +403,19 @@ int fr__idem_replay(fr_engine *e, const fr__idem_prior *prior, int kind, void *o
         res->replayed = 1;
     }
     return FR_OK;
+}
+
+int fr__idem_settle(fr_engine *e, const fr_ctx *ctx, int rc, fr__idem_prior *prior, int kind,
+                    void *out, size_t n, fr_result *res)
+{
+    if (rc != FR__EREPLAY) {
+        fr__idem_put_failure(e, ctx, rc, res);
+        return rc;
+    }
+    fr__idem_prior_clear(prior);
+    rc = fr__idem_lookup(e, ctx, prior, res);
+    if (rc == FR_OK && !prior->found) {
+        rc = FR_ESTORE; /* it was there under the lock a moment ago */
+    }
+    return rc == FR_OK ? fr__idem_replay(e, prior, kind, out, n, res) : rc;
 }

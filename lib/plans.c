@@ -452,7 +452,8 @@ int fr_plan_create(fr_engine *engine, const fr_ctx *ctx, const fr_plan_params *p
             char id[FR_ID_SIZE] = "";
             rc = finish(engine, create_in_txn(engine, params, id, res), id, out, res);
         }
-        fr__idem_put_failure(engine, ctx, rc, res);
+        /* FR__EREPLAY: another instance recorded the key meanwhile. */
+        rc = fr__idem_settle(engine, ctx, rc, &prior, FR_ENTITY_PLAN, out, 1, res);
     }
     fr__idem_prior_clear(&prior);
     return fr__unlock_call(engine, rc);

@@ -251,7 +251,7 @@ int fr_pool_create(fr_engine *engine, const fr_ctx *ctx, const fr_pool_params *p
         rc = fr__idem_replay(engine, &prior, FR_ENTITY_POOL, out, 1, res);
     } else if (rc == FR_OK) {
         rc = create_locked(engine, ctx, params, out, res);
-        fr__idem_put_failure(engine, ctx, rc, res);
+        rc = fr__idem_settle(engine, ctx, rc, &prior, FR_ENTITY_POOL, out, 1, res);
     }
     fr__idem_prior_clear(&prior);
     return fr__unlock_call(engine, rc);

@@ -631,7 +631,17 @@ int fr_conflict_resolve(fr_engine *engine, const fr_ctx *ctx, const char *id,
         rc = replay(engine, &prior, id, out, res);
     } else if (rc == FR_OK) {
         rc = resolve_locked(&t, ctx, id, out, res);
-        fr__idem_put_failure(engine, ctx, rc, res);
+        if (rc == FR__EREPLAY) {
+            /* Another instance recorded the key meanwhile: answer its record. */
+            fr__idem_prior_clear(&prior);
+            rc = fr__idem_lookup(engine, ctx, &prior, res);
+            if (rc == FR_OK && !prior.found) {
+                rc = FR_ESTORE;
+            }
+            rc = rc == FR_OK ? replay(engine, &prior, id, out, res) : rc;
+        } else {
+            fr__idem_put_failure(engine, ctx, rc, res);
+        }
     }
     fr__idem_prior_clear(&prior);
     actions_free(t.actions, t.actions_len);

@@ -675,16 +675,30 @@ int fr__mark_pool_dirty(fr_engine *e, fr__pool_rec *pool)
 int fr__txn_begin(fr_engine *e, int64_t now_ms, const char *actor)
 {
     assert(e->txn.id == 0);
-    int64_t head = 0;
-    int rc = e->store->methods->begin(e->store, &head);
-    if (rc != FR_OK) {
-        return FR_ESTORE;
-    }
-    if (head != e->head_seq) {
-        /* Another process wrote to the store.  The built-in stores are
-         * single-process; a shared backend catches up here (storage.md). */
+    /* begin takes the store's writer lock; if another process wrote since,
+     * the view catches up under it (catchup.c), or is loaded again outside
+     * the transaction and the lock taken anew (bounded: a store that keeps
+     * changing its history under us is a failing store). */
+    for (int attempt = 0;; attempt++) {
+        if (e->needs_reload) {
+            int rc = fr__reload(e);
+            if (rc != FR_OK) {
+                return rc;
+            }
+        }
+        int64_t head = 0;
+        int rc = e->store->methods->begin(e->store, &head);
+        if (rc != FR_OK) {
+            return FR_ESTORE;
+        }
+        rc = fr__catch_up(e, head);
+        if (rc == FR_OK) {
+            break;
+        }
         e->store->methods->rollback(e->store);
-        return FR_ESTORE;
+        if (rc != FR__ERELOAD || attempt == 2) {
+            return rc == FR_ENOMEM ? rc : FR_ESTORE;
+        }
     }
     e->txn.id = ++e->txn_seq;
     e->txn.now_ms = now_ms;

@@ -55,7 +55,7 @@ static int parse_level(const char *v, int *out)
 int frs_config_from_env(frs_config *c, char *err, size_t err_size)
 {
     memset(c, 0, sizeof *c);
-    long port, threads, aging, tick, body;
+    long port, threads, aging, tick, body, pg_sync;
     char level[16];
     int ok = env_string("DATABASE_URL", "fleetres.db", c->database_url, sizeof c->database_url,
                         err, err_size) &&
@@ -72,17 +72,13 @@ int frs_config_from_env(frs_config *c, char *err, size_t err_size)
              env_int("QUEUE_AGING_SECONDS", 1, 86400, 60, &aging, err, err_size) &&
              env_int("TICK_MS", 10, 1000, 250, &tick, err, err_size) &&
              env_int("MAX_BODY_BYTES", 1024, 64L * 1024 * 1024, 1024 * 1024, &body, err,
-                     err_size);
+                     err_size) &&
+             env_int("PG_SYNC_CONNECTIONS", 1, 64, 4, &pg_sync, err, err_size);
     if (!ok) {
         return 0;
     }
     if (!parse_level(level, &c->log_level)) {
         snprintf(err, err_size, "LOG_LEVEL must be debug, info, warn or error");
-        return 0;
-    }
-    if (strncmp(c->database_url, "postgres://", 11) == 0 ||
-        strncmp(c->database_url, "postgresql://", 13) == 0) {
-        snprintf(err, err_size, "PostgreSQL is not supported by this build yet; use a SQLite path");
         return 0;
     }
     /* Without authentication the service never listens beyond loopback (SPEC §9). */
@@ -95,5 +91,6 @@ int frs_config_from_env(frs_config *c, char *err, size_t err_size)
     c->aging_ms = aging * 1000;
     c->tick_ms = tick;
     c->body_max = (size_t)body;
+    c->pg_sync_connections = (int)pg_sync;
     return 1;
 }

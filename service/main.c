@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "backends/postgres.h"
 #include "body.h"
 #include "router.h"
 #include "server.h"
@@ -124,10 +125,63 @@ static void tick_until_stopped(frs_server *server)
     }
 }
 
+static void log_store(int is_error, const char *message, const char *detail)
+{
+    frs_log(is_error ? FRS_LOG_ERROR : FRS_LOG_WARN, message, "detail", detail);
+}
+
+/* SQLite or memory through the library; PostgreSQL through the backend,
+ * which first applies missing migrations (docs/operations.md). */
+static int open_engine(frs_server *server, char *err, size_t err_size)
+{
+    fr_engine_options opt = {.aging_ms = server->config.aging_ms};
+    const char *url = server->config.database_url;
+    if (!frs_pg_is_url(url)) {
+        return fr_engine_open(url, &opt, &server->engine, err, err_size);
+    }
+    frs_pg_options pg = {
+        .sync_connections = server->config.pg_sync_connections,
+        .migrate = 1,
+        .log = log_store,
+    };
+    fr_store *store = NULL;
+    int rc = frs_store_pg_open(url, &pg, &store, err, err_size);
+    if (rc != FR_OK) {
+        return rc;
+    }
+    return fr_engine_open_store(store, &opt, &server->engine, err, err_size);
+}
+
+/* `fleetres-server migrate [VERSION]`: DATABASE_URL's schema up to VERSION
+ * (default: the newest this binary knows), then exit. */
+static int run_migrate(int argc, char **argv)
+{
+    long target = 0;
+    if (argc == 3) {
+        char *end = NULL;
+        target = strtol(argv[2], &end, 10);
+        if (*end != 0 || target < 1 || target > 9999) {
+            frs_log(FRS_LOG_ERROR, "bad migration version", "version", argv[2]);
+            return 2;
+        }
+    }
+    const char *url = getenv("DATABASE_URL");
+    char msg[512];
+    if (frs_pg_migrate_url(url != NULL ? url : "", (int)target, msg, sizeof msg) != 0) {
+        frs_log(FRS_LOG_ERROR, "migrate failed", "detail", msg);
+        return 1;
+    }
+    frs_log(FRS_LOG_INFO, "migrate", "detail", msg);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 2 && strcmp(argv[1], "--routes") == 0) {
         return frs_print_routes();
+    }
+    if (argc >= 2 && argc <= 3 && strcmp(argv[1], "migrate") == 0) {
+        return run_migrate(argc, argv);
     }
     frs_server server;
     memset(&server, 0, sizeof server);
@@ -138,9 +192,7 @@ int main(int argc, char **argv)
     }
     frs_log_set_level(server.config.log_level);
     srand((unsigned)mono_ns());
-    fr_engine_options opt = {.aging_ms = server.config.aging_ms};
-    if (fr_engine_open(server.config.database_url, &opt, &server.engine, err, sizeof err) !=
-        FR_OK) {
+    if (open_engine(&server, err, sizeof err) != FR_OK) {
         frs_log(FRS_LOG_ERROR, "cannot open the database", "detail", err);
         return 1;
     }

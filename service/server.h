@@ -24,6 +24,7 @@ typedef struct frs_config {
     char redis_addr[256];    /* REDIS_ADDR ("" = disabled) */
     char kafka_brokers[256]; /* KAFKA_BROKERS */
     char clickhouse_addr[256]; /* CLICKHOUSE_ADDR */
+    int pg_sync_connections;   /* PG_SYNC_CONNECTIONS; default 4 (group commit) */
 } frs_config;
 
 struct frs_server {

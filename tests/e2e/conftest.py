@@ -3,6 +3,11 @@
 Each test module gets its own server on a free port with a fresh SQLite file
 (SPEC §9: DATABASE_URL); `api` talks plain HTTP to it with the standard
 library only.  FLEETRES_SERVER names the binary (meson sets it).
+
+With FLEETRES_E2E_DATABASE=postgres and FLEETRES_E2E_PG_URL (a base URL
+without a database name, e.g. postgres://postgres@127.0.0.1:5433) every
+Server gets a fresh PostgreSQL database instead of its SQLite file: the same
+suite then runs unchanged against PostgreSQL (meson test e2e_postgres).
 """
 import http.client
 import json
@@ -24,19 +29,66 @@ def free_port():
         return s.getsockname()[1]
 
 
+PG_MODE = os.environ.get("FLEETRES_E2E_DATABASE") == "postgres"
+PG_BASE_URL = os.environ.get("FLEETRES_E2E_PG_URL", "").rstrip("/")
+
+
+def pytest_sessionstart(session):
+    if PG_MODE and not PG_BASE_URL:
+        if os.environ.get("FLEETRES_REQUIRE_PG") == "1":
+            pytest.exit("FLEETRES_REQUIRE_PG=1 but FLEETRES_E2E_PG_URL is not set", returncode=1)
+        pytest.exit("no PostgreSQL (FLEETRES_E2E_PG_URL unset): skipped", returncode=77)
+
+
+def psql(database, sql, check=True):
+    """Runs sql with psql on database of the test cluster; returns stdout."""
+    done = subprocess.run(["psql", "-X", "-q", "-tA", "-v", "ON_ERROR_STOP=1",
+                           "%s/%s" % (PG_BASE_URL, database), "-c", sql],
+                          capture_output=True, timeout=60, check=False)
+    if check and done.returncode != 0:
+        raise RuntimeError("psql failed: %s" % done.stderr.decode("utf-8", "replace"))
+    return done.stdout.decode("utf-8")
+
+
+def fresh_pg_database():
+    """CREATE DATABASE with a unique name; returns (name, url)."""
+    assert PG_BASE_URL, "FLEETRES_E2E_DATABASE=postgres needs FLEETRES_E2E_PG_URL"
+    name = "fr_e2e_%d_%d_%d" % (os.getpid(), int(time.time() * 1000) % 10**8, next_db_number())
+    psql("postgres", "CREATE DATABASE %s" % name)
+    return name, "%s/%s" % (PG_BASE_URL, name)
+
+
+_db_counter = [0]
+
+
+def next_db_number():
+    _db_counter[0] += 1
+    return _db_counter[0]
+
+
 class Server:
     """A running fleetres-server; restartable (kill -9 and start again)."""
 
     def __init__(self, db_path, env=None):
         self.db_path = db_path
+        self.database_url = db_path
+        if PG_MODE and not db_path.startswith("postgres"):
+            self.pg_database, self.database_url = fresh_pg_database()
         self.port = free_port()
         self.extra_env = env or {}
         self.proc = None
-        self.log = open(db_path + ".log", "ab")
+        if db_path.startswith("postgres"):
+            # Another instance on a database by URL: its log goes to a
+            # directory of its own, removed with the object.
+            self.log_dir = tempfile.TemporaryDirectory()
+            log_path = os.path.join(self.log_dir.name, "fleetres.log")
+        else:
+            log_path = db_path + ".log"
+        self.log = open(log_path, "ab")
 
     def start(self):
         env = dict(os.environ)
-        env.update({"PORT": str(self.port), "DATABASE_URL": self.db_path,
+        env.update({"PORT": str(self.port), "DATABASE_URL": self.database_url,
                     "LOG_LEVEL": "warn"})
         env.update(self.extra_env)
         binary = os.environ.get("FLEETRES_SERVER", "build/service/fleetres-server")
