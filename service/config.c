@@ -40,6 +40,35 @@ static int env_string(const char *name, const char *fallback, char *out, size_t 
     return 1;
 }
 
+/* RATE_LIMIT_RPS (requests per second, up to 3 decimals) and
+ * RATE_LIMIT_BURST (bucket size); off unless RATE_LIMIT_RPS is set. */
+static int rate_limits(frs_config *c, char *err, size_t err_size)
+{
+    const char *rps = getenv("RATE_LIMIT_RPS");
+    const char *burst = getenv("RATE_LIMIT_BURST");
+    if (rps == NULL || rps[0] == 0) {
+        if (burst != NULL && burst[0] != 0) {
+            snprintf(err, err_size, "RATE_LIMIT_BURST needs RATE_LIMIT_RPS");
+            return 0;
+        }
+        return 1;
+    }
+    char *end = NULL;
+    double v = strtod(rps, &end);
+    if (*end != 0 || !(v >= 0.001 && v <= 1000000.0)) {
+        snprintf(err, err_size, "RATE_LIMIT_RPS must be a number from 0.001 to 1000000");
+        return 0;
+    }
+    c->rate_limit_milli = (int64_t)(v * 1000.0 + 0.5);
+    long fallback = (long)((c->rate_limit_milli + 999) / 1000);
+    long b = 0;
+    if (!env_int("RATE_LIMIT_BURST", 1, 1000000, fallback, &b, err, err_size)) {
+        return 0;
+    }
+    c->rate_limit_burst = b;
+    return 1;
+}
+
 static int parse_level(const char *v, int *out)
 {
     static const char *const names[] = {"debug", "info", "warn", "error"};
@@ -73,7 +102,7 @@ int frs_config_from_env(frs_config *c, char *err, size_t err_size)
              env_int("TICK_MS", 10, 1000, 250, &tick, err, err_size) &&
              env_int("MAX_BODY_BYTES", 1024, 64L * 1024 * 1024, 1024 * 1024, &body, err,
                      err_size);
-    if (!ok) {
+    if (!ok || !rate_limits(c, err, err_size)) {
         return 0;
     }
     if (!parse_level(level, &c->log_level)) {

@@ -24,6 +24,8 @@ typedef struct frs_config {
     char redis_addr[256];    /* REDIS_ADDR ("" = disabled) */
     char kafka_brokers[256]; /* KAFKA_BROKERS */
     char clickhouse_addr[256]; /* CLICKHOUSE_ADDR */
+    int64_t rate_limit_milli; /* RATE_LIMIT_RPS x 1000 (0 = off) */
+    int64_t rate_limit_burst; /* RATE_LIMIT_BURST; default: the rate, at least 1 */
 } frs_config;
 
 struct frs_server {
