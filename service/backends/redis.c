@@ -200,6 +200,17 @@ static void conn_fail(thread_conn *c)
     c->retry_at_ms = mono_ms() + c->backoff_ms;
 }
 
+/* The failure was the server closing the socket (EOF, reset, broken pipe),
+ * not a timeout: a command sent on it was not executed. */
+static int peer_closed(const redisContext *ctx)
+{
+    if (ctx->err == REDIS_ERR_EOF) {
+        return 1;
+    }
+    return ctx->err == REDIS_ERR_IO && (strstr(ctx->errstr, "reset") != NULL ||
+                                        strstr(ctx->errstr, "Broken pipe") != NULL);
+}
+
 redisReply *frs_redis_argv(int argc, const char **argv, const size_t *lens)
 {
     if (!g.enabled) {
@@ -210,6 +221,17 @@ redisReply *frs_redis_argv(int argc, const char **argv, const size_t *lens)
         return NULL;
     }
     redisReply *reply = redisCommandArgv(c->ctx, argc, argv, lens);
+    if (reply == NULL && peer_closed(c->ctx)) {
+        /* A connection from before a Redis restart: the server closed it, so
+         * the command never ran; one fresh connection, at once. */
+        redisFree(c->ctx);
+        c->ctx = NULL;
+        c = conn_get();
+        reply = c != NULL ? redisCommandArgv(c->ctx, argc, argv, lens) : NULL;
+        if (c == NULL) {
+            return NULL;
+        }
+    }
     if (reply == NULL) {
         conn_fail(c);
         frs_redis_count(FRS_REDIS_M_ERRORS);
