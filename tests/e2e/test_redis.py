@@ -24,8 +24,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REDIS_SH = os.path.join(HERE, "..", "services", "redis.sh")
 HOUR = 3600 * 1000
 
-pytestmark = pytest.mark.skipif(shutil.which("redis-server") is None,
-                                reason="redis-server is not installed (make deps)")
+pytestmark = [
+    pytest.mark.skipif(shutil.which("redis-server") is None,
+                       reason="redis-server is not installed (make deps)"),
+    # e2e_redis runs the whole suite with Redis; this module already is that.
+    pytest.mark.skipif(os.environ.get("FLEETRES_E2E_REDIS") == "1",
+                       reason="runs in the plain e2e suite"),
+]
 
 
 class Redis:
