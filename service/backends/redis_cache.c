@@ -384,4 +384,8 @@ void frs_cache_sync(fr_engine *engine)
         }
     }
     pthread_mutex_unlock(&c.sync_lock);
+    /* A failed invalidation is repaired as soon as Redis answers (the tick
+     * runs this every TICK_MS), not only at this instance's next read: the
+     * other instances read the same keys. */
+    (void)epoch_clean();
 }
