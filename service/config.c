@@ -69,6 +69,23 @@ static int rate_limits(frs_config *c, char *err, size_t err_size)
     return 1;
 }
 
+/* REDIS_CACHE: on (default) or off — the read cache only; the Redis
+ * idempotency copies and rate limits stay. */
+static int redis_cache(frs_config *c, char *err, size_t err_size)
+{
+    const char *v = getenv("REDIS_CACHE");
+    if (v == NULL || v[0] == 0 || strcmp(v, "on") == 0) {
+        c->redis_cache = 1;
+        return 1;
+    }
+    if (strcmp(v, "off") == 0) {
+        c->redis_cache = 0;
+        return 1;
+    }
+    snprintf(err, err_size, "REDIS_CACHE must be on or off");
+    return 0;
+}
+
 static int parse_level(const char *v, int *out)
 {
     static const char *const names[] = {"debug", "info", "warn", "error"};
@@ -102,7 +119,7 @@ int frs_config_from_env(frs_config *c, char *err, size_t err_size)
              env_int("TICK_MS", 10, 1000, 250, &tick, err, err_size) &&
              env_int("MAX_BODY_BYTES", 1024, 64L * 1024 * 1024, 1024 * 1024, &body, err,
                      err_size);
-    if (!ok || !rate_limits(c, err, err_size)) {
+    if (!ok || !rate_limits(c, err, err_size) || !redis_cache(c, err, err_size)) {
         return 0;
     }
     if (!parse_level(level, &c->log_level)) {

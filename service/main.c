@@ -152,7 +152,7 @@ int main(int argc, char **argv)
         frs_ratelimit_shutdown();
         return 1;
     }
-    if (!frs_cache_start(server.engine) || !frs_metrics_init(&server.metrics)) {
+    if (!frs_cache_start(server.engine, server.config.redis_cache) || !frs_metrics_init(&server.metrics)) {
         frs_ratelimit_shutdown();
         fr_engine_close(server.engine);
         return 1;

@@ -22,6 +22,7 @@ typedef struct frs_config {
     int64_t aging_ms;        /* QUEUE_AGING_SECONDS; default 60 */
     int64_t tick_ms;         /* TICK_MS; default 250 */
     char redis_addr[256];    /* REDIS_ADDR ("" = disabled) */
+    int redis_cache;         /* REDIS_CACHE: on (default) or off */
     char kafka_brokers[256]; /* KAFKA_BROKERS */
     char clickhouse_addr[256]; /* CLICKHOUSE_ADDR */
     int64_t rate_limit_milli; /* RATE_LIMIT_RPS x 1000 (0 = off) */

@@ -74,8 +74,10 @@ typedef struct frs_cache_lease {
 } frs_cache_lease;
 
 /* Sets the events cursor to the log's head and marks the epoch for a bump
- * (values a previous process left may predate its last commits). */
-int frs_cache_start(fr_engine *engine);
+ * (values a previous process left may predate its last commits).  With
+ * lookups 0 (REDIS_CACHE=off) this instance never reads or fills the cache
+ * but still invalidates what its changes touch, for the other instances. */
+int frs_cache_start(fr_engine *engine, int lookups);
 /* GET by id: on a hit answers 200 with the cached body and ETag and returns
  * 1; on a miss returns 0 with *lease ready for frs_cache_send. */
 int frs_cache_lookup(frs_exchange *x, int kind, const char *id, frs_cache_lease *lease);

@@ -67,6 +67,7 @@ static const char invalidate_script[] =
     "return #ARGV\n";
 
 static struct {
+    int lookups; /* 0: REDIS_CACHE=off, invalidate only */
     pthread_mutex_t sync_lock;
     int64_t cursor_seq; /* events up to here are invalidated */
     /* The epoch is dirty while dirty_gen > clean_gen: a failed invalidation
@@ -149,8 +150,9 @@ static int find_head_seq(fr_engine *engine, int64_t *head)
     return 1;
 }
 
-int frs_cache_start(fr_engine *engine)
+int frs_cache_start(fr_engine *engine, int lookups)
 {
+    c.lookups = lookups;
     mark_dirty();
     if (!frs_redis_enabled()) {
         return 1;
@@ -197,7 +199,7 @@ int frs_cache_lookup(frs_exchange *x, int kind, const char *id, frs_cache_lease 
     memset(lease, 0, sizeof *lease);
     lease->kind = kind;
     snprintf(lease->id, sizeof lease->id, "%s", id);
-    if (!frs_redis_enabled() || !epoch_clean()) {
+    if (!frs_redis_enabled() || !c.lookups || !epoch_clean()) {
         return 0;
     }
     char key[FR_ID_SIZE + 80], candidate[17];

@@ -474,3 +474,47 @@ def test_write_on_one_instance_is_never_read_stale_on_the_other(two_instances, r
     s2, _, again = b.api("POST", "/allocations", body, headers)
     assert s1 == s2 == 201 and again == first
     assert metric(b, "fleetres_idempotency_redis_replays_total") == replays + 1
+
+
+# ---- configuration --------------------------------------------------------------
+
+def test_cache_off_reads_the_engine_but_still_invalidates(redis):
+    ensure_redis_up(redis)
+    with tempfile.TemporaryDirectory() as d:
+        s = Server(os.path.join(d, "fleetres.db"),
+                   env={"REDIS_ADDR": redis.addr, "REDIS_CACHE": "off"}).start()
+        try:
+            pool = make_pool(s)
+            _, _, alloc = book(s, pool, "v1", now_ms() + HOUR)
+            path = "/allocations/" + alloc["id"]
+            for _ in range(3):
+                assert s.api("GET", path)[2] == alloc
+            assert metric(s, "fleetres_cache_hits_total") == 0
+            assert metric(s, "fleetres_cache_misses_total") == 0
+            # Its writes still delete keys other instances may have filled.
+            epoch = redis.cli("GET", "fr:epoch")
+            key = "fr:%s:v:a:%s" % (epoch, alloc["id"])
+            redis.cli("SET", key, "1\n{}")
+            assert s.api("PUT", path, {"priority": 4})[0] == 200
+            assert redis.cli("EXISTS", key) == "0"
+        finally:
+            assert s.stop() == 0
+
+
+@pytest.mark.parametrize("env", [
+    {"REDIS_ADDR": "127.0.0.1:notaport"},
+    {"REDIS_ADDR": ":6379"},
+    {"REDIS_CACHE": "maybe"},
+    {"RATE_LIMIT_RPS": "0"},
+    {"RATE_LIMIT_RPS": "fast"},
+    {"RATE_LIMIT_BURST": "5"},
+    {"RATE_LIMIT_RPS": "5", "RATE_LIMIT_BURST": "0"},
+])
+def test_bad_redis_and_rate_limit_configuration_is_refused_at_start(env):
+    binary = os.environ.get("FLEETRES_SERVER", "build/service/fleetres-server")
+    with tempfile.TemporaryDirectory() as d:
+        full = dict(os.environ, DATABASE_URL=os.path.join(d, "x.db"),
+                    PORT=str(free_port()), **env)
+        proc = subprocess.run([binary], env=full, capture_output=True, timeout=20)
+        assert proc.returncode == 2, proc.stderr
+        assert b"bad configuration" in proc.stderr
