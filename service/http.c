@@ -61,7 +61,7 @@ static int send_raw(frs_exchange *x, int status, const char *content_type, const
     }
     /* Before the client learns the outcome: the cache forgets what changed,
      * and a recorded idempotent outcome is copied to Redis (redis.h). */
-    if (!x->cache_hit && x->server != NULL) {
+    if (!x->engine_untouched && x->server != NULL) {
         frs_cache_sync(x->server->engine);
     }
     if (x->ctx.idempotency_key != NULL) {

@@ -42,7 +42,8 @@ typedef struct frs_exchange {
     char idempotency_scope[128]; /* "POST <route>", when an Idempotency-Key came */
     int idem_refusal_recorded; /* a 4xx the library recorded under the key */
     int idem_replayed;         /* answered from the Redis copy (backends/redis.h) */
-    int cache_hit;             /* answered from the Redis cache: no engine call */
+    int engine_untouched;      /* answered without an engine call (cache hit, Redis
+                                  replay, 429): no cache sync before answering */
 } frs_exchange;
 
 /* Sends status with a JSON body (takes ownership of body; NULL = no body) and

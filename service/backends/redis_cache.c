@@ -227,9 +227,9 @@ int frs_cache_lookup(frs_exchange *x, int kind, const char *id, frs_cache_lease 
     long long state = r->element[2]->integer;
     int answered = 0;
     if (state == 2) {
-        x->cache_hit = 1; /* no engine call: nothing to sync before answering */
+        x->engine_untouched = 1; /* no engine call: nothing to sync before answering */
         answered = send_cached(x, r->element[1]->str, r->element[1]->len);
-        x->cache_hit = answered;
+        x->engine_untouched = answered;
     }
     lease->leased = state == 1;
     freeReplyObject(r);

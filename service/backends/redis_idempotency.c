@@ -99,6 +99,7 @@ static void answer(frs_exchange *x, const stored *s)
 {
     char hash[24];
     snprintf(hash, sizeof hash, "%016llx", (unsigned long long)x->ctx.idempotency_body_hash);
+    x->engine_untouched = 1; /* nothing to sync: this answer changed nothing */
     if (strcmp(hash, s->hash) != 0) {
         fr_result res;
         fr_result_init(&res);

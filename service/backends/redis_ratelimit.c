@@ -210,6 +210,7 @@ int frs_ratelimit_admit(frs_exchange *x)
     cJSON_AddStringToObject(err, "message", "too many requests from this client; retry later");
     cJSON_AddItemToObject(err, "details", details);
     frs_redis_count(FRS_REDIS_M_RATE_LIMITED);
+    x->engine_untouched = 1;
     frs_send_json(x, 429, root, header);
     return 0;
 }
