@@ -152,6 +152,16 @@ void frs_redis_count(int metric)
     }
 }
 
+/* Doubles the wait before the next connection attempt (50 ms .. 1 s). */
+static void back_off(thread_conn *c)
+{
+    c->backoff_ms = c->backoff_ms == 0 ? REDIS_BACKOFF_MIN_MS : c->backoff_ms * 2;
+    if (c->backoff_ms > REDIS_BACKOFF_MAX_MS) {
+        c->backoff_ms = REDIS_BACKOFF_MAX_MS;
+    }
+    c->retry_at_ms = mono_ms() + c->backoff_ms;
+}
+
 /* The calling thread's connection, connecting if due; NULL while in backoff
  * or when the connection fails. */
 static thread_conn *conn_get(void)
@@ -177,27 +187,23 @@ static thread_conn *conn_get(void)
         if (ctx != NULL) {
             redisFree(ctx);
         }
-        c->backoff_ms = c->backoff_ms == 0 ? REDIS_BACKOFF_MIN_MS : c->backoff_ms * 2;
-        if (c->backoff_ms > REDIS_BACKOFF_MAX_MS) {
-            c->backoff_ms = REDIS_BACKOFF_MAX_MS;
-        }
-        c->retry_at_ms = mono_ms() + c->backoff_ms;
+        back_off(c);
         frs_redis_count(FRS_REDIS_M_ERRORS);
         return NULL;
     }
     c->ctx = ctx;
-    c->backoff_ms = 0;
     return c;
 }
 
 /* After an I/O error or timeout the context is unusable: drop it, and wait
- * before reconnecting. */
+ * before reconnecting.  The wait only resets after a command succeeds, so a
+ * hung Redis (connect works, commands time out) costs each thread one
+ * timeout per backoff period, not one per request. */
 static void conn_fail(thread_conn *c)
 {
     redisFree(c->ctx);
     c->ctx = NULL;
-    c->backoff_ms = REDIS_BACKOFF_MIN_MS;
-    c->retry_at_ms = mono_ms() + c->backoff_ms;
+    back_off(c);
 }
 
 /* The failure was the server closing the socket (EOF, reset, broken pipe),
@@ -237,6 +243,7 @@ redisReply *frs_redis_argv(int argc, const char **argv, const size_t *lens)
         frs_redis_count(FRS_REDIS_M_ERRORS);
         return NULL;
     }
+    c->backoff_ms = 0; /* Redis answered */
     if (reply->type == REDIS_REPLY_ERROR) {
         /* An error reply (a script error, LOADING, OOM) leaves the
          * connection usable; the feature degrades for this call only. */

@@ -430,6 +430,39 @@ def test_redis_killed_under_load(cached, redis):
     assert metric(cached, "fleetres_cache_hits_total") > 0
 
 
+def test_hung_redis_costs_bounded_latency_and_no_errors(cached, redis):
+    """SIGSTOP: connections open but nothing answers.  Commands time out
+    (100 ms) and threads back off, so requests stay fast and correct."""
+    ensure_redis_up(redis)
+    pool = make_pool(cached)
+    _, _, alloc = book(cached, pool, "v1", now_ms() + HOUR)
+    path = "/allocations/" + alloc["id"]
+    cached.api("GET", path)
+    with open(os.path.join(redis.dir, "redis.pid")) as f:
+        pid = int(f.read().strip())
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        slowest = 0.0
+        deadline = time.time() + 2.0
+        priority = 0
+        while time.time() < deadline:
+            priority += 1
+            t0 = time.time()
+            status, _, changed = cached.api("PUT", path, {"priority": priority})
+            status2, _, got = cached.api("GET", path)
+            slowest = max(slowest, time.time() - t0)
+            assert (status, status2) == (200, 200)
+            assert got["priority"] == priority and got["version"] == changed["version"]
+        assert slowest < 1.0, slowest
+        assert wait_health(cached, "degraded")["checks"]["redis"]["status"] == "down"
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    wait_health(cached, "ok")
+    got = cached.api("GET", path)[2]
+    assert got["priority"] == priority
+    assert cached.api("GET", path)[2] == got
+
+
 # ---- two instances, one database, one Redis (PostgreSQL mode only) ------------
 
 @pytest.fixture(scope="module")
