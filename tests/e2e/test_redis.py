@@ -467,20 +467,23 @@ def test_hung_redis_costs_bounded_latency_and_no_errors(cached, redis):
 
 @pytest.fixture(scope="module")
 def two_instances(redis):
-    """Two servers sharing FLEETRES_E2E_DATABASE_URL (PostgreSQL) and Redis."""
-    if os.environ.get("FLEETRES_E2E_DATABASE") != "postgres" or \
-            not os.environ.get("FLEETRES_E2E_DATABASE_URL"):
-        pytest.skip("needs FLEETRES_E2E_DATABASE=postgres and FLEETRES_E2E_DATABASE_URL")
-    url = os.environ["FLEETRES_E2E_DATABASE_URL"]
+    """Two servers on one PostgreSQL database and one Redis.  Runs when the
+    suite is in PostgreSQL mode (FLEETRES_E2E_DATABASE=postgres and
+    FLEETRES_E2E_PG_URL, the pg branch's conftest: a Server on a path gets a
+    fresh database, a Server on a postgres:// URL shares it)."""
+    if os.environ.get("FLEETRES_E2E_DATABASE") != "postgres":
+        pytest.skip("needs the e2e suite in PostgreSQL mode (FLEETRES_E2E_DATABASE=postgres)")
+    env = {"REDIS_ADDR": redis.addr}
     with tempfile.TemporaryDirectory() as d:
-        servers = []
-        for name in ("a", "b"):
-            s = Server(os.path.join(d, name), env={"REDIS_ADDR": redis.addr,
-                                                    "DATABASE_URL": url})
-            servers.append(s.start())
-        yield servers
-        for s in servers:
-            s.stop()
+        a = Server(os.path.join(d, "a.db"), env=env)
+        url = getattr(a, "database_url", "")
+        if not url.startswith("postgres"):
+            pytest.skip("this conftest has no PostgreSQL mode")
+        a.start()
+        b = Server(url, env=env).start()
+        yield a, b
+        assert b.stop() == 0
+        assert a.stop() == 0
 
 
 def test_write_on_one_instance_is_never_read_stale_on_the_other(two_instances, redis):
