@@ -13,7 +13,7 @@ BUILD ?= build
 BUILD_ASAN ?= build-asan
 PACKAGES := meson ninja-build pkg-config gcc libsqlite3-dev libpq-dev libcjson-dev \
 	librdkafka-dev libcivetweb-dev libhiredis-dev libcurl4-openssl-dev libssl-dev \
-	libcriterion-dev python3-pytest python3-yaml glpk-utils postgresql
+	libcriterion-dev python3-pytest python3-yaml glpk-utils postgresql redis-server
 
 .PHONY: deps build run test test-plain test-asan test-release-build bench test-load clean \
 	migrate bench-pg
@@ -36,15 +36,19 @@ build: deps $(BUILD)/build.ninja
 run: build
 	./$(BUILD)/service/fleetres-server
 
+# The e2e_redis suite uses a redis-server started here and stopped on exit.
+WITH_REDIS = addr=$$(tests/services/redis.sh start) && \
+	trap 'tests/services/redis.sh stop' EXIT && export FLEETRES_E2E_REDIS_ADDR=$$addr &&
+
 test-plain: build
-	meson test -C $(BUILD) --print-errorlogs
+	$(WITH_REDIS) meson test -C $(BUILD) --print-errorlogs
 
 $(BUILD_ASAN)/build.ninja:
 	meson setup $(BUILD_ASAN) -Db_sanitize=address,undefined -Db_lundef=false --buildtype=debug
 
 test-asan: deps $(BUILD_ASAN)/build.ninja
 	ninja -C $(BUILD_ASAN)
-	ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 \
+	$(WITH_REDIS) ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 \
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	meson test -C $(BUILD_ASAN) --print-errorlogs --timeout-multiplier 3
 

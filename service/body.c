@@ -15,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "backends/redis.h"
 #include "server.h"
 
 #define FRS_NUMBERS_MAX 100000
@@ -378,7 +379,7 @@ static int attach_idempotency(frs_exchange *x, const cJSON *json)
 const cJSON *frs_body_json(frs_exchange *x)
 {
     if (x->body_state != NULL) {
-        return x->body_state->json;
+        return x->status != 0 ? NULL : x->body_state->json; /* NULL once answered */
     }
     if (!is_json_type(frs_header(x, "Content-Type"))) {
         frs_send_error(x, 415, "unsupported_media_type", "the body must be application/json",
@@ -411,8 +412,8 @@ const cJSON *frs_body_json(frs_exchange *x)
         frs_send_invalid(x, NULL, "the body's numbers could not be read");
         return NULL;
     }
-    if (!attach_idempotency(x, st->json)) {
-        return NULL;
+    if (!attach_idempotency(x, st->json) || frs_idem_redis_replay(x)) {
+        return NULL; /* answered: an error, or the Redis copy of the first response */
     }
     return st->json;
 }

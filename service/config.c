@@ -40,6 +40,52 @@ static int env_string(const char *name, const char *fallback, char *out, size_t 
     return 1;
 }
 
+/* RATE_LIMIT_RPS (requests per second, up to 3 decimals) and
+ * RATE_LIMIT_BURST (bucket size); off unless RATE_LIMIT_RPS is set. */
+static int rate_limits(frs_config *c, char *err, size_t err_size)
+{
+    const char *rps = getenv("RATE_LIMIT_RPS");
+    const char *burst = getenv("RATE_LIMIT_BURST");
+    if (rps == NULL || rps[0] == 0) {
+        if (burst != NULL && burst[0] != 0) {
+            snprintf(err, err_size, "RATE_LIMIT_BURST needs RATE_LIMIT_RPS");
+            return 0;
+        }
+        return 1;
+    }
+    char *end = NULL;
+    double v = strtod(rps, &end);
+    if (*end != 0 || !(v >= 0.001 && v <= 1000000.0)) {
+        snprintf(err, err_size, "RATE_LIMIT_RPS must be a number from 0.001 to 1000000");
+        return 0;
+    }
+    c->rate_limit_milli = (int64_t)(v * 1000.0 + 0.5);
+    long fallback = (long)((c->rate_limit_milli + 999) / 1000);
+    long b = 0;
+    if (!env_int("RATE_LIMIT_BURST", 1, 1000000, fallback, &b, err, err_size)) {
+        return 0;
+    }
+    c->rate_limit_burst = b;
+    return 1;
+}
+
+/* REDIS_CACHE: on (default) or off — the read cache only; the Redis
+ * idempotency copies and rate limits stay. */
+static int redis_cache(frs_config *c, char *err, size_t err_size)
+{
+    const char *v = getenv("REDIS_CACHE");
+    if (v == NULL || v[0] == 0 || strcmp(v, "on") == 0) {
+        c->redis_cache = 1;
+        return 1;
+    }
+    if (strcmp(v, "off") == 0) {
+        c->redis_cache = 0;
+        return 1;
+    }
+    snprintf(err, err_size, "REDIS_CACHE must be on or off");
+    return 0;
+}
+
 static int parse_level(const char *v, int *out)
 {
     static const char *const names[] = {"debug", "info", "warn", "error"};
@@ -74,7 +120,7 @@ int frs_config_from_env(frs_config *c, char *err, size_t err_size)
              env_int("MAX_BODY_BYTES", 1024, 64L * 1024 * 1024, 1024 * 1024, &body, err,
                      err_size) &&
              env_int("PG_SYNC_CONNECTIONS", 1, 64, 4, &pg_sync, err, err_size);
-    if (!ok) {
+    if (!ok || !rate_limits(c, err, err_size) || !redis_cache(c, err, err_size)) {
         return 0;
     }
     if (!parse_level(level, &c->log_level)) {

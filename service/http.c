@@ -10,7 +10,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "backends/redis.h"
 #include "codec.h"
+#include "server.h"
 
 static const char *reason_phrase(int status)
 {
@@ -56,6 +58,14 @@ static int send_raw(frs_exchange *x, int status, const char *content_type, const
                      reason_phrase(500));
         body_len = 0;
         status = 500;
+    }
+    /* Before the client learns the outcome: the cache forgets what changed,
+     * and a recorded idempotent outcome is copied to Redis (redis.h). */
+    if (!x->engine_untouched && x->server != NULL) {
+        frs_cache_sync(x->server->engine);
+    }
+    if (x->ctx.idempotency_key != NULL) {
+        frs_idem_redis_record(x, status, body, body_len, extra_headers);
     }
     size_t total = (size_t)n + body_len;
     char *out = malloc(total > 0 ? total : 1);
@@ -189,9 +199,26 @@ static cJSON *result_details(int rc, const fr_result *res)
 int frs_send_result_error(frs_exchange *x, int rc, const fr_result *res)
 {
     int status = http_status_of(rc);
+    /* The library records a refusal under the key except for these. */
+    x->idem_refusal_recorded = res != NULL && status >= 400 && status < 500 &&
+                               rc != FR_EIDEMPOTENCY && rc != FR_ENOMEM && rc != FR_ESTORE;
     const char *message = (res != NULL && res->message[0] != 0) ? res->message : fr_errstr(rc);
     const char *code = status == 500 ? "internal" : fr_errcode(rc);
     return frs_send_error(x, status, code, message, result_details(rc, res));
+}
+
+int frs_send_raw_json(frs_exchange *x, int status, const char *json, size_t len,
+                      const char *extra_headers)
+{
+    return send_raw(x, status, len > 0 ? "application/json" : NULL, json, len, extra_headers);
+}
+
+int frs_send_version_json(frs_exchange *x, int status, const char *json, size_t len,
+                          int64_t version)
+{
+    char etag[64];
+    snprintf(etag, sizeof etag, "ETag: \"%lld\"\r\n", (long long)version);
+    return send_raw(x, status, "application/json", json, len, etag);
 }
 
 int frs_send_entity(frs_exchange *x, int status, cJSON *entity, int64_t version)

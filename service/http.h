@@ -40,6 +40,10 @@ typedef struct frs_exchange {
     const char *actor;        /* principal: "anonymous" with auth off */
     fr_ctx ctx;               /* library call context (actor, If-Match, roles) */
     char idempotency_scope[128]; /* "POST <route>", when an Idempotency-Key came */
+    int idem_refusal_recorded; /* a 4xx the library recorded under the key */
+    int idem_replayed;         /* answered from the Redis copy (backends/redis.h) */
+    int engine_untouched;      /* answered without an engine call (cache hit, Redis
+                                  replay, 429): no cache sync before answering */
 } frs_exchange;
 
 /* Sends status with a JSON body (takes ownership of body; NULL = no body) and
@@ -57,6 +61,12 @@ int frs_send_invalid(frs_exchange *x, const char *field, const char *message);
 int frs_send_result_error(frs_exchange *x, int status, const fr_result *res);
 /* Sends an entity rendered as JSON with ETag: "<version>" (takes ownership). */
 int frs_send_entity(frs_exchange *x, int status, cJSON *entity, int64_t version);
+/* Sends a JSON text as it is (not taken), with extra header lines. */
+int frs_send_raw_json(frs_exchange *x, int status, const char *json, size_t len,
+                      const char *extra_headers);
+/* Sends a JSON text as it is (not taken) with ETag: "<version>". */
+int frs_send_version_json(frs_exchange *x, int status, const char *json, size_t len,
+                          int64_t version);
 /* {"items": items} for a batch create (takes ownership; NULL items = out of
  * memory, answered as such). */
 int frs_send_items(frs_exchange *x, int status, cJSON *items);

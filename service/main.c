@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "backends/postgres.h"
+#include "backends/redis.h"
 #include "body.h"
 #include "router.h"
 #include "server.h"
@@ -121,6 +122,7 @@ static void tick_until_stopped(frs_server *server)
         if (rc != FR_OK) {
             frs_log(FRS_LOG_ERROR, "tick failed", "status", fr_errcode(rc));
         }
+        frs_cache_sync(server->engine); /* expiry and dispatch change entities too */
         nanosleep(&step, NULL);
     }
 }
@@ -191,12 +193,19 @@ int main(int argc, char **argv)
         return 2;
     }
     frs_log_set_level(server.config.log_level);
+    if (!frs_redis_init(server.config.redis_addr, err, sizeof err) ||
+        !frs_ratelimit_init(server.config.rate_limit_milli, server.config.rate_limit_burst)) {
+        frs_log(FRS_LOG_ERROR, "bad configuration", "detail", err);
+        return 2;
+    }
     srand((unsigned)mono_ns());
     if (open_engine(&server, err, sizeof err) != FR_OK) {
         frs_log(FRS_LOG_ERROR, "cannot open the database", "detail", err);
+        frs_ratelimit_shutdown();
         return 1;
     }
-    if (!frs_metrics_init(&server.metrics)) {
+    if (!frs_cache_start(server.engine, server.config.redis_cache) || !frs_metrics_init(&server.metrics)) {
+        frs_ratelimit_shutdown();
         fr_engine_close(server.engine);
         return 1;
     }
@@ -219,6 +228,8 @@ int main(int argc, char **argv)
     /* mg_stop lets in-flight requests finish before it returns. */
     mg_stop(http);
     mg_exit_library();
+    frs_ratelimit_shutdown();
+    frs_redis_shutdown();
     fr_engine_close(server.engine);
     frs_metrics_destroy(&server.metrics);
     frs_log(FRS_LOG_INFO, "fleetres-server stopped", NULL, NULL);

@@ -6,6 +6,8 @@
  */
 #include "router.h"
 
+#include "backends/redis.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -62,6 +64,10 @@ int frs_route_dispatch(frs_exchange *x)
     char allow[64] = "";
     char pattern[160];
     char params[FRS_PATH_PARAMS_MAX][FR_ID_SIZE + 64];
+    if (!frs_ratelimit_admit(x)) {
+        x->route = "rate_limited";
+        return x->status;
+    }
     for (size_t t = 0; t < TABLES_LEN; t++) {
         for (const frs_route *r = tables[t]; r->method != NULL; r++) {
             full_pattern(r, pattern, sizeof pattern);

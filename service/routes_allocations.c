@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backends/redis.h"
 #include "body.h"
 #include "codec.h"
 #include "http.h"
@@ -83,20 +84,27 @@ static int alloc_list(frs_exchange *x)
     return frs_send_json(x, 200, frs_page(array, next_cursor[0] ? next_cursor : NULL), NULL);
 }
 
-/* GET /allocations/{id} (ended allocations stay readable) */
+/* GET /allocations/{id} (ended allocations stay readable), through the
+ * Redis cache: a held allocation's rendering is true until its hold
+ * expires, every other one until a change (which invalidates it). */
 static int alloc_get(frs_exchange *x)
 {
+    frs_cache_lease lease;
+    if (frs_cache_lookup(x, FRS_CACHE_ALLOCATION, x->params[0], &lease)) {
+        return x->status;
+    }
     fr_allocation a;
     int rc = fr_allocation_get(x->server->engine, x->params[0], &a);
-    if (rc == FR_ENOTFOUND) {
-        return frs_send_not_found(x, "Allocation", x->params[0]);
-    }
     if (rc != FR_OK) {
-        return frs_send_result_error(x, rc, NULL);
+        frs_cache_release(&lease);
+        return rc == FR_ENOTFOUND ? frs_send_not_found(x, "Allocation", x->params[0])
+                                  : frs_send_result_error(x, rc, NULL);
     }
-    int status = send_alloc(x, 200, &a);
+    int64_t valid_until_ms = a.status == FR_ALLOC_HELD ? a.hold_expires_at_ms : FR_TIME_INF;
+    cJSON *json = fr__allocation_to_cjson(&a);
+    int64_t version = a.version;
     fr_allocation_clear(&a);
-    return status;
+    return frs_cache_send(x, &lease, json, version, valid_until_ms);
 }
 
 /* PUT /allocations/{id}: start, end, quantity, priority, metadata, status. */

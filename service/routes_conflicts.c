@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "backends/redis.h"
 #include "body.h"
 #include "codec.h"
 #include "http.h"
@@ -83,15 +84,25 @@ static int list_conflicts(frs_exchange *x)
     return frs_send_json(x, 200, frs_page(array, next_cursor[0] ? next_cursor : NULL), NULL);
 }
 
-/* GET /conflicts/{id} */
+/* GET /conflicts/{id}, through the Redis cache for resolved conflicts only:
+ * an open one can resolve itself with time alone (a hold expires). */
 static int get_conflict(frs_exchange *x)
 {
+    frs_cache_lease lease;
+    if (frs_cache_lookup(x, FRS_CACHE_CONFLICT, x->params[0], &lease)) {
+        return x->status;
+    }
     fr_conflict out = {0};
     int rc = fr_conflict_get(x->server->engine, x->params[0], &out);
     if (rc != FR_OK) {
+        frs_cache_release(&lease);
         return send_status_error(x, rc, NULL);
     }
-    return send_conflict(x, 200, &out);
+    int64_t valid_until_ms = out.status == FR_CONFLICT_RESOLVED ? FR_TIME_INF : 0;
+    cJSON *json = fr__conflict_to_cjson(&out);
+    int64_t version = out.version;
+    fr_conflict_clear(&out);
+    return frs_cache_send(x, &lease, json, version, valid_until_ms);
 }
 
 /* Reads "allocation_ids": an array of strings (absent = none).  *ids is

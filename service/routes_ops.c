@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backends/redis.h"
 #include "router.h"
 #include "server.h"
 
@@ -25,6 +26,24 @@ static const char *optional_check(const char *configured, cJSON *checks, const c
     return "down";
 }
 
+/* Redis answers a PING now, or the service runs without it (degraded). */
+static int redis_check(const frs_config *cfg, cJSON *checks)
+{
+    cJSON *c = cJSON_AddObjectToObject(checks, "redis");
+    if (!frs_redis_enabled()) {
+        cJSON_AddStringToObject(c, "status", "disabled");
+        return 1;
+    }
+    char err[300];
+    int ok = frs_redis_ping(err, sizeof err);
+    cJSON_AddStringToObject(c, "status", ok ? "ok" : "down");
+    cJSON_AddStringToObject(c, "addr", cfg->redis_addr);
+    if (!ok) {
+        cJSON_AddStringToObject(c, "error", err);
+    }
+    return ok;
+}
+
 static int get_health(frs_exchange *x)
 {
     const frs_config *cfg = &x->server->config;
@@ -35,7 +54,7 @@ static int get_health(frs_exchange *x)
     cJSON_AddStringToObject(db, "status", db_ok ? "ok" : "down");
     cJSON_AddStringToObject(db, "backend", "sqlite");
     int degraded = 0;
-    degraded |= strcmp(optional_check(cfg->redis_addr, checks, "redis"), "down") == 0;
+    degraded |= !redis_check(cfg, checks);
     degraded |= strcmp(optional_check(cfg->kafka_brokers, checks, "kafka"), "down") == 0;
     degraded |= strcmp(optional_check(cfg->clickhouse_addr, checks, "clickhouse"), "down") == 0;
     cJSON_AddStringToObject(root, "status", !db_ok ? "down" : degraded ? "degraded" : "ok");
@@ -136,7 +155,8 @@ static int get_metrics(frs_exchange *x)
     int ok = frs_metrics_render_http(&x->server->metrics, &out) &&
              render_pools(x->server->engine, &out) &&
              render_requests(x->server->engine, &out) &&
-             frs_metrics_render_planning(&x->server->metrics, x->server->engine, &out);
+             frs_metrics_render_planning(&x->server->metrics, x->server->engine, &out) &&
+             frs_redis_metrics_render(&out);
     if (!ok || out.data == NULL) {
         free(out.data);
         return frs_send_error(x, 503, "unavailable", "metrics could not be rendered", NULL);

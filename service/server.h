@@ -22,9 +22,12 @@ typedef struct frs_config {
     int64_t aging_ms;        /* QUEUE_AGING_SECONDS; default 60 */
     int64_t tick_ms;         /* TICK_MS; default 250 */
     char redis_addr[256];    /* REDIS_ADDR ("" = disabled) */
+    int redis_cache;         /* REDIS_CACHE: on (default) or off */
     char kafka_brokers[256]; /* KAFKA_BROKERS */
     char clickhouse_addr[256]; /* CLICKHOUSE_ADDR */
     int pg_sync_connections;   /* PG_SYNC_CONNECTIONS; default 4 (group commit) */
+    int64_t rate_limit_milli; /* RATE_LIMIT_RPS x 1000 (0 = off) */
+    int64_t rate_limit_burst; /* RATE_LIMIT_BURST; default: the rate, at least 1 */
 } frs_config;
 
 struct frs_server {

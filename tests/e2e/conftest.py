@@ -8,6 +8,10 @@ With FLEETRES_E2E_DATABASE=postgres and FLEETRES_E2E_PG_URL (a base URL
 without a database name, e.g. postgres://postgres@127.0.0.1:5433) every
 Server gets a fresh PostgreSQL database instead of its SQLite file: the same
 suite then runs unchanged against PostgreSQL (meson test e2e_postgres).
+
+With FLEETRES_E2E_REDIS=1 every server also gets REDIS_ADDR (the meson test
+`e2e_redis`): FLEETRES_E2E_REDIS_ADDR when the caller started one (make test
+does, with tests/services/redis.sh), else a redis-server of this session.
 """
 import http.client
 import json
@@ -90,6 +94,10 @@ class Server:
         env = dict(os.environ)
         env.update({"PORT": str(self.port), "DATABASE_URL": self.database_url,
                     "LOG_LEVEL": "warn"})
+        if os.environ.get("FLEETRES_E2E_REDIS") == "1":
+            env["REDIS_ADDR"] = os.environ["FLEETRES_E2E_REDIS_ADDR"]
+        else:
+            env.pop("REDIS_ADDR", None)
         env.update(self.extra_env)
         binary = os.environ.get("FLEETRES_SERVER", "build/service/fleetres-server")
         self.proc = subprocess.Popen([binary], env=env, stdout=self.log, stderr=self.log)
@@ -143,6 +151,26 @@ class Server:
 
     def api(self, method, path, body=None, headers=None, raw=None):
         return self.request(method, BASE + path, body, headers, raw)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def session_redis():
+    """The Redis of an `e2e_redis` run (see the module docstring)."""
+    if os.environ.get("FLEETRES_E2E_REDIS") != "1" or os.environ.get("FLEETRES_E2E_REDIS_ADDR"):
+        yield None
+        return
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "services",
+                          "redis.sh")
+    with tempfile.TemporaryDirectory() as d:
+        port = str(free_port())
+        out = subprocess.run([script, "start", port, d], check=True, capture_output=True,
+                             text=True)
+        os.environ["FLEETRES_E2E_REDIS_ADDR"] = out.stdout.strip()
+        try:
+            yield os.environ["FLEETRES_E2E_REDIS_ADDR"]
+        finally:
+            subprocess.run([script, "stop", port, d], check=False)
+            del os.environ["FLEETRES_E2E_REDIS_ADDR"]
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,6 @@
 """Transport conventions and operations endpoints (SPEC §1, §8)."""
 import json
+import os
 
 from conftest import BASE
 
@@ -9,7 +10,9 @@ def test_health_ok_with_optional_backends_disabled(server):
     assert status == 200
     assert body["status"] == "ok"
     assert body["checks"]["database"]["status"] == "ok"
-    for name in ("redis", "kafka", "clickhouse"):
+    with_redis = os.environ.get("FLEETRES_E2E_REDIS") == "1"
+    assert body["checks"]["redis"]["status"] == ("ok" if with_redis else "disabled")
+    for name in ("kafka", "clickhouse"):
         assert body["checks"][name]["status"] == "disabled"
     assert headers["content-type"].startswith("application/json")
 
