@@ -13,7 +13,9 @@
  * headers (ETag) and body; the engine's replay renders the same ids as they
  * are now.
  *
- * Key: fr:idem:<scope>\n<key> (scope = "POST <route>"); value:
+ * Key: fr:idem:<scope>\n<path>\n<key> (scope = "POST <route>"; the path too,
+ * because the library scopes a key to the path's ids as well: a resolve of
+ * one conflict is not a replay of another's); value:
  *   "FRI1 <body hash, 16 hex> <status> <headers length> <body length>\n"
  *   followed by the headers and the body.  The lengths make a value
  * complete or refused, never half-read.  TTL 48 h (SPEC: at least 24 h).
@@ -52,7 +54,7 @@ static int redis_key(const frs_exchange *x, char *buf, size_t size)
         !key_valid(key)) {
         return 0;
     }
-    int n = snprintf(buf, size, "fr:idem:%s\n%s", x->ctx.idempotency_scope, key);
+    int n = snprintf(buf, size, "fr:idem:%s\n%s\n%s", x->ctx.idempotency_scope, x->path, key);
     return n > 0 && (size_t)n < size;
 }
 

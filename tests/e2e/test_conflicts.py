@@ -425,6 +425,20 @@ def test_resolve_idempotency_key_replays(server):
     assert status == 422 and err["error"]["code"] == "idempotency_key_reused", err
 
 
+def test_resolve_key_is_scoped_to_the_conflict(server):
+    """The same key and body on another conflict is another request (also
+    with Redis on: its copies are keyed by the path, like the library's)."""
+    fleet = unique("fleet")
+    _, _, first_id, _ = overload(server, fleet)
+    _, _, second_id, _ = overload(server, unique("fleet"))
+    key = {"Idempotency-Key": unique("key")}
+    status, _, first = resolve(server, first_id, {"strategy": "preempt"}, key)
+    assert status == 200 and first["id"] == first_id, first
+    status, _, second = resolve(server, second_id, {"strategy": "preempt"}, key)
+    assert status == 200 and second["id"] == second_id, second
+    assert second["status"] == "resolved"
+
+
 def test_resolve_time_is_a_metric(server):
     fleet = unique("fleet")
     _, _, cid, _ = overload(server, fleet)
