@@ -48,6 +48,7 @@
 #include "codec.h"
 #include "entity.h"
 #include "fleetres_store.h"
+#include "sqlite_walbuf.h"
 
 #define FR_SQLITE_SCHEMA_VERSION 4
 #define FR_SQLITE_STRINGIFY_(x) #x
@@ -225,6 +226,10 @@ typedef struct sqlite_store {
     uint64_t synced_gen;    /* commits known to be on disk */
     int syncing;            /* a leader is in fdatasync */
     int wal_fd;             /* our own descriptor of the -wal file, or -1 */
+    /* A committed transaction's WAL bytes could not be written from the
+     * shim's buffer (sqlite_walbuf.c): SQLite's view is ahead of the file,
+     * so every later call fails until the store is reopened. */
+    int poisoned;
     char *wal_path;
     char message[256];  /* the last failure, for debugging */
 } sqlite_store;
@@ -383,6 +388,11 @@ static int sqlite_begin(fr_store *store, int64_t *head_seq)
     sqlite_store *s = sqlite_store_of(store);
     assert(head_seq != NULL);
     assert(!s->in_transaction);
+    if (s->poisoned) {
+        snprintf(s->message, sizeof(s->message),
+                 "sqlite: a commit's WAL write failed earlier; reopen the store");
+        return FR_ESTORE;
+    }
     int status = run_write(s, ST_BEGIN, "begin");
     if (status != FR_OK) {
         return status;
@@ -407,6 +417,13 @@ static int sqlite_commit(fr_store *store)
     int status = check_in_transaction(s, "commit");
     if (status == FR_OK) {
         status = run_write(s, ST_COMMIT, "commit");
+        /* The transaction's frames, buffered by the VFS shim, in one write. */
+        if (status == FR_OK && fr__walbuf_flush(s->db) != SQLITE_OK) {
+            snprintf(s->message, sizeof(s->message), "sqlite: writing the WAL failed");
+            s->poisoned = 1;
+            s->in_transaction = 0;
+            return FR_ESTORE;
+        }
     }
     if (status != FR_OK) {
         /* COMMIT may fail with the transaction still open (SQLITE_BUSY). */
@@ -1261,7 +1278,9 @@ static int ensure_schema(sqlite_store *s, const char *file)
 static int open_database(sqlite_store *s, const char *file, int sync_off)
 {
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
-    int rc = sqlite3_open_v2(file, &s->db, flags, NULL);
+    /* Through the WAL-batching shim when it registered (else plain). */
+    const char *vfs = fr__walbuf_register() == SQLITE_OK ? FR_WALBUF_VFS : NULL;
+    int rc = sqlite3_open_v2(file, &s->db, flags, vfs);
     if (rc != SQLITE_OK) {
         if (s->db == NULL) {
             snprintf(s->message, sizeof(s->message), "sqlite: %s: out of memory", file);
