@@ -21,6 +21,8 @@
 #include <criterion/criterion.h>
 
 #include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1782,6 +1784,52 @@ Test(store_sqlite_only, corrupt_plan_document_fails_the_load)
     int64_t head = 0;
     cr_assert_eq(load_into(store, &c, &head), FR_ESTORE);
     collected_clear(&c);
+    close_store(store);
+}
+
+/* The WAL shim (lib/sqlite_walbuf.c) writes a transaction's frames at
+ * COMMIT.  If that write fails (here: RLIMIT_FSIZE makes it EFBIG), commit
+ * fails, the store refuses every later call until reopened, and the reopened
+ * file holds exactly the transactions committed before. */
+Test(store_sqlite_only, failed_wal_write_poisons_until_reopen)
+{
+    fr_store *store = open_store(&BACKENDS[BACKEND_SQLITE]);
+    begin(store);
+    fr_pool first = sample_pool(ID_P1, T0);
+    cr_assert_eq(store->methods->put_pool(store, &first), FR_OK);
+    append(store, 1, "fleet-a");
+    commit(store);
+
+    char wal[700];
+    snprintf(wal, sizeof(wal), "%s-wal", g_file);
+    struct stat st;
+    cr_assert_eq(stat(wal, &st), 0);
+    struct rlimit saved;
+    cr_assert_eq(getrlimit(RLIMIT_FSIZE, &saved), 0);
+    struct rlimit tight = saved;
+    tight.rlim_cur = (rlim_t)st.st_size + 100; /* the next frames do not fit */
+    cr_assert(signal(SIGXFSZ, SIG_IGN) != SIG_ERR);
+    cr_assert_eq(setrlimit(RLIMIT_FSIZE, &tight), 0);
+
+    begin(store);
+    fr_pool second = sample_pool(ID_P2, T0 + 1);
+    cr_assert_eq(store->methods->put_pool(store, &second), FR_OK);
+    append(store, 2, "fleet-a");
+    cr_assert_eq(store->methods->commit(store), FR_ESTORE);
+    cr_assert_eq(setrlimit(RLIMIT_FSIZE, &saved), 0);
+    int64_t head = -1;
+    cr_assert_eq(store->methods->begin(store, &head), FR_ESTORE, "poisoned until reopened");
+
+    store = reopen(&BACKENDS[BACKEND_SQLITE], store);
+    collected c = {0};
+    cr_assert_eq(load_ok(store, &c), 1);
+    cr_assert_str_eq(c.order, "p");
+    assert_pool_eq(&c.pools[0], &first);
+    collected_clear(&c);
+    begin(store); /* and it takes writes again */
+    cr_assert_eq(store->methods->put_pool(store, &second), FR_OK);
+    append(store, 2, "fleet-a");
+    commit(store);
     close_store(store);
 }
 
