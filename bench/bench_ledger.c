@@ -197,7 +197,9 @@ typedef struct ledger_ops {
     void (*unbook)(void *ledger, uint32_t handle);
 } ledger_ops;
 
+/* As the engine does it (allocations.c): prefetch, check, then book. */
 static bool fleetres_fits(void *ledger, const booking_req *r) {
+    fr__ledger_prefetch(ledger, r->start_ms, r->end_ms);
     return fr__ledger_first_shortfall(ledger, r->start_ms, r->end_ms, r->quantity_milli) ==
            FR_TIME_NULL;
 }

@@ -145,6 +145,7 @@ static int check_booking(fr_engine *e, fr__pool_rec *pool, const fr_allocation *
             return FR_EDOUBLE;
         }
     }
+    fr__ledger_prefetch(pool->live, a->start_ms, a->end_ms); /* the book follows */
     int64_t at = fr__ledger_first_shortfall(pool->live, a->start_ms, a->end_ms, a->quantity_milli);
     if (at == FR_TIME_NULL) {
         return FR_OK;

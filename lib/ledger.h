@@ -65,6 +65,9 @@ int64_t fr__ledger_next_fit(const fr__ledger *ledger, int64_t from_ms, int64_t d
  * when the sum of all quantities would exceed 2^62 (overflow guard). */
 int fr__ledger_book(fr__ledger *ledger, int64_t start_ms, int64_t end_ms,
                     int64_t quantity_milli, uint64_t tag, fr__booking_ref *out);
+/* A hint before a check-and-book over [start, end) (end may be FR_TIME_INF):
+ * warms the caches for it.  Changes nothing.  O(log n). */
+void fr__ledger_prefetch(const fr__ledger *ledger, int64_t start_ms, int64_t end_ms);
 /* Removes a booking.  ref must be live. */
 void fr__ledger_unbook(fr__ledger *ledger, fr__booking_ref ref);
 /* Number of live bookings. */
