@@ -26,39 +26,6 @@
 
 #define FR__CATCHUP_PAGE 1000
 
-static int64_t pool_created_of(const void *r)
-{
-    return ((const fr__pool_rec *)r)->p.created_at_ms;
-}
-static const char *pool_id_of(const void *r)
-{
-    return ((const fr__pool_rec *)r)->p.id;
-}
-static int64_t alloc_created_of(const void *r)
-{
-    return ((const fr__alloc_rec *)r)->a.created_at_ms;
-}
-static const char *alloc_id_of(const void *r)
-{
-    return ((const fr__alloc_rec *)r)->a.id;
-}
-static int64_t req_created_of(const void *r)
-{
-    return ((const fr__req_rec *)r)->r.created_at_ms;
-}
-static const char *req_id_of(const void *r)
-{
-    return ((const fr__req_rec *)r)->r.id;
-}
-static int64_t conflict_created_of(const void *r)
-{
-    return ((const fr__conflict_rec *)r)->c.created_at_ms;
-}
-static const char *conflict_id_of(const void *r)
-{
-    return ((const fr__conflict_rec *)r)->c.id;
-}
-
 /* Registers a new record in its id map and ordered list; FR_OK or nothing. */
 static int register_rec(fr__idmap *map, fr__vec *list, void *rec, const char *id,
                         int64_t created_at_ms, int64_t (*created_of)(const void *),
@@ -94,7 +61,7 @@ static int apply_pool(fr_engine *e, fr_pool *v)
     if (rc == FR_OK) {
         rec->p = *v;
         rc = register_rec(&e->pools_by_id, &e->pools, rec, rec->p.id, rec->p.created_at_ms,
-                          pool_created_of, pool_id_of);
+                          fr__pool_created_of, fr__pool_id_of);
     }
     if (rc != FR_OK) {
         fr__ledger_free(rec->live);
@@ -123,7 +90,7 @@ static int apply_allocation(fr_engine *e, fr_allocation *v)
         }
         memcpy(rec->a.id, v->id, FR_ID_SIZE);
         int rc = register_rec(&e->allocs_by_id, &e->allocs, rec, rec->a.id, v->created_at_ms,
-                              alloc_created_of, alloc_id_of);
+                              fr__alloc_created_of, fr__alloc_id_of);
         if (rc != FR_OK) {
             free(rec);
             return rc;
@@ -148,7 +115,7 @@ static int apply_request(fr_engine *e, fr_request *v)
         }
         memcpy(rec->r.id, v->id, FR_ID_SIZE);
         int rc = register_rec(&e->reqs_by_id, &e->reqs, rec, rec->r.id, v->created_at_ms,
-                              req_created_of, req_id_of);
+                              fr__req_created_of, fr__req_id_of);
         if (rc != FR_OK) {
             free(rec);
             return rc;
@@ -172,7 +139,7 @@ static int apply_conflict(fr_engine *e, fr_conflict *v)
         }
         memcpy(rec->c.id, v->id, FR_ID_SIZE);
         int rc = register_rec(&e->conflicts_by_id, &e->conflicts, rec, rec->c.id,
-                              v->created_at_ms, conflict_created_of, conflict_id_of);
+                              v->created_at_ms, fr__conflict_created_of, fr__conflict_id_of);
         if (rc != FR_OK) {
             free(rec);
             return rc;

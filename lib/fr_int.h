@@ -409,4 +409,16 @@ int fr__load_plan(void *ctx, const fr_plan *plan);
 /* Frees every plan and the plan indexes (engine close). */
 void fr__plans_free(fr_engine *e);
 
+
+/* Keys of the (created_at, id) record lists, for fr__vec_insert_ordered
+ * (txn.c; catchup.c inserts with them too). */
+int64_t fr__pool_created_of(const void *r);
+const char *fr__pool_id_of(const void *r);
+int64_t fr__alloc_created_of(const void *r);
+const char *fr__alloc_id_of(const void *r);
+int64_t fr__req_created_of(const void *r);
+const char *fr__req_id_of(const void *r);
+int64_t fr__conflict_created_of(const void *r);
+const char *fr__conflict_id_of(const void *r);
+
 #endif /* FR_INT_H */

@@ -454,35 +454,35 @@ int fr__conflict_changed(fr_engine *e, fr__conflict_rec *rec, const char *verb)
                        fr__conflict_to_json_text(&rec->c));
 }
 
-static int64_t pool_created_of(const void *r)
+int64_t fr__pool_created_of(const void *r)
 {
     return ((const fr__pool_rec *)r)->p.created_at_ms;
 }
-static const char *pool_id_of(const void *r)
+const char *fr__pool_id_of(const void *r)
 {
     return ((const fr__pool_rec *)r)->p.id;
 }
-static int64_t alloc_created_of(const void *r)
+int64_t fr__alloc_created_of(const void *r)
 {
     return ((const fr__alloc_rec *)r)->a.created_at_ms;
 }
-static const char *alloc_id_of(const void *r)
+const char *fr__alloc_id_of(const void *r)
 {
     return ((const fr__alloc_rec *)r)->a.id;
 }
-static int64_t req_created_of(const void *r)
+int64_t fr__req_created_of(const void *r)
 {
     return ((const fr__req_rec *)r)->r.created_at_ms;
 }
-static const char *req_id_of(const void *r)
+const char *fr__req_id_of(const void *r)
 {
     return ((const fr__req_rec *)r)->r.id;
 }
-static int64_t conflict_created_of(const void *r)
+int64_t fr__conflict_created_of(const void *r)
 {
     return ((const fr__conflict_rec *)r)->c.created_at_ms;
 }
-static const char *conflict_id_of(const void *r)
+const char *fr__conflict_id_of(const void *r)
 {
     return ((const fr__conflict_rec *)r)->c.id;
 }
@@ -524,7 +524,7 @@ int fr__pool_created(fr_engine *e, fr__pool_rec *rec)
     stamp_create(e, &rec->p.version, &rec->p.created_at_ms, &rec->p.updated_at_ms);
     rec->version_txn = e->txn.id;
     int rc = register_new(e, FR_ENTITY_POOL, rec, &rec->journal_txn, &e->pools_by_id, &e->pools,
-                          rec->p.id, rec->p.created_at_ms, pool_created_of, pool_id_of);
+                          rec->p.id, rec->p.created_at_ms, fr__pool_created_of, fr__pool_id_of);
     if (rc != FR_OK) {
         return rc; /* the caller still owns rec */
     }
@@ -543,8 +543,8 @@ int fr__alloc_created(fr_engine *e, fr__alloc_rec *rec)
     stamp_create(e, &rec->a.version, &rec->a.created_at_ms, &rec->a.updated_at_ms);
     rec->version_txn = e->txn.id;
     int rc = register_new(e, FR_ENTITY_ALLOCATION, rec, &rec->journal_txn, &e->allocs_by_id,
-                          &e->allocs, rec->a.id, rec->a.created_at_ms, alloc_created_of,
-                          alloc_id_of);
+                          &e->allocs, rec->a.id, rec->a.created_at_ms, fr__alloc_created_of,
+                          fr__alloc_id_of);
     if (rc != FR_OK) {
         return rc;
     }
@@ -562,7 +562,7 @@ int fr__req_created(fr_engine *e, fr__req_rec *rec, const char *verb)
     stamp_create(e, &rec->r.version, &rec->r.created_at_ms, &rec->r.updated_at_ms);
     rec->version_txn = e->txn.id;
     int rc = register_new(e, FR_ENTITY_REQUEST, rec, &rec->journal_txn, &e->reqs_by_id, &e->reqs,
-                          rec->r.id, rec->r.created_at_ms, req_created_of, req_id_of);
+                          rec->r.id, rec->r.created_at_ms, fr__req_created_of, fr__req_id_of);
     if (rc != FR_OK) {
         return rc;
     }
@@ -579,8 +579,8 @@ int fr__conflict_created(fr_engine *e, fr__conflict_rec *rec, const char *verb)
     rec->version_txn = e->txn.id;
     rec->c.detected_at_ms = e->txn.now_ms;
     int rc = register_new(e, FR_ENTITY_CONFLICT, rec, &rec->journal_txn, &e->conflicts_by_id,
-                          &e->conflicts, rec->c.id, rec->c.created_at_ms, conflict_created_of,
-                          conflict_id_of);
+                          &e->conflicts, rec->c.id, rec->c.created_at_ms, fr__conflict_created_of,
+                          fr__conflict_id_of);
     if (rc != FR_OK) {
         return rc;
     }
