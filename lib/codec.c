@@ -70,11 +70,6 @@ static cJSON *string_or_null(const char *s) {
     return s != NULL ? cJSON_CreateString(s) : cJSON_CreateNull();
 }
 
-/* An optional id: "" is absent, rendered null. */
-static cJSON *id_or_null(const char *id) {
-    return id[0] != '\0' ? cJSON_CreateString(id) : cJSON_CreateNull();
-}
-
 /* JSON text parsed for embedding; text that is absent, malformed or not an
  * object becomes {} (the engine validates what it stores). */
 static cJSON *object_from_text(const char *text) {
@@ -343,77 +338,90 @@ cJSON *fr__request_to_cjson(const fr_request *request) {
     return raw_from_text(fr__request_to_json_text(request));
 }
 
-static cJSON *allocation_ids_to_cjson(const char (*ids)[FR_ID_SIZE], size_t n) {
-    assert(ids != NULL || n == 0);
-    cJSON *array = cJSON_CreateArray();
-    for (size_t i = 0; array != NULL && i < n; i++) {
-        cJSON *item = cJSON_CreateString(ids[i]);
-        if (item == NULL || !cJSON_AddItemToArray(array, item)) {
-            cJSON_Delete(item);
-            cJSON_Delete(array);
-            array = NULL;
-        }
-    }
-    return array;
-}
-
-static cJSON *actions_to_cjson(const fr_resolution_action *actions, size_t n) {
-    assert(actions != NULL || n == 0);
-    cJSON *array = cJSON_CreateArray();
-    for (size_t i = 0; array != NULL && i < n; i++) {
-        builder action = builder_start();
-        put_string(&action, "allocation_id", actions[i].allocation_id);
-        put_string(&action, "action", actions[i].action);
-        put_string(&action, "from", actions[i].from);
-        put_string(&action, "to", actions[i].to);
-        cJSON *item = builder_finish(&action);
-        if (item == NULL || !cJSON_AddItemToArray(array, item)) {
-            cJSON_Delete(item);
-            cJSON_Delete(array);
-            array = NULL;
-        }
-    }
-    return array;
-}
-
 /* null while open (and nothing recorded), else {strategy, actions, note,
  * resolved_by}. */
-static cJSON *resolution_to_cjson(const fr_conflict *c) {
+static void put_resolution_text(fr__jw *w, const fr_conflict *c) {
     const int recorded = c->resolution_strategy != NULL || c->resolution_note != NULL ||
                          c->resolution_resolved_by != NULL || c->resolution_actions_len > 0;
+    fr__jw_key(w, "resolution");
     if (c->status == FR_CONFLICT_OPEN && !recorded) {
-        return cJSON_CreateNull();
+        fr__jw_null(w);
+        return;
     }
-    builder b = builder_start();
-    put_string(&b, "strategy", c->resolution_strategy);
-    put(&b, "actions", actions_to_cjson(c->resolution_actions, c->resolution_actions_len));
-    put_string(&b, "note", c->resolution_note);
-    put_string(&b, "resolved_by", c->resolution_resolved_by);
-    return builder_finish(&b);
+    assert(c->resolution_actions != NULL || c->resolution_actions_len == 0);
+    fr__jw_object_begin(w);
+    fr__jw_key(w, "strategy");
+    fr__jw_string(w, c->resolution_strategy);
+    fr__jw_key(w, "actions");
+    fr__jw_array_begin(w);
+    for (size_t i = 0; i < c->resolution_actions_len; i++) {
+        const fr_resolution_action *a = &c->resolution_actions[i];
+        fr__jw_object_begin(w);
+        fr__jw_key(w, "allocation_id");
+        fr__jw_string(w, a->allocation_id);
+        fr__jw_key(w, "action");
+        fr__jw_string(w, a->action);
+        fr__jw_key(w, "from");
+        fr__jw_string(w, a->from);
+        fr__jw_key(w, "to");
+        fr__jw_string(w, a->to);
+        fr__jw_object_end(w);
+    }
+    fr__jw_array_end(w);
+    fr__jw_key(w, "note");
+    fr__jw_string(w, c->resolution_note);
+    fr__jw_key(w, "resolved_by");
+    fr__jw_string(w, c->resolution_resolved_by);
+    fr__jw_object_end(w);
+}
+
+/* Conflicts are rendered for every detection and change (event, store) and
+ * may list many allocation ids: written directly too. */
+char *fr__conflict_to_json_text(const fr_conflict *conflict) {
+    assert(conflict != NULL);
+    const fr_conflict *c = conflict;
+    assert(c->allocation_ids != NULL || c->allocation_ids_len == 0);
+    fr__jw w;
+    fr__jw_init(&w, ENTITY_TEXT_HINT + c->allocation_ids_len * (FR_ID_SIZE + 3));
+    fr__jw_object_begin(&w);
+    fr__jw_key(&w, "id");
+    fr__jw_string(&w, c->id);
+    fr__jw_key(&w, "fleet_id");
+    fr__jw_string(&w, c->fleet_id);
+    fr__jw_key(&w, "pool_id");
+    fr__jw_id(&w, c->pool_id);
+    fr__jw_key(&w, "type");
+    fr__jw_string(&w, fr_conflict_type_name(c->type));
+    fr__jw_key(&w, "start");
+    fr__jw_time(&w, c->start_ms);
+    fr__jw_key(&w, "end");
+    fr__jw_time(&w, c->end_ms);
+    fr__jw_key(&w, "excess");
+    fr__jw_qty(&w, c->excess_milli);
+    fr__jw_key(&w, "allocation_ids");
+    fr__jw_array_begin(&w);
+    for (size_t i = 0; i < c->allocation_ids_len; i++) {
+        fr__jw_string(&w, c->allocation_ids[i]);
+    }
+    fr__jw_array_end(&w);
+    fr__jw_key(&w, "vehicle_id");
+    fr__jw_string(&w, c->vehicle_id);
+    fr__jw_key(&w, "description");
+    fr__jw_string(&w, c->description);
+    fr__jw_key(&w, "status");
+    fr__jw_string(&w, fr_conflict_status_name(c->status));
+    fr__jw_key(&w, "detected_at");
+    fr__jw_time(&w, c->detected_at_ms);
+    fr__jw_key(&w, "resolved_at");
+    fr__jw_time(&w, c->resolved_at_ms);
+    put_resolution_text(&w, c);
+    put_versioning_text(&w, c->version, c->created_at_ms, c->updated_at_ms);
+    fr__jw_object_end(&w);
+    return fr__jw_finish(&w);
 }
 
 cJSON *fr__conflict_to_cjson(const fr_conflict *conflict) {
-    assert(conflict != NULL);
-    const fr_conflict *c = conflict;
-    builder b = builder_start();
-    put_string(&b, "id", c->id);
-    put_string(&b, "fleet_id", c->fleet_id);
-    put(&b, "pool_id", id_or_null(c->pool_id));
-    put_enum(&b, "type", fr_conflict_type_name(c->type));
-    put(&b, "start", fr__time_to_cjson(c->start_ms));
-    put(&b, "end", fr__time_to_cjson(c->end_ms));
-    put(&b, "excess", fr__qty_to_cjson(c->excess_milli));
-    put(&b, "allocation_ids",
-        allocation_ids_to_cjson((const char(*)[FR_ID_SIZE])c->allocation_ids,
-                                c->allocation_ids_len));
-    put_string(&b, "vehicle_id", c->vehicle_id);
-    put_string(&b, "description", c->description);
-    put_enum(&b, "status", fr_conflict_status_name(c->status));
-    put(&b, "detected_at", fr__time_to_cjson(c->detected_at_ms));
-    put(&b, "resolved_at", fr__time_to_cjson(c->resolved_at_ms));
-    put(&b, "resolution", resolution_to_cjson(c));
-    put_versioning(&b, c->version, c->created_at_ms, c->updated_at_ms);
-    return builder_finish(&b);
+    return raw_from_text(fr__conflict_to_json_text(conflict));
 }
 
 /* Whether text is one complete JSON value (NULL is not). */
@@ -476,10 +484,6 @@ static char *print_and_delete(cJSON *json) {
 
 char *fr__pool_to_json_text(const fr_pool *pool) {
     return print_and_delete(fr__pool_to_cjson(pool));
-}
-
-char *fr__conflict_to_json_text(const fr_conflict *conflict) {
-    return print_and_delete(fr__conflict_to_cjson(conflict));
 }
 
 static int deliver_text(char *text, char **out_json) {
@@ -997,7 +1001,7 @@ static void read_resolution(reader *r, fr_conflict *out) {
     reader_fail(r, rr.status);
 }
 
-int fr__conflict_from_cjson(const cJSON *json, fr_conflict *out) {
+static int conflict_from_object(const cJSON *json, fr_conflict *out) {
     assert(out != NULL);
     memset(out, 0, sizeof *out);
     reader r = reader_start(json);
@@ -1023,6 +1027,13 @@ int fr__conflict_from_cjson(const cJSON *json, fr_conflict *out) {
         fr_conflict_clear(out);
     }
     return r.status;
+}
+
+int fr__conflict_from_cjson(const cJSON *json, fr_conflict *out) {
+    cJSON *owned;
+    int status = conflict_from_object(object_of(json, &owned), out);
+    cJSON_Delete(owned);
+    return status;
 }
 
 /* ---------------------------------------------------------------------------
