@@ -4,6 +4,7 @@
 #include "jsonw.h"
 
 #include <assert.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -139,21 +140,55 @@ static size_t escape_of(unsigned char c, char esc[6]) {
 
 static int needs_escape(unsigned char c) { return c < 32 || c == '"' || c == '\\'; }
 
+/* Whether none of the 8 bytes of w needs an escape: no byte < 0x20, none
+ * equal to '"' or '\\' (the classic exact "has a zero / has less than n
+ * byte" word tests; a byte >= 0x80 is never flagged). */
+static int word_is_plain(uint64_t w) {
+    const uint64_t ones = UINT64_C(0x0101010101010101);
+    const uint64_t highs = UINT64_C(0x8080808080808080);
+    uint64_t quote = w ^ (ones * '"');
+    uint64_t backslash = w ^ (ones * '\\');
+    uint64_t control = (w - ones * 0x20) & ~w & highs;
+    uint64_t has_quote = (quote - ones) & ~quote & highs;
+    uint64_t has_backslash = (backslash - ones) & ~backslash & highs;
+    return (control | has_quote | has_backslash) == 0;
+}
+
+/* Length of the run at p (of n bytes) that needs no escape: eight bytes at a
+ * time (ids, names and times are long plain runs), then byte by byte. */
+static size_t plain_run(const unsigned char *p, size_t n) {
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, sizeof w);
+        if (!word_is_plain(w)) {
+            break;
+        }
+    }
+    while (i < n && !needs_escape(p[i])) {
+        i++;
+    }
+    return i;
+}
+
 /* A quoted, escaped string, exactly as cJSON prints it; runs of bytes that
  * need no escape are copied at once. */
 static void quoted(fr__jw *w, const char *s) {
-    append_char(w, '"');
     const unsigned char *p = (const unsigned char *)s;
-    while (*p != '\0') {
-        const unsigned char *run = p;
-        while (*p != '\0' && !needs_escape(*p)) {
-            p++;
-        }
-        append(w, (const char *)run, (size_t)(p - run));
-        if (*p != '\0') {
+    size_t n = strlen(s);
+    if (!reserve(w, n + 2)) {
+        return;
+    }
+    w->buf[w->len++] = '"';
+    size_t i = 0;
+    while (i < n) {
+        size_t run = plain_run(p + i, n - i);
+        append(w, (const char *)p + i, run);
+        i += run;
+        if (i < n) {
             char esc[6];
-            append(w, esc, escape_of(*p, esc));
-            p++;
+            append(w, esc, escape_of(p[i], esc));
+            i++;
         }
     }
     append_char(w, '"');
