@@ -30,7 +30,7 @@
 extern "C" {
 #endif
 
-#define FR_STORE_METHODS_VERSION 5
+#define FR_STORE_METHODS_VERSION 6
 
 /* Control ops (methods->control).  Unknown ops return FR_ENOTFOUND. */
 #define FR_STORE_CTL_PING 1 /* arg: NULL; FR_OK when the backend is reachable */
@@ -122,8 +122,8 @@ struct fr_store_methods {
                            const char *doc, int64_t created_at_ms);
     /* FR_OK and a malloc'd copy of the text in *doc (the caller frees it),
      * FR_ENOTFOUND when there is none, or a failure.  The engine calls it
-     * outside transactions (whether a store sees its own uncommitted puts is
-     * unspecified). */
+     * outside and inside transactions (whether a store sees its own
+     * uncommitted puts is unspecified, except with savepoints: version 6). */
     int (*get_idempotency)(fr_store *store, const char *scope, const char *key, char **doc);
 
     /* ---- version 4 ---- */
@@ -142,6 +142,22 @@ struct fr_store_methods {
      * stored plans back through loader->plan, after the samples, by
      * created_at then id.  The engine calls it only when version >= 5. */
     int (*put_plan)(fr_store *store, const fr_plan *plan);
+
+    /* ---- version 6 ---- */
+
+    /* Savepoints, for a store whose transactions are expensive (a round trip
+     * and a writer lock shared by processes): with both set, the engine runs
+     * several calls in one transaction ("a group", lib/group.c):
+     *
+     *     begin -> [savepoint -> writes (-> rollback_to_savepoint)]... -> commit
+     *
+     * `savepoint` marks the current point of the open transaction;
+     * `rollback_to_savepoint` drops every write since the last mark and keeps
+     * the transaction open (it must not fail).  Such a store's
+     * get_idempotency must also see the records put in the open transaction.
+     * NULL (memory, SQLite): one transaction per call. */
+    int (*savepoint)(fr_store *store);
+    void (*rollback_to_savepoint)(fr_store *store);
 };
 
 struct fr_store {

@@ -329,6 +329,9 @@ int fr__catch_up(fr_engine *e, int64_t head)
 
 int fr__refresh(fr_engine *e)
 {
+    if (e->group != NULL) {
+        return FR_OK; /* this engine holds the writer lock: nobody else wrote */
+    }
     if (e->needs_reload) {
         int rc = fr__reload(e);
         if (rc != FR_OK) {

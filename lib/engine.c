@@ -256,7 +256,10 @@ int64_t fr__now(fr_engine *e)
 
 void fr__lock(fr_engine *e)
 {
+    /* Counted so that an open group (group.c) stays open for the waiters. */
+    atomic_fetch_add(&e->lock_waiters, 1);
     int rc = pthread_mutex_lock(&e->lock);
+    atomic_fetch_sub(&e->lock_waiters, 1);
     if (rc != 0) {
         abort(); /* a broken mutex would break every invariant we keep */
     }
@@ -266,7 +269,15 @@ int fr__unlock_call(fr_engine *e, int rc)
 {
     int committed = e->call_committed;
     e->call_committed = 0;
+    struct fr__group *joined = e->call_group;
+    e->call_group = NULL;
     fr__unlock(e);
+    if (joined != NULL) {
+        /* Its group's commit and flush cover this call, and whatever it
+         * read from other processes before. */
+        int group_rc = fr__group_wait(e, joined);
+        return group_rc != FR_OK && rc == FR_OK ? FR_ESTORE : rc;
+    }
     /* Group commit: wait, outside the lock, until what this call committed
      * is durable; concurrent calls share one flush (fleetres_store.h). */
     const struct fr_store_methods *m = e->store->methods;
@@ -278,9 +289,13 @@ int fr__unlock_call(fr_engine *e, int rc)
 
 void fr__unlock(fr_engine *e)
 {
+    struct fr__group *closed = fr__group_close_if_due(e, 0);
     int rc = pthread_mutex_unlock(&e->lock);
     if (rc != 0) {
         abort();
+    }
+    if (closed != NULL) {
+        fr__group_finish(e, closed);
     }
 }
 
@@ -403,6 +418,11 @@ void fr_engine_close(fr_engine *engine)
     if (engine->txn.id != 0) {
         fr__txn_abort(engine);
     }
+    struct fr__group *open_group = fr__group_close_if_due(engine, 1);
+    if (open_group != NULL) {
+        fr__group_finish(engine, open_group); /* nobody waits for it any more */
+    }
+    free(engine->group_journal);
     free_view(engine);
     fr__vec_free(&engine->txn.dirty_queues);
     fr__vec_free(&engine->txn.dirty_pools);
@@ -414,6 +434,8 @@ void fr_engine_close(fr_engine *engine)
     if (engine->store != NULL) {
         engine->store->methods->close(engine->store);
     }
+    pthread_cond_destroy(&engine->group_done);
+    pthread_mutex_destroy(&engine->group_mu);
     pthread_mutex_destroy(&engine->lock);
     free(engine);
 }
@@ -440,6 +462,24 @@ int fr_engine_open_store(fr_store *store, const fr_engine_options *opt, fr_engin
         set_err(errbuf, errbuf_size, "cannot create the engine mutex");
         return FR_ENOMEM;
     }
+    if (pthread_mutex_init(&e->group_mu, NULL) != 0) {
+        pthread_mutex_destroy(&e->lock);
+        free(e);
+        store->methods->close(store);
+        set_err(errbuf, errbuf_size, "cannot create the engine mutex");
+        return FR_ENOMEM;
+    }
+    if (pthread_cond_init(&e->group_done, NULL) != 0) {
+        pthread_mutex_destroy(&e->group_mu);
+        pthread_mutex_destroy(&e->lock);
+        free(e);
+        store->methods->close(store);
+        set_err(errbuf, errbuf_size, "cannot create the engine mutex");
+        return FR_ENOMEM;
+    }
+    atomic_init(&e->lock_waiters, 0);
+    e->batching = store->methods->version >= 6 && store->methods->savepoint != NULL &&
+                  store->methods->rollback_to_savepoint != NULL;
     e->store = store;
     e->clock = (opt != NULL && opt->clock != NULL) ? opt->clock : system_clock;
     e->clock_ctx = opt != NULL ? opt->clock_ctx : NULL;

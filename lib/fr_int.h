@@ -11,6 +11,7 @@
 #define FR_INT_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdint.h>
 
@@ -186,7 +187,47 @@ struct fr_engine {
     int needs_reload;    /* the view is empty or stale: load everything first */
     int has_epoch;
     int64_t store_epoch; /* FR_STORE_CTL_EPOCH when the view was built */
+
+    /* Several calls in one store transaction (group.c), when the store has
+     * savepoints.  All but the outcome are guarded by `lock`. */
+    int batching;               /* the store has savepoints */
+    atomic_int lock_waiters;    /* threads blocked in fr__lock */
+    struct fr__group *group;    /* the open group; NULL: no store transaction open */
+    size_t group_calls;         /* transactions that joined it */
+    int64_t group_start_seq;    /* head_seq before it: restored if it fails */
+    int64_t group_opened_ns;    /* CLOCK_MONOTONIC */
+    fr__journal_entry *group_journal; /* its transactions' undo entries, in order */
+    size_t group_journal_len, group_journal_cap;
+    struct fr__group *call_group; /* the group the current call's changes joined */
+    pthread_mutex_t group_mu;   /* guards fr__group's outcome and refs */
+    pthread_cond_t group_done;
 };
+
+/* ---- store_memory.c ---------------------------------------------------- */
+/* A memory store with savepoints: the engine runs its calls in groups, as
+ * with PostgreSQL (tests). */
+int fr__store_memory_open_grouped(fr_store **out);
+
+/* ---- group.c ----------------------------------------------------------- */
+/* Opens a group for the store transaction begin just opened. */
+int fr__group_open(fr_engine *e);
+/* The current transaction succeeded: its undo entries move to the group and
+ * the call will wait for the group's outcome. */
+int fr__group_join(fr_engine *e);
+/* Under the lock, before it is released: commits the open group when nobody
+ * else is waiting to add to it (or it is big or old enough); returns the
+ * closed group, for fr__group_finish after the unlock, or NULL. */
+struct fr__group *fr__group_close_if_due(fr_engine *e, int force);
+/* Outside the lock: makes a closed group durable and publishes its outcome. */
+void fr__group_finish(fr_engine *e, struct fr__group *g);
+/* Outside the lock: waits for the outcome of the group a call joined. */
+int fr__group_wait(fr_engine *e, struct fr__group *g);
+
+/* ---- txn.c: undo journals ------------------------------------------------ */
+/* Undoes entries [0, n) in reverse order and frees their snapshots. */
+void fr__journal_undo(fr_engine *e, fr__journal_entry *entries, size_t n);
+/* Frees the snapshots of entries [0, n) (their changes stay). */
+void fr__journal_forget(fr__journal_entry *entries, size_t n);
 
 /* ---- engine.c ---------------------------------------------------------- */
 int64_t fr__now(fr_engine *e);

@@ -26,6 +26,7 @@
 
 #include "entity.h"
 #include "fleetres_store.h"
+#include "fr_int.h"
 #include "idmap.h"
 
 /* An array of owned events, sorted by seq. */
@@ -42,6 +43,15 @@ typedef struct memory_store {
     int in_transaction;
     fr__idmap idempotency;   /* scope \x1f key -> doc (committed) */
     fr__idmap idem_pending;  /* the same, written by the open transaction */
+    /* Savepoints (fr__store_memory_open_grouped): where the pending events
+     * stood, and an undo log of the pending idempotency records. */
+    size_t mark_events;
+    size_t mark_idem;
+    struct idem_undo {
+        char *key;
+        char *prev; /* the pending doc it replaced, or NULL */
+    } *idem_log;
+    size_t idem_log_len, idem_log_cap;
 } memory_store;
 
 /* Frees the docs held by an idempotency map, then the map. */
@@ -54,6 +64,31 @@ static void idem_map_free(fr__idmap *map)
         free(doc);
     }
     fr__idmap_free(map);
+}
+
+/* Undoes the pending idempotency puts after the first `keep` (newest first). */
+static void idem_log_undo(memory_store *m, size_t keep)
+{
+    while (m->idem_log_len > keep) {
+        struct idem_undo *u = &m->idem_log[--m->idem_log_len];
+        free(fr__idmap_get(&m->idem_pending, u->key));
+        if (u->prev != NULL) {
+            fr__idmap_replace(&m->idem_pending, u->key, u->prev);
+        } else {
+            fr__idmap_del(&m->idem_pending, u->key);
+        }
+        free(u->key);
+    }
+}
+
+/* The transaction ended: its log is no longer needed. */
+static void idem_log_forget(memory_store *m)
+{
+    for (size_t i = 0; i < m->idem_log_len; i++) {
+        free(m->idem_log[i].key);
+        free(m->idem_log[i].prev);
+    }
+    m->idem_log_len = 0;
 }
 
 static memory_store *memory_store_of(fr_store *store)
@@ -128,6 +163,8 @@ static void memory_close(fr_store *store)
     /* An open transaction is lost, as with a crash of a durable store. */
     event_array_free(&m->pending);
     event_array_free(&m->committed);
+    idem_log_forget(m);
+    free(m->idem_log);
     idem_map_free(&m->idempotency);
     idem_map_free(&m->idem_pending);
     free(m);
@@ -180,6 +217,7 @@ static int memory_commit(fr_store *store)
         fr__idmap_replace(&m->idem_pending, key, NULL);
     }
     idem_map_free(&m->idem_pending);
+    idem_log_forget(m);
     m->in_transaction = 0;
     return FR_OK;
 }
@@ -189,7 +227,27 @@ static void memory_rollback(fr_store *store)
     memory_store *m = memory_store_of(store);
     event_array_clear(&m->pending);
     idem_map_free(&m->idem_pending);
+    idem_log_forget(m);
     m->in_transaction = 0;
+}
+
+static int memory_savepoint(fr_store *store)
+{
+    memory_store *m = memory_store_of(store);
+    assert(m->in_transaction);
+    m->mark_events = m->pending.len;
+    m->mark_idem = m->idem_log_len;
+    return FR_OK;
+}
+
+static void memory_rollback_to_savepoint(fr_store *store)
+{
+    memory_store *m = memory_store_of(store);
+    assert(m->in_transaction && m->pending.len >= m->mark_events);
+    while (m->pending.len > m->mark_events) {
+        fr_event_clear(&m->pending.items[--m->pending.len]);
+    }
+    idem_log_undo(m, m->mark_idem);
 }
 
 static int idem_key(char *buf, size_t size, const char *scope, const char *key)
@@ -214,15 +272,29 @@ static int memory_put_idempotency(fr_store *store, const char *scope, const char
         fr__idmap_put(&m->idempotency, k, NULL) != FR_OK) {
         return FR_ENOMEM;
     }
+    if (m->idem_log_len == m->idem_log_cap) {
+        size_t cap = m->idem_log_cap == 0 ? 8 : m->idem_log_cap * 2;
+        struct idem_undo *log = realloc(m->idem_log, cap * sizeof *log);
+        if (log == NULL) {
+            return FR_ENOMEM;
+        }
+        m->idem_log = log;
+        m->idem_log_cap = cap;
+    }
     char *copy = strdup(doc);
-    if (copy == NULL) {
+    char *key_copy = strdup(k);
+    if (copy == NULL || key_copy == NULL) {
+        free(copy);
+        free(key_copy);
         return FR_ENOMEM;
     }
-    free(fr__idmap_get(&m->idem_pending, k));
+    char *prev = fr__idmap_get(&m->idem_pending, k);
     if (fr__idmap_put(&m->idem_pending, k, copy) != FR_OK) {
         free(copy);
+        free(key_copy);
         return FR_ENOMEM;
     }
+    m->idem_log[m->idem_log_len++] = (struct idem_undo){key_copy, prev};
     return FR_OK;
 }
 
@@ -234,7 +306,11 @@ static int memory_get_idempotency(fr_store *store, const char *scope, const char
     if (!idem_key(k, sizeof k, scope, key)) {
         return FR_ENOTFOUND;
     }
-    const char *found = fr__idmap_get(&m->idempotency, k);
+    /* The open transaction's own records first (required with savepoints). */
+    const char *found = fr__idmap_get(&m->idem_pending, k);
+    if (found == NULL) {
+        found = fr__idmap_get(&m->idempotency, k);
+    }
     if (found == NULL) {
         return FR_ENOTFOUND;
     }
@@ -411,6 +487,30 @@ static const struct fr_store_methods memory_methods = {
     .put_plan = memory_put_plan,
 };
 
+/* The same with savepoints: the engine then runs calls in groups (group.c),
+ * as with PostgreSQL; the tests use it to exercise that path. */
+static const struct fr_store_methods memory_grouped_methods = {
+    .version = FR_STORE_METHODS_VERSION,
+    .close = memory_close,
+    .load = memory_load,
+    .begin = memory_begin,
+    .commit = memory_commit,
+    .rollback = memory_rollback,
+    .put_pool = memory_put_pool,
+    .put_allocation = memory_put_allocation,
+    .put_request = memory_put_request,
+    .put_conflict = memory_put_conflict,
+    .append_event = memory_append_event,
+    .events_after = memory_events_after,
+    .control = memory_control,
+    .put_sample = memory_put_sample,
+    .put_idempotency = memory_put_idempotency,
+    .get_idempotency = memory_get_idempotency,
+    .put_plan = memory_put_plan,
+    .savepoint = memory_savepoint,
+    .rollback_to_savepoint = memory_rollback_to_savepoint,
+};
+
 FR_API int fr_store_memory_open(fr_store **out)
 {
     if (out == NULL) {
@@ -423,4 +523,13 @@ FR_API int fr_store_memory_open(fr_store **out)
     m->base.methods = &memory_methods;
     *out = &m->base;
     return FR_OK;
+}
+
+int fr__store_memory_open_grouped(fr_store **out)
+{
+    int rc = fr_store_memory_open(out);
+    if (rc == FR_OK) {
+        (*out)->methods = &memory_grouped_methods;
+    }
+    return rc;
 }

@@ -8,6 +8,11 @@
  * failure before the store's commit returned OK undoes everything: the
  * journal holds each touched record's state before the transaction, and the
  * indexes are recomputed from it.  So a failed call changes nothing.
+ *
+ * With a store that has savepoints, a transaction may instead join the
+ * group of calls sharing one store transaction (group.c): begin sets a
+ * savepoint, abort rolls back to it, and commit hands the journal to the
+ * group, which undoes it if the group's store commit fails.
  */
 #include <assert.h>
 #include <stdio.h>
@@ -672,9 +677,19 @@ int fr__mark_pool_dirty(fr_engine *e, fr__pool_rec *pool)
 
 /* ---- begin / commit / abort ---------------------------------------------- */
 
+static int txn_start(fr_engine *e, int64_t now_ms, const char *actor);
+
 int fr__txn_begin(fr_engine *e, int64_t now_ms, const char *actor)
 {
     assert(e->txn.id == 0);
+    if (e->group != NULL) {
+        /* A group's store transaction is open: the writer lock is held, so
+         * the view is current; mark where this transaction's writes start. */
+        if (e->store->methods->savepoint(e->store) != FR_OK) {
+            return FR_ESTORE;
+        }
+        return txn_start(e, now_ms, actor);
+    }
     /* begin takes the store's writer lock; if another process wrote since,
      * the view catches up under it (catchup.c), or is loaded again outside
      * the transaction and the lock taken anew (bounded: a store that keeps
@@ -700,6 +715,18 @@ int fr__txn_begin(fr_engine *e, int64_t now_ms, const char *actor)
             return rc == FR_ENOMEM ? rc : FR_ESTORE;
         }
     }
+    if (e->batching) {
+        int rc = fr__group_open(e);
+        if (rc != FR_OK) {
+            e->store->methods->rollback(e->store);
+            return rc;
+        }
+    }
+    return txn_start(e, now_ms, actor);
+}
+
+static int txn_start(fr_engine *e, int64_t now_ms, const char *actor)
+{
     e->txn.id = ++e->txn_seq;
     e->txn.now_ms = now_ms;
     e->txn.actor = actor != NULL ? actor : "anonymous";
@@ -743,9 +770,7 @@ static void free_snapshot(int kind, void *snap)
 static void txn_reset(fr_engine *e)
 {
     fr__txn *t = &e->txn;
-    for (size_t i = 0; i < t->journal_len; i++) {
-        free_snapshot(t->journal[i].kind, t->journal[i].snapshot);
-    }
+    fr__journal_forget(t->journal, t->journal_len);
     for (size_t i = 0; i < t->events_len; i++) {
         fr_event_clear(&t->events[i]);
     }
@@ -862,13 +887,10 @@ static void undo_plan(fr_engine *e, fr__plan_rec *rec, fr_plan *snap)
     free(snap);
 }
 
-void fr__txn_abort(fr_engine *e)
+void fr__journal_undo(fr_engine *e, fr__journal_entry *entries, size_t n)
 {
-    fr__txn *t = &e->txn;
-    assert(t->id != 0);
-    e->store->methods->rollback(e->store);
-    for (size_t i = t->journal_len; i > 0; i--) {
-        fr__journal_entry *j = &t->journal[i - 1];
+    for (size_t i = n; i > 0; i--) {
+        fr__journal_entry *j = &entries[i - 1];
         switch (j->kind) {
         case FR_ENTITY_POOL:
             undo_pool(e, j->rec, j->snapshot);
@@ -897,6 +919,27 @@ void fr__txn_abort(fr_engine *e)
     }
     /* Records restored keep journal_txn == t->id; ids never repeat, so a
      * stale mark can never match a future transaction. */
+}
+
+void fr__journal_forget(fr__journal_entry *entries, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free_snapshot(entries[i].kind, entries[i].snapshot);
+        entries[i].snapshot = NULL;
+    }
+}
+
+void fr__txn_abort(fr_engine *e)
+{
+    fr__txn *t = &e->txn;
+    assert(t->id != 0);
+    if (e->group != NULL) {
+        /* Only this transaction's writes go; the group's earlier ones stay. */
+        e->store->methods->rollback_to_savepoint(e->store);
+    } else {
+        e->store->methods->rollback(e->store);
+    }
+    fr__journal_undo(e, t->journal, t->journal_len);
     txn_reset(e);
 }
 
@@ -1014,10 +1057,15 @@ int fr__txn_commit(fr_engine *e, fr_result *res)
             rc = FR_ESTORE;
         }
     }
-    if (rc == FR_OK) {
+    if (rc == FR_OK && e->group != NULL) {
+        rc = fr__group_join(e); /* committed with the group, later */
+    } else if (rc == FR_OK) {
         rc = e->store->methods->commit(e->store);
         if (rc != FR_OK) {
             rc = FR_ESTORE;
+        }
+        if (rc == FR_OK) {
+            e->call_committed = 1; /* sync before acknowledging */
         }
     }
     if (rc != FR_OK) {
@@ -1035,7 +1083,6 @@ int fr__txn_commit(fr_engine *e, fr_result *res)
         return rc;
     }
     e->head_seq += (int64_t)e->txn.events_len;
-    e->call_committed = 1;
     txn_reset(e);
     return FR_OK;
 }

@@ -51,6 +51,7 @@
 #include <unistd.h>
 
 #include "fleetres.h"
+#include "fr_int.h"
 
 /* ---------------------------------------------------------------------------
  * Scales and the small vocabularies the generator draws from.
@@ -2776,6 +2777,10 @@ static int op_advance(model *m) {
  * ------------------------------------------------------------------------- */
 static int64_t model_clock(void *ctx) { return *(const int64_t *)ctx; }
 
+/* The memory store with savepoints: every call runs inside a group
+ * (lib/group.c), refused ones roll back to their savepoint. */
+static int g_grouped;
+
 static void engine_open(model *m) {
     fr_engine_options opt;
     memset(&opt, 0, sizeof opt);
@@ -2787,7 +2792,15 @@ static void engine_open(model *m) {
     opt.seed = m->seed * 1000 + 1 + m->reopen_count;
     char err[256] = "";
     fr_engine *engine = NULL;
-    int rc = fr_engine_open(m->uri, &opt, &engine, err, sizeof err);
+    int rc;
+    if (g_grouped) {
+        fr_store *store = NULL;
+        rc = fr__store_memory_open_grouped(&store);
+        MCHECK(m, rc == FR_OK, "fr__store_memory_open_grouped: %s", ec(rc));
+        rc = fr_engine_open_store(store, &opt, &engine, err, sizeof err);
+    } else {
+        rc = fr_engine_open(m->uri, &opt, &engine, err, sizeof err);
+    }
     MCHECK(m, rc == FR_OK && engine != NULL, "fr_engine_open(%s): %s: %s", m->uri, ec(rc), err);
     m->engine = engine;
 }
@@ -2888,7 +2901,7 @@ static void print_stats(const model *m, long nops, int sqlite) {
             "%zu allocations, %zu requests, %ld dispatched (%ld past a pending one), mean live "
             "%.1f, mean pending %.1f; %ld holds and %ld requests expired; over_capacity open "
             "after %ld ops, %ld auto-resolved\n",
-            m->seed, sqlite ? "sqlite" : "memory", nops, m->stat_ok, m->stat_err, m->npools,
+            m->seed, sqlite ? "sqlite" : g_grouped ? "memory, grouped" : "memory", nops, m->stat_ok, m->stat_err, m->npools,
             m->nallocs, m->nreqs, m->stat_dispatched, m->stat_contested,
             (double)m->stat_live_sum / (double)nops, (double)m->stat_pending_sum / (double)nops,
             m->stat_holds_expired, m->stat_reqs_expired, m->stat_conflict_ops,
@@ -3008,6 +3021,18 @@ ParameterizedTestParameters(model, memory) {
 }
 
 ParameterizedTest(model_case *c, model, memory, .timeout = 120) { run_case(c, 0); }
+
+/* The memory store with savepoints (calls in groups, as on PostgreSQL):
+ * seeds 201..216, 3,125 operations each, in 2 cases. */
+ParameterizedTestParameters(model, grouped) {
+    static model_case cases[] = {{201, 8, 3125}, {209, 8, 3125}};
+    return cr_make_param_array(model_case, cases, sizeof cases / sizeof cases[0]);
+}
+
+ParameterizedTest(model_case *c, model, grouped, .timeout = 120) {
+    g_grouped = 1;
+    run_case(c, 0);
+}
 
 /* SQLite file store (no fsync): seeds 101 and 102, 10,000 operations each,
  * closed and reopened in the middle and at the end. */

@@ -31,6 +31,7 @@ static void drop_if_broken(pg_conn *c)
     if (c->pg != NULL && PQstatus(c->pg) != CONNECTION_OK) {
         PQfinish(c->pg);
         c->pg = NULL;
+        c->prepared = 0;
     }
 }
 
@@ -45,6 +46,7 @@ void frs_pg_close(pg_conn *c)
         PQfinish(c->pg);
         c->pg = NULL;
     }
+    c->prepared = 0;
 }
 
 int frs_pg_cell_i64(const PGresult *r, int row, int col, int64_t *out)

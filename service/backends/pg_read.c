@@ -315,6 +315,10 @@ int frs_pg_events_after(fr_store *store, int64_t after, size_t limit, const char
 int frs_pg_get_idempotency(fr_store *store, const char *scope, const char *key, char **doc)
 {
     pg_store *s = (pg_store *)store;
+    int pending = frs_pg_pending_idempotency(s, scope, key, doc);
+    if (pending != FR_ENOTFOUND) {
+        return pending; /* put earlier in this transaction, not sent yet */
+    }
     const char *values[2] = {scope, key};
     PGresult *r = NULL;
     if (frs_pg_main_exec(s,

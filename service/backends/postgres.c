@@ -198,9 +198,74 @@ static int pg_begin(fr_store *store, int64_t *head_seq)
     s->prefetched_after = s->known_seq;
     s->others_active = seq != s->known_seq;
     s->known_seq = seq; /* the engine catches up to it (or reloads) */
-    frs_sql_reset(&s->batch);
+    frs_pg_batch_reset(&s->batch);
     *head_seq = seq;
     return FR_OK;
+}
+
+/* ---- savepoints and pending idempotency records ------------------------------ */
+
+static void idem_truncate(pg_store *s, size_t len)
+{
+    while (s->idem_len > len) {
+        pg_idem_rec *r = &s->idem[--s->idem_len];
+        free(r->scope);
+        free(r->key);
+        free(r->doc);
+    }
+}
+
+static int idem_remember(pg_store *s, const char *scope, const char *key, const char *doc)
+{
+    if (s->idem_len == s->idem_cap) {
+        size_t cap = s->idem_cap == 0 ? 16 : s->idem_cap * 2;
+        pg_idem_rec *items = realloc(s->idem, cap * sizeof *items);
+        if (items == NULL) {
+            return FR_ENOMEM;
+        }
+        s->idem = items;
+        s->idem_cap = cap;
+    }
+    pg_idem_rec r = {strdup(scope), strdup(key), strdup(doc)};
+    if (r.scope == NULL || r.key == NULL || r.doc == NULL) {
+        free(r.scope);
+        free(r.key);
+        free(r.doc);
+        return FR_ENOMEM;
+    }
+    s->idem[s->idem_len++] = r;
+    return FR_OK;
+}
+
+int frs_pg_pending_idempotency(pg_store *s, const char *scope, const char *key, char **doc)
+{
+    for (size_t i = s->idem_len; i > 0; i--) {
+        const pg_idem_rec *r = &s->idem[i - 1];
+        if (strcmp(r->scope, scope) == 0 && strcmp(r->key, key) == 0) {
+            *doc = strdup(r->doc);
+            return *doc != NULL ? FR_OK : FR_ENOMEM;
+        }
+    }
+    return FR_ENOTFOUND;
+}
+
+static int pg_savepoint(fr_store *store)
+{
+    pg_store *s = pg_of(store);
+    assert(s->in_txn);
+    s->mark = frs_pg_batch_here(&s->batch);
+    s->mark_seq = s->last_seq;
+    s->mark_idem = s->idem_len;
+    return FR_OK;
+}
+
+static void pg_rollback_to_savepoint(fr_store *store)
+{
+    pg_store *s = pg_of(store);
+    assert(s->in_txn);
+    frs_pg_batch_rewind(&s->batch, s->mark);
+    s->last_seq = s->mark_seq;
+    idem_truncate(s, s->mark_idem);
 }
 
 void frs_pg_drop_prefetch(pg_store *s)
@@ -216,7 +281,8 @@ static void pg_rollback(fr_store *store)
         return;
     }
     s->in_txn = 0;
-    frs_sql_reset(&s->batch);
+    frs_pg_batch_reset(&s->batch);
+    idem_truncate(s, 0);
     frs_pg_drop_prefetch(s);
     if (s->main.pg != NULL) {
         char ignored[128];
@@ -224,22 +290,38 @@ static void pg_rollback(fr_store *store)
     }
 }
 
+/* Prepares the write statements once per main connection (a new connection
+ * after a restart has none; PREPARE outlives a rolled-back transaction). */
+static int ensure_prepared(pg_store *s)
+{
+    if (s->main.prepared) {
+        return 0;
+    }
+    if (frs_pg_exec(&s->main, s->prepare_sql, PGRES_COMMAND_OK, NULL, s->message,
+                    sizeof s->message) != 0) {
+        return -1;
+    }
+    s->main.prepared = 1;
+    return 0;
+}
+
 static int pg_commit(fr_store *store)
 {
     pg_store *s = pg_of(store);
     assert(s->in_txn);
-    if (s->last_seq != s->begin_seq) {
-        frs_sql_raw(&s->batch, "UPDATE fleet_resources.head SET seq = ");
-        frs_sql_int(&s->batch, s->last_seq);
-        frs_sql_raw(&s->batch, " WHERE id = 1;");
-    }
-    frs_sql_raw(&s->batch, "COMMIT");
-    if (s->batch.oom) {
+    if (frs_pg_batch_oom(&s->batch)) {
         pg_rollback(store);
         return FR_ENOMEM;
     }
-    int rc = frs_pg_exec(&s->main, s->batch.text, PGRES_COMMAND_OK, NULL, s->message,
-                         sizeof s->message);
+    int rc = s->main.pg == NULL ? -1 : ensure_prepared(s);
+    if (rc == 0) {
+        rc = frs_pg_batch_commit(s->main.pg, &s->batch,
+                                 s->last_seq != s->begin_seq ? s->last_seq : -1, s->message,
+                                 sizeof s->message);
+        if (rc < 0) {
+            frs_pg_close(&s->main); /* its state is unknown: reconnect on next use */
+        }
+    }
     if (rc == 0 && PQtransactionStatus(s->main.pg) != PQTRANS_IDLE) {
         snprintf(s->message, sizeof s->message, "postgres: COMMIT left a transaction open");
         rc = -1;
@@ -251,7 +333,8 @@ static int pg_commit(fr_store *store)
         return failed(s);
     }
     s->in_txn = 0;
-    frs_sql_reset(&s->batch);
+    frs_pg_batch_reset(&s->batch);
+    idem_truncate(s, 0);
     frs_pg_drop_prefetch(s);
     s->known_seq = s->last_seq;
     frs_pg_note_commit(s);
@@ -268,52 +351,8 @@ static int check_txn(pg_store *s)
 
 static int end_statement(pg_store *s)
 {
-    frs_sql_raw(&s->batch, ";");
-    return s->batch.oom ? FR_ENOMEM : FR_OK;
+    return frs_pg_batch_oom(&s->batch) ? FR_ENOMEM : FR_OK;
 }
-
-/* The column list "(a, b, c)" after INSERT INTO table, and the update
- * clause for every column but the first (the id). */
-static void upsert_head(frs_sqlbuf *b, const char *table, const char *columns)
-{
-    frs_sql_raw(b, "INSERT INTO fleet_resources.");
-    frs_sql_raw(b, table);
-    frs_sql_raw(b, " (");
-    frs_sql_raw(b, columns);
-    frs_sql_raw(b, ") VALUES (");
-}
-
-static void upsert_tail(frs_sqlbuf *b, const char *conflict, const char *columns)
-{
-    frs_sql_raw(b, ") ON CONFLICT (");
-    frs_sql_raw(b, conflict);
-    frs_sql_raw(b, ") DO UPDATE SET ");
-    /* columns is "id, a, b": every one after the key gets = excluded.x */
-    const char *p = strchr(columns, ',');
-    int first = 1;
-    char name[64];
-    while (p != NULL) {
-        p++;
-        while (*p == ' ') {
-            p++;
-        }
-        size_t n = strcspn(p, ",");
-        if (n >= sizeof name) {
-            b->oom = 1;
-            return;
-        }
-        memcpy(name, p, n);
-        name[n] = 0;
-        frs_sql_raw(b, first ? "" : ", ");
-        frs_sql_raw(b, name);
-        frs_sql_raw(b, " = excluded.");
-        frs_sql_raw(b, name);
-        first = 0;
-        p = strchr(p, ',');
-    }
-}
-
-#define COMMA frs_sql_raw(b, ", ")
 
 static int pg_put_pool(fr_store *store, const fr_pool *p)
 {
@@ -321,18 +360,14 @@ static int pg_put_pool(fr_store *store, const fr_pool *p)
     if (check_txn(s) != FR_OK) {
         return FR_ESTORE;
     }
-    static const char cols[] = "id, fleet_id, name, resource_type, site, status, deleted,"
-                               " total_capacity, version, created_at, updated_at, doc";
-    frs_sqlbuf *b = &s->batch;
-    upsert_head(b, "resource_pools", cols);
-    frs_sql_id(b, p->id), COMMA, frs_sql_lit(b, p->fleet_id), COMMA;
-    frs_sql_lit(b, p->name), COMMA, frs_sql_lit(b, p->resource_type), COMMA;
-    frs_sql_lit(b, p->site), COMMA, frs_sql_lit(b, fr_pool_status_name(p->status)), COMMA;
-    frs_sql_raw(b, p->deleted ? "true" : "false"), COMMA;
-    frs_sql_qty(b, p->total_capacity_milli), COMMA, frs_sql_int(b, p->version), COMMA;
-    frs_sql_ts(b, p->created_at_ms), COMMA, frs_sql_ts(b, p->updated_at_ms), COMMA;
-    frs_sql_jsonb(b, fr__pool_to_json_text(p));
-    upsert_tail(b, "id", cols);
+    frs_pg_batch *b = &s->batch;
+    frs_pg_batch_start(b, FRS_PG_PUT_POOL);
+    frs_pg_arg_id(b, p->id), frs_pg_arg_text(b, p->fleet_id), frs_pg_arg_text(b, p->name);
+    frs_pg_arg_text(b, p->resource_type), frs_pg_arg_text(b, p->site);
+    frs_pg_arg_text(b, fr_pool_status_name(p->status)), frs_pg_arg_bool(b, p->deleted);
+    frs_pg_arg_qty(b, p->total_capacity_milli), frs_pg_arg_int(b, p->version);
+    frs_pg_arg_ts(b, p->created_at_ms), frs_pg_arg_ts(b, p->updated_at_ms);
+    frs_pg_arg_doc(b, fr__pool_to_json_text(p));
     return end_statement(s);
 }
 
@@ -342,19 +377,15 @@ static int pg_put_allocation(fr_store *store, const fr_allocation *a)
     if (check_txn(s) != FR_OK) {
         return FR_ESTORE;
     }
-    static const char cols[] = "id, fleet_id, pool_id, vehicle_id, request_id, status, quantity,"
-                               " start_at, end_at, version, created_at, updated_at, doc";
-    frs_sqlbuf *b = &s->batch;
-    upsert_head(b, "resource_allocations", cols);
-    frs_sql_id(b, a->id), COMMA, frs_sql_lit(b, a->fleet_id), COMMA;
-    frs_sql_id(b, a->pool_id), COMMA, frs_sql_lit(b, a->vehicle_id), COMMA;
-    frs_sql_id(b, a->request_id), COMMA;
-    frs_sql_lit(b, fr_allocation_status_name(a->status)), COMMA;
-    frs_sql_qty(b, a->quantity_milli), COMMA, frs_sql_ts(b, a->start_ms), COMMA;
-    frs_sql_ts(b, a->end_ms), COMMA, frs_sql_int(b, a->version), COMMA;
-    frs_sql_ts(b, a->created_at_ms), COMMA, frs_sql_ts(b, a->updated_at_ms), COMMA;
-    frs_sql_jsonb(b, fr__allocation_to_json_text(a));
-    upsert_tail(b, "id", cols);
+    frs_pg_batch *b = &s->batch;
+    frs_pg_batch_start(b, FRS_PG_PUT_ALLOCATION);
+    frs_pg_arg_id(b, a->id), frs_pg_arg_text(b, a->fleet_id), frs_pg_arg_id(b, a->pool_id);
+    frs_pg_arg_text(b, a->vehicle_id), frs_pg_arg_id(b, a->request_id);
+    frs_pg_arg_text(b, fr_allocation_status_name(a->status));
+    frs_pg_arg_qty(b, a->quantity_milli), frs_pg_arg_ts(b, a->start_ms);
+    frs_pg_arg_ts(b, a->end_ms), frs_pg_arg_int(b, a->version);
+    frs_pg_arg_ts(b, a->created_at_ms), frs_pg_arg_ts(b, a->updated_at_ms);
+    frs_pg_arg_doc(b, fr__allocation_to_json_text(a));
     return end_statement(s);
 }
 
@@ -364,18 +395,14 @@ static int pg_put_request(fr_store *store, const fr_request *r)
     if (check_txn(s) != FR_OK) {
         return FR_ESTORE;
     }
-    static const char cols[] = "id, fleet_id, resource_type, status, priority, quantity,"
-                               " allocation_id, version, created_at, updated_at, doc";
-    frs_sqlbuf *b = &s->batch;
-    upsert_head(b, "resource_requests", cols);
-    frs_sql_id(b, r->id), COMMA, frs_sql_lit(b, r->fleet_id), COMMA;
-    frs_sql_lit(b, r->resource_type), COMMA;
-    frs_sql_lit(b, fr_request_status_name(r->status)), COMMA;
-    frs_sql_int(b, r->priority), COMMA, frs_sql_qty(b, r->quantity_milli), COMMA;
-    frs_sql_id(b, r->allocation_id), COMMA, frs_sql_int(b, r->version), COMMA;
-    frs_sql_ts(b, r->created_at_ms), COMMA, frs_sql_ts(b, r->updated_at_ms), COMMA;
-    frs_sql_jsonb(b, fr__request_to_json_text(r));
-    upsert_tail(b, "id", cols);
+    frs_pg_batch *b = &s->batch;
+    frs_pg_batch_start(b, FRS_PG_PUT_REQUEST);
+    frs_pg_arg_id(b, r->id), frs_pg_arg_text(b, r->fleet_id);
+    frs_pg_arg_text(b, r->resource_type), frs_pg_arg_text(b, fr_request_status_name(r->status));
+    frs_pg_arg_int(b, r->priority), frs_pg_arg_qty(b, r->quantity_milli);
+    frs_pg_arg_id(b, r->allocation_id), frs_pg_arg_int(b, r->version);
+    frs_pg_arg_ts(b, r->created_at_ms), frs_pg_arg_ts(b, r->updated_at_ms);
+    frs_pg_arg_doc(b, fr__request_to_json_text(r));
     return end_statement(s);
 }
 
@@ -385,17 +412,13 @@ static int pg_put_conflict(fr_store *store, const fr_conflict *c)
     if (check_txn(s) != FR_OK) {
         return FR_ESTORE;
     }
-    static const char cols[] = "id, fleet_id, pool_id, type, status, version, created_at,"
-                               " updated_at, doc";
-    frs_sqlbuf *b = &s->batch;
-    upsert_head(b, "resource_conflicts", cols);
-    frs_sql_id(b, c->id), COMMA, frs_sql_lit(b, c->fleet_id), COMMA;
-    frs_sql_id(b, c->pool_id), COMMA, frs_sql_lit(b, fr_conflict_type_name(c->type)), COMMA;
-    frs_sql_lit(b, fr_conflict_status_name(c->status)), COMMA;
-    frs_sql_int(b, c->version), COMMA, frs_sql_ts(b, c->created_at_ms), COMMA;
-    frs_sql_ts(b, c->updated_at_ms), COMMA;
-    frs_sql_jsonb(b, fr__conflict_to_json_text(c));
-    upsert_tail(b, "id", cols);
+    frs_pg_batch *b = &s->batch;
+    frs_pg_batch_start(b, FRS_PG_PUT_CONFLICT);
+    frs_pg_arg_id(b, c->id), frs_pg_arg_text(b, c->fleet_id), frs_pg_arg_id(b, c->pool_id);
+    frs_pg_arg_text(b, fr_conflict_type_name(c->type));
+    frs_pg_arg_text(b, fr_conflict_status_name(c->status)), frs_pg_arg_int(b, c->version);
+    frs_pg_arg_ts(b, c->created_at_ms), frs_pg_arg_ts(b, c->updated_at_ms);
+    frs_pg_arg_doc(b, fr__conflict_to_json_text(c));
     return end_statement(s);
 }
 
@@ -405,16 +428,12 @@ static int pg_put_sample(fr_store *store, const fr_sample *x)
     if (check_txn(s) != FR_OK) {
         return FR_ESTORE;
     }
-    static const char cols[] = "id, pool_id, fleet_id, sampled_at, used, capacity, source,"
-                               " created_at, doc";
-    frs_sqlbuf *b = &s->batch;
-    upsert_head(b, "resource_utilization", cols);
-    frs_sql_id(b, x->id), COMMA, frs_sql_id(b, x->pool_id), COMMA;
-    frs_sql_lit(b, x->fleet_id), COMMA, frs_sql_ts(b, x->timestamp_ms), COMMA;
-    frs_sql_qty(b, x->used_milli), COMMA, frs_sql_qty(b, x->capacity_milli), COMMA;
-    frs_sql_lit(b, x->source), COMMA, frs_sql_ts(b, x->created_at_ms), COMMA;
-    frs_sql_jsonb(b, fr__sample_to_json_text(x));
-    upsert_tail(b, "id", cols);
+    frs_pg_batch *b = &s->batch;
+    frs_pg_batch_start(b, FRS_PG_PUT_SAMPLE);
+    frs_pg_arg_id(b, x->id), frs_pg_arg_id(b, x->pool_id), frs_pg_arg_text(b, x->fleet_id);
+    frs_pg_arg_ts(b, x->timestamp_ms), frs_pg_arg_qty(b, x->used_milli);
+    frs_pg_arg_qty(b, x->capacity_milli), frs_pg_arg_text(b, x->source);
+    frs_pg_arg_ts(b, x->created_at_ms), frs_pg_arg_doc(b, fr__sample_to_json_text(x));
     return end_statement(s);
 }
 
@@ -424,15 +443,12 @@ static int pg_put_plan(fr_store *store, const fr_plan *plan)
     if (check_txn(s) != FR_OK) {
         return FR_ESTORE;
     }
-    static const char cols[] = "id, fleet_id, status, version, created_at, updated_at, doc";
-    frs_sqlbuf *b = &s->batch;
-    upsert_head(b, "resource_planning", cols);
-    frs_sql_id(b, plan->id), COMMA, frs_sql_lit(b, plan->fleet_id), COMMA;
-    frs_sql_lit(b, fr_plan_status_name(plan->status)), COMMA;
-    frs_sql_int(b, plan->version), COMMA, frs_sql_ts(b, plan->created_at_ms), COMMA;
-    frs_sql_ts(b, plan->updated_at_ms), COMMA;
-    frs_sql_jsonb(b, fr__plan_to_json_text(plan));
-    upsert_tail(b, "id", cols);
+    frs_pg_batch *b = &s->batch;
+    frs_pg_batch_start(b, FRS_PG_PUT_PLAN);
+    frs_pg_arg_id(b, plan->id), frs_pg_arg_text(b, plan->fleet_id);
+    frs_pg_arg_text(b, fr_plan_status_name(plan->status)), frs_pg_arg_int(b, plan->version);
+    frs_pg_arg_ts(b, plan->created_at_ms), frs_pg_arg_ts(b, plan->updated_at_ms);
+    frs_pg_arg_doc(b, fr__plan_to_json_text(plan));
     return end_statement(s);
 }
 
@@ -443,14 +459,12 @@ static int pg_put_idempotency(fr_store *store, const char *scope, const char *ke
     if (check_txn(s) != FR_OK) {
         return FR_ESTORE;
     }
-    static const char cols[] = "scope, key, created_at, doc";
-    frs_sqlbuf *b = &s->batch;
-    upsert_head(b, "idempotency_keys", cols);
-    frs_sql_lit(b, scope), COMMA, frs_sql_lit(b, key), COMMA;
-    frs_sql_ts(b, created_at_ms), COMMA, frs_sql_lit(b, doc);
-    frs_sql_raw(b, ") ON CONFLICT (scope, key) DO UPDATE SET created_at = excluded.created_at,"
-                   " doc = excluded.doc");
-    return end_statement(s);
+    frs_pg_batch *b = &s->batch;
+    frs_pg_batch_start(b, FRS_PG_PUT_IDEMPOTENCY);
+    frs_pg_arg_text(b, scope), frs_pg_arg_text(b, key), frs_pg_arg_ts(b, created_at_ms);
+    frs_pg_arg_text(b, doc);
+    int rc = end_statement(s);
+    return rc == FR_OK ? idem_remember(s, scope, key, doc) : rc;
 }
 
 static int pg_append_event(fr_store *store, const fr_event *e)
@@ -462,15 +476,12 @@ static int pg_append_event(fr_store *store, const fr_event *e)
     if (check_txn(s) != FR_OK) {
         return FR_ESTORE;
     }
-    frs_sqlbuf *b = &s->batch;
-    frs_sql_raw(b, "INSERT INTO fleet_resources.events (seq, id, type, entity_type, entity_id,"
-                   " fleet_id, occurred_at_ms, actor, data) VALUES (");
-    frs_sql_int(b, e->seq), COMMA, frs_sql_lit(b, e->id), COMMA, frs_sql_lit(b, e->type), COMMA;
-    frs_sql_lit(b, fr_entity_type_name(e->entity_type)), COMMA;
-    frs_sql_id(b, e->entity_id), COMMA, frs_sql_lit(b, e->fleet_id), COMMA;
-    frs_sql_int(b, e->occurred_at_ms), COMMA, frs_sql_lit(b, e->actor), COMMA;
-    frs_sql_lit(b, e->data_json);
-    frs_sql_raw(b, ")");
+    frs_pg_batch *b = &s->batch;
+    frs_pg_batch_start(b, FRS_PG_APPEND_EVENT);
+    frs_pg_arg_int(b, e->seq), frs_pg_arg_text(b, e->id), frs_pg_arg_text(b, e->type);
+    frs_pg_arg_text(b, fr_entity_type_name(e->entity_type)), frs_pg_arg_id(b, e->entity_id);
+    frs_pg_arg_text(b, e->fleet_id), frs_pg_arg_int(b, e->occurred_at_ms);
+    frs_pg_arg_text(b, e->actor), frs_pg_arg_text(b, e->data_json);
     int rc = end_statement(s);
     if (rc == FR_OK) {
         s->last_seq = e->seq;
@@ -612,7 +623,10 @@ static void pg_close(fr_store *store)
         frs_pg_close(&s->sync[i].conn);
     }
     free(s->sync);
-    frs_sql_free(&s->batch);
+    frs_pg_batch_free(&s->batch);
+    free(s->prepare_sql);
+    idem_truncate(s, 0);
+    free(s->idem);
     pthread_cond_destroy(&s->flushed);
     pthread_mutex_destroy(&s->lock);
     free(s->url);
@@ -638,6 +652,8 @@ static const struct fr_store_methods pg_methods = {
     .put_idempotency = pg_put_idempotency,
     .get_idempotency = frs_pg_get_idempotency,
     .sync = pg_sync,
+    .savepoint = pg_savepoint,
+    .rollback_to_savepoint = pg_rollback_to_savepoint,
 };
 
 static int check_schema(pg_store *s, char *err, size_t err_size)
@@ -680,8 +696,11 @@ static pg_store *store_new(const char *url, const frs_pg_options *opt)
     int n = s->opt.sync_connections;
     s->sync_count = n <= 0 ? FRS_PG_SYNC_DEFAULT : n > FRS_PG_SYNC_MAX ? FRS_PG_SYNC_MAX : n;
     s->url = strdup(url);
+    s->prepare_sql = frs_pg_prepare_text();
     s->sync = calloc((size_t)s->sync_count, sizeof *s->sync);
-    if (s->url == NULL || s->sync == NULL || pthread_mutex_init(&s->lock, NULL) != 0) {
+    if (s->url == NULL || s->sync == NULL || s->prepare_sql == NULL ||
+        pthread_mutex_init(&s->lock, NULL) != 0) {
+        free(s->prepare_sql);
         free(s->url);
         free(s->sync);
         free(s);
@@ -689,6 +708,7 @@ static pg_store *store_new(const char *url, const frs_pg_options *opt)
     }
     if (pthread_cond_init(&s->flushed, NULL) != 0) {
         pthread_mutex_destroy(&s->lock);
+        free(s->prepare_sql);
         free(s->url);
         free(s->sync);
         free(s);
