@@ -2350,3 +2350,58 @@ Test(store_pg_only, two_engines_share_capacity_and_reload_when_ahead)
     fr_engine_close(a);
     fr_engine_close(b);
 }
+
+/* Savepoints (methods version 6): a rollback to the savepoint drops the
+ * writes after it, idempotency records included, and keeps the transaction;
+ * an entity put twice in one transaction is stored as put last (the writes
+ * of one kind go in one statement, which keeps the last of each id). */
+Test(store_pg_only, savepoints_and_an_entity_put_twice_in_one_transaction)
+{
+    SKIP_WITHOUT_PG();
+    fr_store *store = open_store(&BACKENDS[BACKEND_PG]);
+    const struct fr_store_methods *m = store->methods;
+    cr_assert(m->version >= 6 && m->savepoint != NULL && m->rollback_to_savepoint != NULL);
+    cr_assert_eq(begin(store), 0);
+    cr_assert_eq(m->savepoint(store), FR_OK);
+    fr_allocation a = sample_allocation("01900000-0000-7000-8000-0000000000a1", T0);
+    cr_assert_eq(m->put_allocation(store, &a), FR_OK);
+    append(store, 1, "fleet-a");
+    cr_assert_eq(m->savepoint(store), FR_OK);
+    fr_allocation dropped = sample_allocation("01900000-0000-7000-8000-0000000000a2", T0 + 1);
+    cr_assert_eq(m->put_allocation(store, &dropped), FR_OK);
+    cr_assert_eq(m->put_idempotency(store, "POST /allocations", "k-1", "{\"x\":1}", T0), FR_OK);
+    char *doc = NULL;
+    cr_assert_eq(m->get_idempotency(store, "POST /allocations", "k-1", &doc), FR_OK,
+                 "the open transaction's record is visible to it");
+    cr_assert_str_eq(doc, "{\"x\":1}");
+    free(doc);
+    doc = NULL;
+    append(store, 2, "fleet-a");
+    m->rollback_to_savepoint(store);
+    cr_assert_eq(m->get_idempotency(store, "POST /allocations", "k-1", &doc), FR_ENOTFOUND);
+    cr_assert_eq(m->savepoint(store), FR_OK);
+    a.version = 2;
+    a.status = FR_ALLOC_CONFIRMED;
+    a.hold_expires_at_ms = FR_TIME_NULL;
+    cr_assert_eq(m->put_allocation(store, &a), FR_OK);
+    append(store, 2, "fleet-b"); /* seq 2 again: the dropped one is gone */
+    cr_assert_eq(m->put_idempotency(store, "POST /allocations", "k-2", "{\"y\":2}", T0), FR_OK);
+    commit(store);
+    close_store(store);
+
+    store = open_store(&BACKENDS[BACKEND_PG]);
+    collected c = {0};
+    cr_assert_eq(load_ok(store, &c), 2);
+    cr_assert_eq(c.allocations_len, 1, "the rolled-back allocation is not stored");
+    assert_allocation_eq(&c.allocations[0], &a);
+    const char *const fleet_of[] = {NULL, "fleet-a", "fleet-b"};
+    const int64_t want[] = {1, 2};
+    expect_events(store, 0, 100, NULL, fleet_of, want, 2);
+    cr_assert_eq(store->methods->get_idempotency(store, "POST /allocations", "k-1", &doc),
+                 FR_ENOTFOUND);
+    cr_assert_eq(store->methods->get_idempotency(store, "POST /allocations", "k-2", &doc), FR_OK);
+    cr_assert_str_eq(doc, "{\"y\":2}");
+    free(doc);
+    collected_clear(&c);
+    close_store(store);
+}

@@ -1,19 +1,23 @@
 /*
  * pg_batch.c — the writes of a PostgreSQL transaction, buffered until commit
- * and then sent as executions of prepared statements in one pipeline.
+ * and then sent as prepared statements in one pipeline.
  *
- * Why prepared statements: PostgreSQL parsed and planned every buffered
- * INSERT ... ON CONFLICT anew when the writes were SQL text (planning the
- * allocation upsert alone took ~0.15 ms, more than executing it), and that
- * CPU was most of a booking's cost on the database.  A prepared statement is
- * planned once per connection (plan_cache_mode = force_generic_plan), and
- * the pipeline still sends a whole transaction — the writes of every call
- * in the group, the head update and COMMIT — in one round trip.
+ * Why: when the writes were SQL text, PostgreSQL parsed and planned every
+ * INSERT ... ON CONFLICT anew (planning the allocation upsert alone took
+ * ~0.15 ms, more than executing it) and started an executor per row; that
+ * was most of a booking's CPU on the database.  Now each kind of write is one
+ * statement, prepared once per connection (generic plan), whose parameters
+ * are arrays holding every row of that kind in the transaction —
+ * INSERT ... SELECT FROM unnest($1, $2, ...) — so a group of calls costs one
+ * execution per table, and the whole transaction (every kind, the head
+ * update, COMMIT) is still one round trip.
  *
- * Values travel as text parameters (no quoting, no SQL injection by
- * construction); times as bigint milliseconds that the statement turns into
- * timestamptz as fleet_resources.ms_to_ts does.  Appends never fail loudly: the
- * first failed allocation sets oom and frs_pg_batch_end reports FR_ENOMEM.
+ * Values travel as text parameters (array literals), never spliced into SQL;
+ * times as bigint milliseconds that the statement turns into timestamptz as
+ * fleet_resources.ms_to_ts does.  An upsert keeps the last put of each key
+ * (one statement may not update a row twice; the last put is the state at
+ * commit).  Appends never fail loudly: the first failed allocation sets oom
+ * and the put reports FR_ENOMEM.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -69,11 +73,6 @@ static const struct stmt_def {
                              " actor, data",
                              "bigint, text, text, text, text, text, bigint, text, text", NULL},
 };
-
-/* Results are read back every this many statements, so that neither side's
- * socket buffer fills while the other waits (a capacity cut may write
- * thousands of conflicts in one transaction). */
-#define PIPELINE_CHUNK 256
 
 /* The most parameters of a statement (allocations: 13). */
 #define MAX_PARAMS 16
@@ -154,9 +153,14 @@ static int in_list(const char *list, const char *name)
     return 0;
 }
 
+/* PREPARE name (type[], ...) AS INSERT INTO table (columns)
+ *     SELECT u.c1, ..., <ms as timestamptz> FROM unnest($1, ...) AS u(c1, ...)
+ *     [ON CONFLICT (key) DO UPDATE SET column = excluded.column, ...]
+ * One execution writes every row of its kind in the transaction. */
 static void prepare_one(frs_sqlbuf *b, const struct stmt_def *d)
 {
     char item[64];
+    char arg[96];
     frs_sql_raw(b, "PREPARE ");
     frs_sql_raw(b, d->name);
     frs_sql_raw(b, " (");
@@ -164,22 +168,33 @@ static void prepare_one(frs_sqlbuf *b, const struct stmt_def *d)
     for (int i = 0; next_item(&types, item, sizeof item); i++) {
         frs_sql_raw(b, i > 0 ? ", " : "");
         frs_sql_raw(b, strcmp(item, "ts") == 0 ? "bigint" : item);
+        frs_sql_raw(b, "[]");
     }
     frs_sql_raw(b, ") AS INSERT INTO fleet_resources.");
     frs_sql_raw(b, d->table);
     frs_sql_raw(b, " (");
     frs_sql_raw(b, d->columns);
-    frs_sql_raw(b, ") VALUES (");
+    frs_sql_raw(b, ") SELECT ");
     types = d->types;
-    for (int i = 1; next_item(&types, item, sizeof item); i++) {
-        char arg[80];
+    int n = 0;
+    for (int i = 1; next_item(&types, item, sizeof item); i++, n++) {
         /* ms_to_ts's body, written out: the function itself ran through
-         * fmgr_sql (its body parsed per call) in the generic plan. */
+         * fmgr_sql (its body parsed per call) in a generic plan. */
         snprintf(arg, sizeof arg,
-                 strcmp(item, "ts") == 0 ? "timestamptz 'epoch' + $%d * interval '1 millisecond'"
-                                         : "$%d",
+                 strcmp(item, "ts") == 0 ? "timestamptz 'epoch' + u.c%d * interval '1 millisecond'"
+                                         : "u.c%d",
                  i);
         frs_sql_raw(b, i > 1 ? ", " : "");
+        frs_sql_raw(b, arg);
+    }
+    frs_sql_raw(b, " FROM unnest(");
+    for (int i = 1; i <= n; i++) {
+        snprintf(arg, sizeof arg, "%s$%d", i > 1 ? ", " : "", i);
+        frs_sql_raw(b, arg);
+    }
+    frs_sql_raw(b, ") AS u(");
+    for (int i = 1; i <= n; i++) {
+        snprintf(arg, sizeof arg, "%sc%d", i > 1 ? ", " : "", i);
         frs_sql_raw(b, arg);
     }
     frs_sql_raw(b, ")");
@@ -393,60 +408,210 @@ static int read_results(PGconn *pg, size_t n, int *ok, char *err, size_t err_siz
     return 0;
 }
 
-static int send_one(PGconn *pg, const frs_pg_batch *b, size_t i, const char **values)
+/* ---- one statement per kind: rows as arrays -------------------------------- */
+
+static size_t args_of(const frs_pg_batch *b, size_t i)
 {
-    const frs_pg_stmt_ref *s = &b->stmts[i];
     size_t end = i + 1 < b->stmts_len ? b->stmts[i + 1].first_arg : b->args_len;
-    int n = (int)(end - s->first_arg);
-    if (n > MAX_PARAMS) {
-        return 0; /* a put with more values than its statement: a bug */
+    return end - b->stmts[i].first_arg;
+}
+
+static const char *arg_at(const frs_pg_batch *b, size_t i, size_t k)
+{
+    size_t at = b->args[b->stmts[i].first_arg + k];
+    return at == SIZE_MAX ? NULL : b->text.text + at;
+}
+
+/* The key of an upsert row: its first argument, or its first two when the
+ * conflict target has two columns (idempotency: scope, key). */
+static int same_key(const frs_pg_batch *b, int kind, size_t x, size_t y)
+{
+    int parts = STMTS[kind].conflict != NULL && strchr(STMTS[kind].conflict, ',') ? 2 : 1;
+    for (int k = 0; k < parts; k++) {
+        const char *p = arg_at(b, x, (size_t)k), *q = arg_at(b, y, (size_t)k);
+        if (p == NULL || q == NULL ? p != q : strcmp(p, q) != 0) {
+            return 0;
+        }
     }
-    for (int k = 0; k < n; k++) {
-        size_t at = b->args[s->first_arg + (size_t)k];
-        values[k] = at == SIZE_MAX ? NULL : b->text.text + at;
+    return 1;
+}
+
+static uint64_t key_hash(const frs_pg_batch *b, int kind, size_t i)
+{
+    int parts = STMTS[kind].conflict != NULL && strchr(STMTS[kind].conflict, ',') ? 2 : 1;
+    uint64_t h = UINT64_C(1469598103934665603);
+    for (int k = 0; k < parts; k++) {
+        const char *p = arg_at(b, i, (size_t)k);
+        for (; p != NULL && *p != 0; p++) {
+            h = (h ^ (unsigned char)*p) * UINT64_C(1099511628211);
+        }
+        h = (h ^ 0x1f) * UINT64_C(1099511628211);
     }
-    return PQsendQueryPrepared(pg, STMTS[s->kind].name, n, values, NULL, NULL, 0);
+    return h;
+}
+
+/* rows[0..n) are the statements of one upsert kind in order; keeps only the
+ * last of each key (one INSERT ... ON CONFLICT may not touch a row twice;
+ * the last put is the entity's state at commit).  Returns the new n. */
+static size_t keep_last_per_key(const frs_pg_batch *b, int kind, size_t *rows, size_t n,
+                                size_t *slots, size_t nslots)
+{
+    for (size_t i = 0; i < nslots; i++) {
+        slots[i] = SIZE_MAX;
+    }
+    size_t kept = 0;
+    for (size_t r = n; r > 0; r--) {
+        size_t row = rows[r - 1];
+        size_t h = (size_t)key_hash(b, kind, row) & (nslots - 1);
+        int seen = 0;
+        while (slots[h] != SIZE_MAX) {
+            if (same_key(b, kind, slots[h], row)) {
+                seen = 1;
+                break;
+            }
+            h = (h + 1) & (nslots - 1);
+        }
+        if (!seen) {
+            slots[h] = row;
+            rows[n - 1 - kept++] = row; /* fills from the back, in reverse */
+        }
+    }
+    memmove(rows, rows + (n - kept), kept * sizeof *rows);
+    /* rows now holds the kept ones newest first; order does not matter. */
+    return kept;
+}
+
+/* One array element: NULL, or "text" with \ and " escaped. */
+static void array_element(frs_sqlbuf *out, const char *v)
+{
+    if (v == NULL) {
+        frs_sql_raw(out, "NULL");
+        return;
+    }
+    size_t extra = 2;
+    for (const char *p = v; *p != 0; p++) {
+        extra += *p == '"' || *p == '\\';
+    }
+    size_t n = strlen(v);
+    if (!reserve(out, n + extra)) {
+        return;
+    }
+    char *w = out->text + out->len;
+    *w++ = '"';
+    for (const char *p = v; *p != 0; p++) {
+        if (*p == '"' || *p == '\\') {
+            *w++ = '\\';
+        }
+        *w++ = *p;
+    }
+    *w++ = '"';
+    *w = 0;
+    out->len = (size_t)(w - out->text);
+}
+
+/* Sends the statement of `kind` with rows[0..n) as its array parameters. */
+static int send_kind(PGconn *pg, const frs_pg_batch *b, int kind, const size_t *rows, size_t n,
+                     frs_sqlbuf *arrays, char *err, size_t err_size)
+{
+    size_t ncols = args_of(b, rows[0]);
+    if (ncols > MAX_PARAMS) {
+        set_err(err, err_size, "a statement with too many values");
+        return 0;
+    }
+    size_t offsets[MAX_PARAMS];
+    arrays->len = 0;
+    for (size_t c = 0; c < ncols; c++) {
+        offsets[c] = arrays->len;
+        frs_sql_raw(arrays, "{");
+        for (size_t r = 0; r < n; r++) {
+            if (args_of(b, rows[r]) != ncols) {
+                set_err(err, err_size, "rows of one statement differ in length");
+                return 0;
+            }
+            if (r > 0) {
+                frs_sql_raw(arrays, ",");
+            }
+            array_element(arrays, arg_at(b, rows[r], c));
+        }
+        frs_sql_raw(arrays, "}");
+        arrays->len++; /* keep the NUL: each array is a C string */
+        if (arrays->oom) {
+            set_err(err, err_size, "out of memory");
+            return 0;
+        }
+    }
+    const char *values[MAX_PARAMS];
+    for (size_t c = 0; c < ncols; c++) {
+        values[c] = arrays->text + offsets[c];
+    }
+    if (PQsendQueryPrepared(pg, STMTS[kind].name, (int)ncols, values, NULL, NULL, 0) != 1) {
+        set_err(err, err_size, PQerrorMessage(pg));
+        return -1;
+    }
+    return 1;
 }
 
 int frs_pg_batch_commit(PGconn *pg, const frs_pg_batch *b, int64_t head_seq, char *err,
                         size_t err_size)
 {
+    /* Scratch: the rows of one kind, a hash table for their keys, and the
+     * array texts. */
+    size_t nslots = 16;
+    while (nslots < 2 * b->stmts_len) {
+        nslots *= 2;
+    }
+    size_t *rows = malloc((b->stmts_len + 1) * sizeof *rows);
+    size_t *slots = malloc(nslots * sizeof *slots);
+    frs_sqlbuf arrays = {0};
+    if (rows == NULL || slots == NULL) {
+        free(rows);
+        free(slots);
+        set_err(err, err_size, "out of memory");
+        return 1;
+    }
     if (PQenterPipelineMode(pg) != 1) {
+        free(rows);
+        free(slots);
         set_err(err, err_size, PQerrorMessage(pg));
         return -1;
     }
-    const char *values[MAX_PARAMS];
     int ok = 1, alive = 1;
-    size_t unread = 0;
-    for (size_t i = 0; alive && i < b->stmts_len; i++) {
-        if (send_one(pg, b, i, values) != 1) {
-            set_err(err, err_size, PQerrorMessage(pg));
-            ok = alive = 0;
-            break;
-        }
-        if (++unread == PIPELINE_CHUNK) {
-            alive = PQsendFlushRequest(pg) == 1 && PQflush(pg) == 0 &&
-                    read_results(pg, unread, &ok, err, err_size) == 0;
-            unread = 0;
-            if (!ok) {
-                break; /* the rest would be skipped anyway */
+    size_t sent = 0;
+    for (int kind = 0; ok && kind < FRS_PG_STMT_COUNT; kind++) {
+        size_t n = 0;
+        for (size_t i = 0; i < b->stmts_len; i++) {
+            if (b->stmts[i].kind == kind) {
+                rows[n++] = i;
             }
         }
+        if (n == 0) {
+            continue;
+        }
+        if (STMTS[kind].conflict != NULL) {
+            n = keep_last_per_key(b, kind, rows, n, slots, nslots);
+        }
+        int rc = send_kind(pg, b, kind, rows, n, &arrays, err, err_size);
+        ok = rc == 1;
+        alive = rc >= 0;
+        sent += rc == 1;
     }
+    free(rows);
+    free(slots);
+    frs_sql_free(&arrays);
     if (alive && ok && head_seq >= 0) {
         char seq[32];
         snprintf(seq, sizeof seq, "%" PRId64, head_seq);
         const char *v[1] = {seq};
         alive = PQsendQueryPrepared(pg, "fr_set_head", 1, v, NULL, NULL, 0) == 1;
-        unread += alive;
+        sent += alive;
     }
     if (alive && ok) {
         alive = PQsendQueryParams(pg, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) == 1;
-        unread += alive;
+        sent += alive;
     }
     alive = alive && PQpipelineSync(pg) == 1;
     if (alive) {
-        alive = read_results(pg, unread, &ok, err, err_size) == 0;
+        alive = read_results(pg, sent, &ok, err, err_size) == 0;
     }
     if (alive) {
         PGresult *r = PQgetResult(pg);
