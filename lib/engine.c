@@ -456,22 +456,16 @@ int fr_engine_open_store(fr_store *store, const fr_engine_options *opt, fr_engin
         set_err(errbuf, errbuf_size, "out of memory");
         return FR_ENOMEM;
     }
-    if (pthread_mutex_init(&e->lock, NULL) != 0) {
-        free(e);
-        store->methods->close(store);
-        set_err(errbuf, errbuf_size, "cannot create the engine mutex");
-        return FR_ENOMEM;
-    }
-    if (pthread_mutex_init(&e->group_mu, NULL) != 0) {
-        pthread_mutex_destroy(&e->lock);
-        free(e);
-        store->methods->close(store);
-        set_err(errbuf, errbuf_size, "cannot create the engine mutex");
-        return FR_ENOMEM;
-    }
-    if (pthread_cond_init(&e->group_done, NULL) != 0) {
-        pthread_mutex_destroy(&e->group_mu);
-        pthread_mutex_destroy(&e->lock);
+    int locks = pthread_mutex_init(&e->lock, NULL) == 0;
+    locks += locks == 1 && pthread_mutex_init(&e->group_mu, NULL) == 0;
+    locks += locks == 2 && pthread_cond_init(&e->group_done, NULL) == 0;
+    if (locks < 3) {
+        if (locks > 1) {
+            pthread_mutex_destroy(&e->group_mu);
+        }
+        if (locks > 0) {
+            pthread_mutex_destroy(&e->lock);
+        }
         free(e);
         store->methods->close(store);
         set_err(errbuf, errbuf_size, "cannot create the engine mutex");

@@ -52,6 +52,7 @@ typedef struct memory_store {
         char *prev; /* the pending doc it replaced, or NULL */
     } *idem_log;
     size_t idem_log_len, idem_log_cap;
+    struct fr_store_methods grouped_methods; /* the table when opened grouped */
 } memory_store;
 
 /* Frees the docs held by an idempotency map, then the map. */
@@ -487,29 +488,6 @@ static const struct fr_store_methods memory_methods = {
     .put_plan = memory_put_plan,
 };
 
-/* The same with savepoints: the engine then runs calls in groups (group.c),
- * as with PostgreSQL; the tests use it to exercise that path. */
-static const struct fr_store_methods memory_grouped_methods = {
-    .version = FR_STORE_METHODS_VERSION,
-    .close = memory_close,
-    .load = memory_load,
-    .begin = memory_begin,
-    .commit = memory_commit,
-    .rollback = memory_rollback,
-    .put_pool = memory_put_pool,
-    .put_allocation = memory_put_allocation,
-    .put_request = memory_put_request,
-    .put_conflict = memory_put_conflict,
-    .append_event = memory_append_event,
-    .events_after = memory_events_after,
-    .control = memory_control,
-    .put_sample = memory_put_sample,
-    .put_idempotency = memory_put_idempotency,
-    .get_idempotency = memory_get_idempotency,
-    .put_plan = memory_put_plan,
-    .savepoint = memory_savepoint,
-    .rollback_to_savepoint = memory_rollback_to_savepoint,
-};
 
 FR_API int fr_store_memory_open(fr_store **out)
 {
@@ -525,11 +503,18 @@ FR_API int fr_store_memory_open(fr_store **out)
     return FR_OK;
 }
 
+/* The same with savepoints: the engine then runs calls in groups (group.c),
+ * as with PostgreSQL; the tests use it to exercise that path.  The store
+ * carries its own copy of the table with the two methods added. */
 int fr__store_memory_open_grouped(fr_store **out)
 {
     int rc = fr_store_memory_open(out);
     if (rc == FR_OK) {
-        (*out)->methods = &memory_grouped_methods;
+        memory_store *m = memory_store_of(*out);
+        m->grouped_methods = memory_methods;
+        m->grouped_methods.savepoint = memory_savepoint;
+        m->grouped_methods.rollback_to_savepoint = memory_rollback_to_savepoint;
+        m->base.methods = &m->grouped_methods;
     }
     return rc;
 }
