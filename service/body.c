@@ -475,6 +475,30 @@ int frs_read_string(frs_exchange *x, const cJSON *obj, const char *field, size_t
     return 1;
 }
 
+int frs_read_enum(frs_exchange *x, const cJSON *obj, const char *field,
+                  int (*parse)(const char *name), const char *message, int *out,
+                  int *present)
+{
+    const char *name = NULL;
+    int found = 0;
+    if (!frs_read_string(x, obj, field, FR_SLUG_MAX, &name, &found)) {
+        return 0;
+    }
+    if (present != NULL) {
+        *present = found;
+    }
+    if (!found) {
+        return 1;
+    }
+    int value = parse(name);
+    if (value < 0) {
+        frs_send_invalid(x, field, message);
+        return 0;
+    }
+    *out = value;
+    return 1;
+}
+
 int frs_read_string_or_null(frs_exchange *x, const cJSON *obj, const char *field,
                             size_t max_len, const char **out, int *present)
 {

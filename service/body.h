@@ -33,6 +33,11 @@ int frs_read_string(frs_exchange *x, const cJSON *obj, const char *field, size_t
 /* A string that may be JSON null (*out = NULL then). */
 int frs_read_string_or_null(frs_exchange *x, const cJSON *obj, const char *field,
                             size_t max_len, const char **out, int *present);
+/* One of an enum's names, read with its parser (fr_*_parse: < 0 for an
+ * unknown name); `message` is the 400's text for an unknown one. */
+int frs_read_enum(frs_exchange *x, const cJSON *obj, const char *field,
+                  int (*parse)(const char *name), const char *message, int *out,
+                  int *present);
 int frs_read_qty(frs_exchange *x, const cJSON *obj, const char *field, int64_t *milli,
                  int *present);
 /* RFC 3339 string. */

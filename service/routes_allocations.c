@@ -284,20 +284,13 @@ static int alloc_immutables_check(frs_exchange *x, const char *id, alloc_input *
 /* status: one of SPEC's names (the library decides which are allowed). */
 static int status_read(frs_exchange *x, const cJSON *obj, alloc_input *in)
 {
-    const char *name = NULL;
     int present = 0;
-    if (!frs_read_string(x, obj, "status", FR_SLUG_MAX, &name, &present)) {
+    if (!frs_read_enum(x, obj, "status", fr_allocation_status_parse, "status must be an allocation status name.", &in->p.status, &present)) {
         return 0;
     }
-    if (!present) {
-        return 1;
+    if (present) {
+        in->p.set |= FR_ALLOC_F_STATUS;
     }
-    in->p.status = fr_allocation_status_parse(name);
-    if (in->p.status < 0) {
-        frs_send_invalid(x, "status", "status must be an allocation status name.");
-        return 0;
-    }
-    in->p.set |= FR_ALLOC_F_STATUS;
     return 1;
 }
 

@@ -259,20 +259,13 @@ static int schedule_read(frs_exchange *x, const cJSON *obj, pool_input *in)
 /* status: one of SPEC's names. */
 static int status_read(frs_exchange *x, const cJSON *obj, pool_input *in)
 {
-    const char *name = NULL;
     int present = 0;
-    if (!frs_read_string(x, obj, "status", FR_SLUG_MAX, &name, &present)) {
+    if (!frs_read_enum(x, obj, "status", fr_pool_status_parse, "status must be active, draining or retired.", &in->p.status, &present)) {
         return 0;
     }
-    if (!present) {
-        return 1;
+    if (present) {
+        in->p.set |= FR_POOL_F_STATUS;
     }
-    in->p.status = fr_pool_status_parse(name);
-    if (in->p.status < 0) {
-        frs_send_invalid(x, "status", "status must be active, draining or retired.");
-        return 0;
-    }
-    in->p.set |= FR_POOL_F_STATUS;
     return 1;
 }
 
