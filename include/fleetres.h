@@ -391,6 +391,16 @@ FR_API int fr_engine_tick(fr_engine *engine);
 /* Checks that the store answers (FR_OK) — for health checks. */
 FR_API int fr_engine_ping(fr_engine *engine);
 
+/* Store transactions since the engine was opened (monotonic counters). */
+typedef struct fr_engine_counters {
+    uint64_t store_commits; /* store transactions committed */
+    uint64_t grouped_calls; /* transactions that shared one of them with others'
+                             * (stores with savepoints: PostgreSQL; docs/concurrency.md) */
+    uint64_t failed_groups; /* shared transactions whose commit failed: their calls
+                             * answered FR_ESTORE and changed nothing */
+} fr_engine_counters;
+FR_API int fr_engine_counters_get(fr_engine *engine, fr_engine_counters *out);
+
 /* ---------------------------------------------------------------------------
  * Pools (SPEC §2).
  * ------------------------------------------------------------------------- */

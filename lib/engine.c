@@ -790,6 +790,17 @@ int fr_engine_tick(fr_engine *engine)
     return fr__unlock_call(engine, rc);
 }
 
+int fr_engine_counters_get(fr_engine *engine, fr_engine_counters *out)
+{
+    if (engine == NULL || out == NULL) {
+        return FR_EINVAL;
+    }
+    fr__lock(engine);
+    *out = engine->counters;
+    fr__unlock(engine);
+    return FR_OK;
+}
+
 int fr_engine_ping(fr_engine *engine)
 {
     if (engine == NULL) {

@@ -199,6 +199,7 @@ struct fr_engine {
     fr__journal_entry *group_journal; /* its transactions' undo entries, in order */
     size_t group_journal_len, group_journal_cap;
     struct fr__group *call_group; /* the group the current call's changes joined */
+    fr_engine_counters counters; /* under `lock` */
     pthread_mutex_t group_mu;   /* guards fr__group's outcome and refs */
     pthread_cond_t group_done;
 };

@@ -119,7 +119,10 @@ fr__group *fr__group_close_if_due(fr_engine *e, int force)
     } else if (m->commit(e->store) == FR_OK) {
         fr__journal_forget(e->group_journal, e->group_journal_len);
         g->rc = FR_OK;
+        e->counters.store_commits++;
+        e->counters.grouped_calls += e->group_calls;
     } else {
+        e->counters.failed_groups++;
         /* Unknown outcome if the connection broke during COMMIT: undone
          * here; if it did commit, the next begin catches up. */
         fr__journal_undo(e, e->group_journal, e->group_journal_len);

@@ -1066,6 +1066,7 @@ int fr__txn_commit(fr_engine *e, fr_result *res)
         }
         if (rc == FR_OK) {
             e->call_committed = 1; /* sync before acknowledging */
+            e->counters.store_commits++;
         }
     }
     if (rc != FR_OK) {

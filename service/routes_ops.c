@@ -149,12 +149,34 @@ static int render_requests(fr_engine *e, frs_buf *out)
     return ok;
 }
 
+static int render_store(fr_engine *e, frs_buf *out)
+{
+    fr_engine_counters c;
+    if (fr_engine_counters_get(e, &c) != FR_OK) {
+        return 0;
+    }
+    return frs_buf_appendf(out,
+        "# HELP fleetres_store_commits_total Store transactions committed.\n"
+        "# TYPE fleetres_store_commits_total counter\n"
+        "fleetres_store_commits_total %llu\n"
+        "# HELP fleetres_store_grouped_calls_total Calls that shared a store transaction"
+        " (PostgreSQL groups).\n"
+        "# TYPE fleetres_store_grouped_calls_total counter\n"
+        "fleetres_store_grouped_calls_total %llu\n"
+        "# HELP fleetres_store_failed_groups_total Shared transactions whose commit failed.\n"
+        "# TYPE fleetres_store_failed_groups_total counter\n"
+        "fleetres_store_failed_groups_total %llu\n",
+        (unsigned long long)c.store_commits, (unsigned long long)c.grouped_calls,
+        (unsigned long long)c.failed_groups);
+}
+
 static int get_metrics(frs_exchange *x)
 {
     frs_buf out = {0};
     int ok = frs_metrics_render_http(&x->server->metrics, &out) &&
              render_pools(x->server->engine, &out) &&
              render_requests(x->server->engine, &out) &&
+             render_store(x->server->engine, &out) &&
              frs_metrics_render_planning(&x->server->metrics, x->server->engine, &out) &&
              frs_redis_metrics_render(&out);
     if (!ok || out.data == NULL) {

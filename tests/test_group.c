@@ -235,6 +235,11 @@ Test(group, concurrent_calls_share_transactions_and_failures_undo_whole_groups)
     cr_assert_lt(g_commits, ok_changes + failures, "%d commits for %d changes: no group formed",
                  g_commits, ok_changes + failures);
     cr_assert_gt(g_failed_commits, 0);
+    fr_engine_counters c;
+    cr_assert_eq(fr_engine_counters_get(e, &c), FR_OK);
+    cr_assert_eq(c.store_commits, (uint64_t)(g_commits - g_failed_commits));
+    cr_assert_eq(c.failed_groups, (uint64_t)g_failed_commits);
+    cr_assert_eq(c.grouped_calls, (uint64_t)ok_changes, "every acknowledged change rode a group");
     cr_assert_gt(failures, 0);
     cr_log_info("%d changes and %d store failures in %d commits (%d failed); %zu booked", ok_changes,
                 failures, g_commits, g_failed_commits, booked);

@@ -6,6 +6,7 @@ The checks read the database itself with psql: the capacity invariant is
 proved over resource_allocations, not over what the service says.
 """
 import os
+import re
 import subprocess
 import tempfile
 import threading
@@ -117,6 +118,17 @@ def test_two_instances_never_overbook(pair):
     assert int(count) == int(top), "the event log is gap-free"
     head = psql(db, "SELECT seq FROM fleet_resources.head").strip()
     assert int(head) == int(top)
+    # Concurrent calls shared PostgreSQL transactions (lib/group.c).
+    commits = sum(store_counter(s, "fleetres_store_commits_total") for s in (a, b))
+    grouped = sum(store_counter(s, "fleetres_store_grouped_calls_total") for s in (a, b))
+    assert grouped > commits > 0, (grouped, commits)
+
+
+def store_counter(server, name):
+    _, _, text = server.request("GET", "/metrics")
+    m = re.search(r"^%s (\d+)$" % re.escape(name), text, re.M)
+    assert m, name + " missing from /metrics"
+    return int(m.group(1))
 
 
 def test_write_on_one_instance_is_read_on_the_other(pair):
