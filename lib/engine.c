@@ -434,7 +434,6 @@ void fr_engine_close(fr_engine *engine)
     if (engine->store != NULL) {
         engine->store->methods->close(engine->store);
     }
-    pthread_cond_destroy(&engine->group_done);
     pthread_mutex_destroy(&engine->group_mu);
     pthread_mutex_destroy(&engine->lock);
     free(engine);
@@ -458,11 +457,7 @@ int fr_engine_open_store(fr_store *store, const fr_engine_options *opt, fr_engin
     }
     int locks = pthread_mutex_init(&e->lock, NULL) == 0;
     locks += locks == 1 && pthread_mutex_init(&e->group_mu, NULL) == 0;
-    locks += locks == 2 && pthread_cond_init(&e->group_done, NULL) == 0;
-    if (locks < 3) {
-        if (locks > 1) {
-            pthread_mutex_destroy(&e->group_mu);
-        }
+    if (locks < 2) {
         if (locks > 0) {
             pthread_mutex_destroy(&e->lock);
         }

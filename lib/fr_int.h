@@ -201,7 +201,6 @@ struct fr_engine {
     struct fr__group *call_group; /* the group the current call's changes joined */
     fr_engine_counters counters; /* under `lock` */
     pthread_mutex_t group_mu;   /* guards fr__group's outcome and refs */
-    pthread_cond_t group_done;
 };
 
 /* ---- store_memory.c ---------------------------------------------------- */

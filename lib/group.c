@@ -31,6 +31,7 @@
 
 /* A group's outcome, shared by the calls in it. */
 typedef struct fr__group {
+    pthread_cond_t done_cv; /* its own: a broadcast wakes only its calls */
     int refs;   /* the engine's (until finished) + one per call in it */
     int done;   /* the outcome is known */
     int rc;     /* FR_OK: every call in it is durable */
@@ -54,7 +55,12 @@ int fr__group_open(fr_engine *e)
     if (g == NULL) {
         return FR_ENOMEM;
     }
+    if (pthread_cond_init(&g->done_cv, NULL) != 0) {
+        free(g);
+        return FR_ENOMEM;
+    }
     if (e->store->methods->savepoint(e->store) != FR_OK) {
+        pthread_cond_destroy(&g->done_cv);
         free(g);
         return FR_ESTORE;
     }
@@ -139,6 +145,7 @@ static void release(fr_engine *e, fr__group *g)
 {
     /* group_mu held */
     if (--g->refs == 0) {
+        pthread_cond_destroy(&g->done_cv);
         free(g);
     }
     (void)e;
@@ -154,7 +161,7 @@ void fr__group_finish(fr_engine *e, fr__group *g)
     pthread_mutex_lock(&e->group_mu);
     g->rc = rc;
     g->done = 1;
-    pthread_cond_broadcast(&e->group_done);
+    pthread_cond_broadcast(&g->done_cv);
     release(e, g);
     pthread_mutex_unlock(&e->group_mu);
 }
@@ -163,7 +170,7 @@ int fr__group_wait(fr_engine *e, fr__group *g)
 {
     pthread_mutex_lock(&e->group_mu);
     while (!g->done) {
-        pthread_cond_wait(&e->group_done, &e->group_mu);
+        pthread_cond_wait(&g->done_cv, &e->group_mu);
     }
     int rc = g->rc;
     release(e, g);
