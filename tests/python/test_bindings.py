@@ -245,6 +245,43 @@ def test_request_queue(engine, pool, clock):
     assert engine.list_allocations(request_id=r["id"])["items"][0]["id"] == done["allocation_id"]
 
 
+def test_aging_seed_and_preempt_permission(clock):
+    def run(**opts):
+        c = fleetres.ManualClock(T0)
+        with fleetres.Engine(clock=c, aging_ms=1000, seed=42, **opts) as e:
+            p = e.create_pool(fleet_id="f", name="x", resource_type="bay", total_capacity=1)
+            e.create_allocation(pool_id=p["id"], vehicle_id="v1", quantity=1, start=AT10,
+                                end=AT12)
+            r = e.create_request(fleet_id="f", vehicle_id="v2", resource_type="bay",
+                                 quantity=1, earliest_start=AT10, latest_end=AT12,
+                                 priority=2)
+            c.advance(seconds=5.5)
+            aged = e.get_request(r["id"])["effective_priority"]
+            try:
+                e.create_request(fleet_id="f", vehicle_id="v3", resource_type="bay",
+                                 quantity=1, earliest_start=AT10, latest_end=AT12,
+                                 priority=9, preempt=True)
+                refused = None
+            except fleetres.Forbidden as exc:
+                refused = exc.code
+            return p["id"], r["id"], aged, refused
+
+    first, second = run(), run(may_preempt=False)
+    assert first[:3] == second[:3]  # a fixed seed and clock make the same ids
+    assert first[2] == 2 + 5  # aging: one step per 1000 ms waited
+    assert first[3] is None and second[3] == "forbidden"
+
+
+def test_resolve_by_reschedule(engine, pool):
+    a = book(engine, pool, "bus-1", priority=1)
+    book(engine, pool, "bus-2", priority=5)
+    cid = engine.update_pool(pool["id"], capacity_schedule=[
+        {"start": AT10, "end": "2030-01-01T11:00:00Z", "capacity": 1}])["conflicts_detected"][0]
+    done = engine.resolve_conflict(cid, "reschedule", max_delay_seconds=4 * 3600)
+    assert done["resolution"]["actions"][0]["action"] == "rescheduled"
+    assert engine.get_allocation(a["id"])["start"] == "2030-01-01T11:00:00.000Z"
+
+
 # -- conflicts -----------------------------------------------------------------------
 
 def test_conflicts_detect_list_resolve(engine, pool):

@@ -15,12 +15,21 @@ import ctypes as _ctypes
 from . import _convert
 from ._native import lib as _lib, FR_TIME_INF, FR_TIME_NULL
 from .engine import Engine, ManualClock
-from .errors import *  # noqa: F401,F403  (the exception hierarchy)
-from .errors import __all__ as _errors_all
+from .errors import (
+    FleetresError, InvalidRequest, InvalidType, NotFound, CapacityExceeded, DoubleBooking,
+    InvalidState, PoolInUse, PlanStale, Unresolvable, VersionMismatch, UnknownReference,
+    OutOfMemory, Unavailable, Forbidden, LimitExceeded, IdempotencyKeyReused, EngineClosed,
+    error_class,
+)
 
-__all__ = ["Engine", "ManualClock", "version", "errstr", "errcode", "parse_time",
-           "format_time", "parse_quantity", "format_quantity", "FR_TIME_INF",
-           "FR_TIME_NULL"] + list(_errors_all)
+__all__ = [
+    "Engine", "ManualClock", "version", "errstr", "errcode", "parse_time", "format_time",
+    "parse_quantity", "format_quantity", "FR_TIME_INF", "FR_TIME_NULL",
+    "FleetresError", "InvalidRequest", "InvalidType", "NotFound", "CapacityExceeded",
+    "DoubleBooking", "InvalidState", "PoolInUse", "PlanStale", "Unresolvable",
+    "VersionMismatch", "UnknownReference", "OutOfMemory", "Unavailable", "Forbidden",
+    "LimitExceeded", "IdempotencyKeyReused", "EngineClosed", "error_class",
+]
 
 
 def version():

@@ -17,7 +17,6 @@ import ctypes.util
 import glob
 import os
 
-from .errors import FleetresError
 
 c_char_p = ctypes.c_char_p
 c_int = ctypes.c_int
@@ -341,14 +340,3 @@ def entity_buffer(entity, n=1):
     """A zeroed, 8-byte aligned buffer for n entities of a kind."""
     size = ENTITY_SIZES[entity] * n
     return (c_int64 * ((size + 7) // 8))()
-
-
-def check(status):
-    """Turns a status of a call without an fr_result into an exception."""
-    if status != 0:
-        from .errors import error_class
-        raise error_class(status)(lib.fr_errcode(status).decode(),
-                                  lib.fr_errstr(status).decode(), {}, status)
-
-
-__all__ = ["lib", "FleetresError"]

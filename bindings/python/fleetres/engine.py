@@ -26,13 +26,12 @@ import warnings
 
 from . import _convert as cv
 from ._native import (
-    lib, entity_buffer, ENTITY_SIZES, FR_TIME_INF, FR_TIME_NULL, FR_BATCH_MAX,
-    FR_CURSOR_SIZE, FR_UTILIZATION_BUCKETS_MAX, ID, AllocationParams, Bucket, ClockFn,
+    lib, entity_buffer, ENTITY_SIZES, FR_BATCH_MAX, FR_CURSOR_SIZE, FR_UTILIZATION_BUCKETS_MAX, ID, AllocationParams, Bucket, ClockFn,
     ConflictParams, Ctx, EngineCounters, EngineOptions, ListQuery, PlanCapacityChange,
     PlanDemand, PlanMiss, PlanParams, PoolParams, RequestParams, ResolveParams, Result,
     SampleParams, ScheduleEntry, UtilizationBucket,
 )
-from .errors import EngineClosed, FleetresError, InvalidRequest, NotFound, error_class
+from .errors import EngineClosed, FleetresError, NotFound, error_class
 
 byref = ctypes.byref
 
@@ -264,6 +263,13 @@ def _result_error(rc, res, extra=None):
     return error_class(rc)(code, message, details, rc)
 
 
+def _status_error(rc, message=None, details=None):
+    """The exception of a call that returns a bare status (no fr_result)."""
+    code = lib.fr_errcode(rc)
+    text = message or (lib.fr_errstr(rc) or b"error").decode()
+    return error_class(rc)(code.decode() if code else "internal", text, details or {}, rc)
+
+
 def _with_index(exc, index):
     """A Python-side input error of batch item `index`."""
     exc.details.setdefault("index", index)
@@ -275,8 +281,7 @@ def _render(entity, ptr):
     raw = ctypes.c_void_p()
     rc = getattr(lib, "fr_%s_to_json" % entity)(ptr, byref(raw))
     if rc != 0:
-        raise error_class(rc)(lib.fr_errcode(rc).decode(), "rendering %s JSON failed"
-                              % entity, {}, rc)
+        raise _status_error(rc, "rendering %s JSON failed" % entity)
     try:
         return json.loads(ctypes.string_at(raw.value).decode("utf-8"))
     finally:
@@ -363,8 +368,7 @@ class Engine:
         err = ctypes.create_string_buffer(256)
         rc = lib.fr_engine_open(raw_uri, byref(opts), byref(handle), err, len(err))
         if rc != 0:
-            message = err.value.decode("utf-8", "replace") or lib.fr_errstr(rc).decode()
-            raise error_class(rc)(lib.fr_errcode(rc).decode(), message, {"uri": uri}, rc)
+            raise _status_error(rc, err.value.decode("utf-8", "replace"), {"uri": uri})
         self._handle = handle.value
         self.uri = uri
 
@@ -473,8 +477,7 @@ class Engine:
         if rc != 0:
             if rc == 2:
                 raise NotFound("not_found", "%s %s not found." % (entity, id), {}, rc)
-            raise error_class(rc)(lib.fr_errcode(rc).decode(), lib.fr_errstr(rc).decode(),
-                                  {}, rc)
+            raise _status_error(rc)
         return _render_owned(entity, out)[0]
 
     def _list(self, entity, limit, cursor, filters):
@@ -507,8 +510,7 @@ class Engine:
             rc = getattr(lib, "fr_%s_list" % entity)(handle, byref(q), byref(items),
                                                        byref(count), next_cursor)
         if rc != 0:
-            raise error_class(rc)(lib.fr_errcode(rc).decode(), "%s list: %s"
-                                  % (entity, lib.fr_errstr(rc).decode()), {}, rc)
+            raise _status_error(rc, "%s list: %s" % (entity, lib.fr_errstr(rc).decode()))
         size = ENTITY_SIZES[entity]
         try:
             out = [_render(entity, items.value + i * size) for i in range(count.value)]
@@ -541,16 +543,14 @@ class Engine:
         with self._use() as handle:
             rc = lib.fr_engine_tick(handle)
         if rc != 0:
-            raise error_class(rc)(lib.fr_errcode(rc).decode(), lib.fr_errstr(rc).decode(),
-                                  {}, rc)
+            raise _status_error(rc)
 
     def ping(self):
         """True when the store answers; raises Unavailable otherwise."""
         with self._use() as handle:
             rc = lib.fr_engine_ping(handle)
         if rc != 0:
-            raise error_class(rc)(lib.fr_errcode(rc).decode(), lib.fr_errstr(rc).decode(),
-                                  {}, rc)
+            raise _status_error(rc)
         return True
 
     def counters(self):
@@ -559,8 +559,7 @@ class Engine:
         with self._use() as handle:
             rc = lib.fr_engine_counters_get(handle, byref(out))
         if rc != 0:
-            raise error_class(rc)(lib.fr_errcode(rc).decode(), lib.fr_errstr(rc).decode(),
-                                  {}, rc)
+            raise _status_error(rc)
         return {"store_commits": out.store_commits, "grouped_calls": out.grouped_calls,
                 "failed_groups": out.failed_groups}
 
@@ -773,8 +772,7 @@ class Engine:
         with self._use() as handle:
             rc = lib.fr_event_list(handle, after, limit, fleet, byref(items), byref(count))
         if rc != 0:
-            raise error_class(rc)(lib.fr_errcode(rc).decode(), lib.fr_errstr(rc).decode(),
-                                  {}, rc)
+            raise _status_error(rc)
         size = ENTITY_SIZES["event"]
         try:
             out = [_render("event", items.value + i * size) for i in range(count.value)]
@@ -841,8 +839,8 @@ class Engine:
             rc = lib.fr_pool_utilization(handle, raw_id, from_ms, to_ms, bucket_ms, buckets,
                                          count, byref(n), byref(summary))
         if rc != 0:
-            raise error_class(rc)(lib.fr_errcode(rc).decode(), "utilization of %s: %s"
-                                  % (pool_id, lib.fr_errstr(rc).decode()), {}, rc)
+            raise _status_error(rc, "utilization of %s: %s"
+                                % (pool_id, lib.fr_errstr(rc).decode()))
 
         def stats(b, is_summary):
             d = {} if is_summary else {"start": cv.ms_to_iso(b.start_ms)}
@@ -871,8 +869,8 @@ class Engine:
             rc = lib.fr_pool_booked_series(handle, raw_id, from_ms, to_ms, bucket_ms, buckets,
                                            count, byref(n))
         if rc != 0:
-            raise error_class(rc)(lib.fr_errcode(rc).decode(), "booked series of %s: %s"
-                                  % (pool_id, lib.fr_errstr(rc).decode()), {}, rc)
+            raise _status_error(rc, "booked series of %s: %s"
+                                % (pool_id, lib.fr_errstr(rc).decode()))
         return [{"start": cv.ms_to_iso(b.start_ms), "end": cv.ms_to_iso(b.end_ms),
                  "capacity_avg": cv.qty_out(b.capacity_avg_milli),
                  "booked_avg": cv.qty_out(b.booked_avg_milli),
@@ -973,6 +971,5 @@ class Engine:
         with self._use() as handle:
             rc = lib.fr_plan_accuracy(handle, byref(planned), byref(used))
         if rc != 0:
-            raise error_class(rc)(lib.fr_errcode(rc).decode(), lib.fr_errstr(rc).decode(),
-                                  {}, rc)
+            raise _status_error(rc)
         return {"planned": planned.value, "used": used.value}
