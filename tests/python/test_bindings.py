@@ -499,6 +499,75 @@ def test_bad_input_elsewhere(engine, pool):
     assert engine.get_pool(pool["id"])["version"] == 1
 
 
+JUNK = [None, "", "x" * 5000, "\x00", "2030-13-45T99:00:00Z", "nan", -1, 0, 2**63, 2**64,
+        -2**63, 1.5, float("nan"), float("inf"), -0.0, True, [], {}, [{}], {"a": object()},
+        decimal.Decimal("NaN"), decimal.Decimal("1e400"), datetime.datetime(2030, 1, 1),
+        datetime.timedelta(days=-1), object(), b"bytes", "\ud800"]
+
+
+def test_random_junk_never_crashes(engine, pool):
+    """Every method with junk in every argument: a FleetresError or a result,
+    never another exception (or a crash).  Seeded; the seed is in the message."""
+    import random
+    seed = int(os.environ.get("FLEETRES_FUZZ_SEED", "20301"))
+    rng = random.Random(seed)
+    a = book(engine, pool, "bus-1")
+    fields = {
+        "create_pool": ["fleet_id", "name", "resource_type", "unit", "site", "labels",
+                        "status", "total_capacity", "capacity_schedule",
+                        "exclusive_per_vehicle"],
+        "create_allocation": ["pool_id", "fleet_id", "resource_type", "site", "vehicle_id",
+                              "operation_id", "allocation_type", "quantity", "start", "end",
+                              "priority", "status", "hold_seconds", "metadata",
+                              "overcommit", "if_match", "idempotency_key", "actor"],
+        "create_request": ["fleet_id", "vehicle_id", "operation_id", "resource_type",
+                           "pool_id", "site", "quantity", "duration_seconds",
+                           "earliest_start", "latest_end", "priority", "preempt", "metadata"],
+        "create_sample": ["pool_id", "timestamp", "used", "source"],
+        "create_plan": ["fleet_id", "name", "horizon_start", "horizon_end", "horizon_hours",
+                        "bucket_seconds", "include_pending_requests", "demands",
+                        "capacity_changes", "time_budget_ms"],
+        "list_allocations": ["limit", "cursor", "fleet_id", "pool_id", "status", "from_",
+                             "to", "request_id"],
+        "list_conflicts": ["limit", "cursor", "type", "status", "from_", "to"],
+    }
+    valid = {"pool_id": pool["id"], "fleet_id": "depot", "vehicle_id": "v", "quantity": 1,
+             "resource_type": "charging_bay", "name": "n", "total_capacity": 1,
+             "start": AT10, "end": AT12, "used": 1, "horizon_hours": 1,
+             "duration_seconds": 600}
+    for round_ in range(300):
+        method = rng.choice(sorted(fields))
+        names = rng.sample(fields[method], rng.randint(1, 4))
+        kwargs = {n: valid[n] for n in fields[method] if n in valid and rng.random() < 0.7}
+        for n in names:
+            kwargs[n] = rng.choice(JUNK)
+        try:
+            getattr(engine, method)(**kwargs)
+        except fleetres.FleetresError:
+            pass
+        except Exception as exc:  # pragma: no cover - the failure report
+            pytest.fail("seed %d round %d: %s(%r) raised %r" % (seed, round_, method,
+                                                                  kwargs, exc))
+    calls = [lambda j: engine.get_pool(j), lambda j: engine.update_allocation(a["id"], end=j),
+             lambda j: engine.resolve_conflict(j, j), lambda j: engine.list_events(j, j, j),
+             lambda j: engine.utilization(j, j, j, j), lambda j: engine.booked_series(j, j, j),
+             lambda j: engine.create_conflict(pool["id"], "d", AT10, j, [j]),
+             lambda j: engine.create_allocations([j]), lambda j: engine.delete_pool(j, j),
+             lambda j: engine.commit_plan(j), lambda j: fleetres.format_time(j),
+             lambda j: fleetres.errcode(j), lambda j: fleetres.format_quantity(j),
+             lambda j: engine.iterate(j)]
+    for call in calls:
+        for junk in JUNK:
+            try:
+                result = call(junk)
+                if hasattr(result, "__next__"):
+                    next(result, None)
+            except fleetres.FleetresError:
+                pass
+    # Of all the junk, only None is a valid end (open-ended).
+    assert engine.get_allocation(a["id"])["end"] is None
+
+
 def test_open_errors(tmp_path):
     with pytest.raises(fleetres.InvalidType):
         fleetres.Engine(None)

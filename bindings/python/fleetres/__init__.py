@@ -39,13 +39,13 @@ def version():
 
 def errstr(status):
     """fr_errstr(status): a status's English description."""
-    raw = _lib.fr_errstr(_convert.integer("status", status))
+    raw = _lib.fr_errstr(_convert.integer("status", status, -2**31, 2**31 - 1))
     return raw.decode() if raw else None
 
 
 def errcode(status):
     """fr_errcode(status): a status's SPEC error code ("capacity_exceeded")."""
-    raw = _lib.fr_errcode(_convert.integer("status", status))
+    raw = _lib.fr_errcode(_convert.integer("status", status, -2**31, 2**31 - 1))
     return raw.decode() if raw else None
 
 

@@ -89,11 +89,12 @@ def quantity(field, value):
     return out.value
 
 
-def integer(field, value, low=None, high=None):
+def integer(field, value, low=-2**63, high=2**63 - 1):
+    """An int in [low, high] (by default the int64 range of the C side)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise wrong_type(field, "an int", value)
     value = int(value)
-    if (low is not None and value < low) or (high is not None and value > high):
+    if value < low or value > high:
         raise invalid(field, "%s must be in %s..%s." % (field, low, high))
     return value
 

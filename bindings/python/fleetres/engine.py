@@ -355,7 +355,7 @@ class Engine:
             self._clock_fn = ClockFn(self._clock_trampoline)
             opts.clock = self._clock_fn
         if aging_ms is not None:
-            opts.aging_ms = cv.integer("aging_ms", aging_ms, 1)
+            opts.aging_ms = cv.integer("aging_ms", aging_ms, 1, 2**63 - 1)
         if seed is not None:
             opts.seed = cv.integer("seed", seed, 0, 2**64 - 1)
         self._actor = cv.optional_text("actor", actor)
@@ -428,7 +428,7 @@ class Engine:
         actor = opts.get("actor")
         ctx.actor = cv.optional_text("actor", actor) if actor is not None else self._actor
         if opts.get("if_match") is not None:
-            ctx.if_match_version = cv.integer("if_match", opts["if_match"], 1)
+            ctx.if_match_version = cv.integer("if_match", opts["if_match"], 1, 2**63 - 1)
         ctx.may_overcommit = self._may_overcommit
         ctx.may_preempt = self._may_preempt
         key = opts.get("idempotency_key")
@@ -521,6 +521,7 @@ class Engine:
     def iterate(self, kind, page_size=None, **filters):
         """Yields every item of a list ("pools", "allocations", "requests",
         "conflicts", "samples", "plans") across pages."""
+        kind = cv.text("kind", kind).decode()
         method = getattr(self, "list_" + kind, None)
         if method is None or kind == "events":
             raise cv.invalid("kind", "unknown list %r." % kind)
@@ -764,7 +765,7 @@ class Engine:
     # -- events -------------------------------------------------------------------
     def list_events(self, after=0, limit=100, fleet_id=None):
         """Events with seq > after, in seq order: {"items", "next_after"}."""
-        after = cv.integer("after", after, 0)
+        after = cv.integer("after", after, 0, 2**63 - 1)
         limit = cv.integer("limit", limit, 1, 1000)
         fleet = cv.optional_text("fleet_id", fleet_id)
         items = ctypes.c_void_p()
