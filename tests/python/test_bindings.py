@@ -741,6 +741,29 @@ def test_repeated_calls_do_not_grow_the_c_heap(engine, pool):
     assert grown < 64 * 1024, grown
 
 
+# -- loading -----------------------------------------------------------------------
+
+def _import_in_subprocess(env_lib):
+    import subprocess
+    import sys
+    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "bindings", "python"))
+    env["FLEETRES_LIB"] = env_lib
+    return subprocess.run([sys.executable, "-c", "import fleetres; print(fleetres.version())"],
+                          env=env, capture_output=True, text=True, timeout=60)
+
+
+def test_library_found_through_fleetres_lib_directory():
+    lib_dir = os.path.dirname(os.path.abspath(os.environ["FLEETRES_LIB"]))
+    done = _import_in_subprocess(lib_dir)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == fleetres.version()
+
+
+def test_a_wrong_fleetres_lib_fails_at_import(tmp_path):
+    done = _import_in_subprocess(str(tmp_path / "nothing.so"))
+    assert done.returncode != 0 and "libfleetres not found" in done.stderr
+
+
 # -- README --------------------------------------------------------------------------
 
 def test_readme_python_example(tmp_path, monkeypatch, capsys):
