@@ -17,16 +17,17 @@ import contextlib
 import ctypes
 import datetime
 import decimal
-import os
 import hashlib
 import json
+import os
 import threading
 import time
 import warnings
 
 from . import _convert as cv
 from ._native import (
-    lib, entity_buffer, ENTITY_SIZES, FR_BATCH_MAX, FR_CURSOR_SIZE, FR_UTILIZATION_BUCKETS_MAX, ID, AllocationParams, Bucket, ClockFn,
+    lib, entity_buffer, ENTITY_SIZES, FR_BATCH_MAX, FR_CURSOR_SIZE, FR_UTILIZATION_BUCKETS_MAX,
+    ID, AllocationParams, Bucket, ClockFn,
     ConflictParams, Ctx, EngineCounters, EngineOptions, ListQuery, PlanCapacityChange,
     PlanDemand, PlanMiss, PlanParams, PoolParams, RequestParams, ResolveParams, Result,
     SampleParams, ScheduleEntry, UtilizationBucket,
@@ -46,8 +47,10 @@ def _hours_ms(field, value):
         return cv.duration_ms(field, value)
     if isinstance(value, bool) or not isinstance(value, (int, float, decimal.Decimal)):
         raise cv.wrong_type(field, "hours (a number) or a timedelta", value)
-    ms = cv.duration_ms(field, value)  # checks finiteness; seconds -> ms
-    return ms * 3600
+    ms = cv.duration_ms(field, value) * 3600  # checks finiteness; hours -> ms
+    if abs(ms) > 2**62:
+        raise cv.invalid(field, "%s is out of range." % field)
+    return ms
 
 
 _priority = (lambda f, v: cv.integer(f, v, 0, 1000))
