@@ -30,7 +30,7 @@
 extern "C" {
 #endif
 
-#define FR_STORE_METHODS_VERSION 5
+#define FR_STORE_METHODS_VERSION 6
 
 /* Control ops (methods->control).  Unknown ops return FR_ENOTFOUND. */
 #define FR_STORE_CTL_PING 1 /* arg: NULL; FR_OK when the backend is reachable */
@@ -142,6 +142,17 @@ struct fr_store_methods {
      * stored plans back through loader->plan, after the samples, by
      * created_at then id.  The engine calls it only when version >= 5. */
     int (*put_plan)(fr_store *store, const fr_plan *plan);
+
+    /* ---- version 6 ---- */
+
+    /* Optional (NULL: the engine calls append_event): append_event that
+     * takes the event's strings (fleet_id, actor, data_json) instead of
+     * copying them.  On FR_OK the store owns them and has set those pointers
+     * in *event to NULL; on failure *event is untouched and still the
+     * caller's.  For a store that keeps events in memory as they are (one
+     * change may record thousands of conflict events, megabytes of JSON).
+     * The engine calls it only when version >= 6. */
+    int (*append_event_owned)(fr_store *store, fr_event *event);
 };
 
 struct fr_store {

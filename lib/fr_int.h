@@ -201,7 +201,13 @@ int fr__advance(fr_engine *e, int64_t now_ms);
 int fr__key2(char *buf, size_t size, const char *a, const char *b);
 int fr__key3(char *buf, size_t size, const char *a, const char *b, const char *c);
 #define FR__KEY_SIZE (3 * (FR_CLIENT_ID_MAX + FR_SLUG_MAX) + 8)
+/* A new entity id, distinct from every pool, allocation, request,
+ * conflict, sample and plan id in use. */
 void fr__new_id(fr_engine *e, char out[FR_ID_SIZE]);
+/* A new event id: events are never looked up by id, so it skips the check
+ * against the entity maps (six hash lookups, a third of an event's cost
+ * when one change records thousands of conflicts). */
+void fr__new_event_id(fr_engine *e, char out[FR_ID_SIZE]);
 /* Checks a client id / slug / name; 1 when valid. */
 int fr__valid_client_id(const char *s);
 int fr__valid_slug(const char *s);

@@ -375,7 +375,7 @@ static int queue_event(fr_engine *e, int entity_type, const char *entity_id,
     }
     fr_event *ev = &t->events[t->events_len];
     memset(ev, 0, sizeof *ev);
-    fr__new_id(e, ev->id);
+    fr__new_event_id(e, ev->id);
     snprintf(ev->type, sizeof ev->type, "%s.%s", fr_entity_type_name(entity_type), verb);
     ev->entity_type = entity_type;
     snprintf(ev->entity_id, sizeof ev->entity_id, "%s", entity_id);
@@ -963,9 +963,13 @@ static int write_journal(fr_engine *e)
             return rc;
         }
     }
+    /* A store that keeps events as they are takes them over (no copy of
+     * their JSON); the cleared ones are then freed by the store. */
+    int hand_over = m->version >= 6 && m->append_event_owned != NULL;
     for (size_t i = 0; i < t->events_len; i++) {
         t->events[i].seq = e->head_seq + 1 + (int64_t)i;
-        int rc = m->append_event(e->store, &t->events[i]);
+        int rc = hand_over ? m->append_event_owned(e->store, &t->events[i])
+                           : m->append_event(e->store, &t->events[i]);
         if (rc != FR_OK) {
             return rc;
         }
