@@ -71,8 +71,10 @@ static int set_ids_over(fr_conflict *c, const fr__pool_rec *pool)
     if (ids == NULL) {
         return FR_ENOMEM;
     }
-    for (size_t i = 0; i < n; i++) {
-        __builtin_prefetch(((const fr__alloc_rec *)(uintptr_t)tags[i])->a.id);
+    for (size_t i = 0; i < n; i++) { /* an id may straddle two cache lines */
+        const char *id = ((const fr__alloc_rec *)(uintptr_t)tags[i])->a.id;
+        __builtin_prefetch(id);
+        __builtin_prefetch(id + FR_ID_SIZE - 1);
     }
     for (size_t i = 0; i < n; i++) {
         memcpy(ids[i], ((const fr__alloc_rec *)(uintptr_t)tags[i])->a.id, FR_ID_SIZE);
