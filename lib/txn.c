@@ -660,14 +660,26 @@ int fr__mark_queue_dirty(fr_engine *e, const char *fleet_id, const char *resourc
     return fr__vec_push(&e->txn.dirty_queues, q);
 }
 
+int fr__mark_pool_dirty_range(fr_engine *e, fr__pool_rec *pool, int64_t from_ms, int64_t to_ms)
+{
+    assert(from_ms < to_ms);
+    if (pool->dirty_txn == e->txn.id) { /* marked already: the hull of both */
+        pool->dirty_from_ms = from_ms < pool->dirty_from_ms ? from_ms : pool->dirty_from_ms;
+        pool->dirty_to_ms = to_ms > pool->dirty_to_ms ? to_ms : pool->dirty_to_ms;
+        return FR_OK;
+    }
+    int rc = fr__vec_push(&e->txn.dirty_pools, pool);
+    if (rc == FR_OK) {
+        pool->dirty_txn = e->txn.id;
+        pool->dirty_from_ms = from_ms;
+        pool->dirty_to_ms = to_ms;
+    }
+    return rc;
+}
+
 int fr__mark_pool_dirty(fr_engine *e, fr__pool_rec *pool)
 {
-    for (size_t i = 0; i < e->txn.dirty_pools.len; i++) {
-        if (e->txn.dirty_pools.items[i] == pool) {
-            return FR_OK;
-        }
-    }
-    return fr__vec_push(&e->txn.dirty_pools, pool);
+    return fr__mark_pool_dirty_range(e, pool, INT64_MIN, INT64_MAX);
 }
 
 /* ---- begin / commit / abort ---------------------------------------------- */
