@@ -24,6 +24,10 @@
  * moves, so a caller who adds the returned pieces to the free profiles and
  * re-plans gets exactly the verified plan.  Rounds are bounded
  * (SHORTFALL_ROUNDS_MAX); docs/planner.md reports how many are needed.
+ * Past the bound, the sealing stage (seal_run) gives each target still
+ * missed a room at its slot that no re-plan can take from it, and
+ * re-plans until every target is placed: the guarantee has no exception
+ * (targets with a vehicle the rounds could not sequence are vehicle_busy).
  */
 #include <assert.h>
 #include <stdlib.h>
