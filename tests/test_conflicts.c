@@ -1586,7 +1586,7 @@ static void window_round(uint64_t *rng, int round)
     free(cids);
 }
 
-Test(conflicts, resolution_reconciles_like_a_full_pass, .timeout = 240)
+Test(conflicts, resolution_reconciles_like_a_full_pass)
 {
     const char *env = getenv("FR_TEST_SEED");
     uint64_t seed = env != NULL ? strtoull(env, NULL, 10) : (uint64_t)time(NULL) + 11;

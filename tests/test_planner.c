@@ -386,7 +386,7 @@ Test(planner, replanning_with_the_shortfall_places_the_unplaced) {
  * bench's generator, denser).  With only the 8 rounds this instance kept 3
  * targets (no vehicle) unplaced after the re-plan; the sealing stage must
  * place them.  Seed 16 of that generator; about a second. */
-Test(planner, shortfall_holds_when_the_rounds_run_out, .timeout = 600) {
+Test(planner, shortfall_holds_when_the_rounds_run_out) {
     size_t items = 8000;
     int64_t cap = (int64_t)(items * 9 / (12 * 16800 / 10)) + 1;
     pl_params pr = {
