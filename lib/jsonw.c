@@ -323,18 +323,31 @@ void fr__jw_id_array(fr__jw *w, const char (*ids)[FR_ID_SIZE], size_t n) {
     if (n <= SIZE_MAX / (FR_ID_SIZE + 2)) {
         (void)reserve(w, n * (FR_ID_SIZE + 2));
     }
+    int first = 1; /* the separator is tracked here, and handed over around
+                    * the general path */
     for (size_t i = 0; i < n && w->ok; i++) {
         if (!is_plain_uuid_sized(ids[i])) {
+            w->first[w->depth - 1] = (unsigned char)first;
             fr__jw_string(w, ids[i]); /* another length, or escapes */
+            first = 0;
             continue;
         }
-        separate(w);
-        if (reserve(w, FR_ID_SIZE + 1)) {
-            w->buf[w->len] = '"';
-            memcpy(w->buf + w->len + 1, ids[i], FR_ID_SIZE - 1);
-            w->buf[w->len + FR_ID_SIZE] = '"';
-            w->len += FR_ID_SIZE + 1;
+        if (!reserve(w, FR_ID_SIZE + 2)) {
+            break;
         }
+        char *out = w->buf + w->len;
+        if (!first) {
+            *out++ = ',';
+        }
+        *out++ = '"';
+        memcpy(out, ids[i], FR_ID_SIZE - 1);
+        out += FR_ID_SIZE - 1;
+        *out++ = '"';
+        w->len = (size_t)(out - w->buf);
+        first = 0;
+    }
+    if (w->ok) {
+        w->first[w->depth - 1] = (unsigned char)first;
     }
     fr__jw_array_end(w);
 }
