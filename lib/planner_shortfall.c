@@ -37,6 +37,7 @@
 #include "planner_core.h"
 
 #define SHORTFALL_ROUNDS_MAX 8
+size_t fr__plan_shortfall_rounds_max = SHORTFALL_ROUNDS_MAX;
 /* From this round on a missing item gets room over its whole window. */
 #define SHORTFALL_WIDE_ROUND 4
 /* W's members: placed in the plan, or a target (insufficient_capacity). */
@@ -460,10 +461,19 @@ static int seal_pool(const fr__plan_state *st, const rounds *ro, size_t pool, sp
         }
         int64_t lo = st->info[i].lo_ms;
         int64_t hi = window_end(st, i);
-        for (size_t k = 0; k < merged; k++) { /* few spans: the rare leftovers */
-            if (spans[k].start_ms < hi && lo < spans[k].end_ms) {
-                sum[k] += st->in->items[i].quantity_milli;
+        /* The spans are disjoint and sorted: those overlapping the window
+         * are consecutive, from the first that ends after lo. */
+        size_t a = 0, b = merged;
+        while (a < b) {
+            size_t mid = a + (b - a) / 2;
+            if (spans[mid].end_ms <= lo) {
+                a = mid + 1;
+            } else {
+                b = mid;
             }
+        }
+        for (size_t k = a; k < merged && spans[k].start_ms < hi; k++) {
+            sum[k] += st->in->items[i].quantity_milli;
         }
     }
     for (size_t k = 0; k < merged; k++) {
@@ -553,7 +563,8 @@ static int rounds_run(const fr_plan_input *in, fr__plan_state *st, rounds *ro, f
     if (rc != FR_OK || missing == 0) {
         return rc;
     }
-    for (size_t round = 1; round <= SHORTFALL_ROUNDS_MAX; round++) {
+    size_t rounds_max = fr__plan_shortfall_rounds_max > 0 ? fr__plan_shortfall_rounds_max : 1;
+    for (size_t round = 1; round <= rounds_max; round++) {
         fr__plan_state cur;
         rc = fr__planner_run(in, ro->extra.v, ro->extra.len, 0, &cur);
         if (rc != FR_OK) {
@@ -563,7 +574,7 @@ static int rounds_run(const fr_plan_input *in, fr__plan_state *st, rounds *ro, f
             fr__plan_state_free(&cur);
             return FR_OK; /* verified */
         }
-        if (round == SHORTFALL_ROUNDS_MAX) {
+        if (round == rounds_max) {
             rc = seal_rooms(&cur, ro); /* no seal yet: all = extra */
             if (rc == FR_OK) {
                 rc = seal_run(in, &cur, ro, out);

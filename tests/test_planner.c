@@ -347,7 +347,7 @@ Test(planner, random_results_are_feasible_and_deterministic) {
     }
 }
 
-Test(planner, replanning_with_the_shortfall_places_the_unplaced) {
+static void check_shortfall_replans(void) {
     size_t with_shortfall = 0;
     for (uint64_t seed = 1000; seed < 1300; seed++) {
         pl_params pr = medium_params(seed);
@@ -379,6 +379,18 @@ Test(planner, replanning_with_the_shortfall_places_the_unplaced) {
         pl_free(&y);
     }
     cr_assert_gt(with_shortfall, 100, "the test must exercise the shortfall");
+}
+
+Test(planner, replanning_with_the_shortfall_places_the_unplaced) {
+    check_shortfall_replans();
+}
+
+/* The same 300 instances with the doubling rounds cut to 1: the sealing
+ * stage then does most of the work (a sealed target must never be missed,
+ * vehicles, busy intervals and negative steps included). */
+Test(planner, sealing_stage_places_the_unplaced) {
+    fr__plan_shortfall_rounds_max = 1;
+    check_shortfall_replans();
 }
 
 /* The same guarantee at a scale where the doubling rounds run out: 8,000
