@@ -158,6 +158,15 @@ struct fr_store_methods {
      * NULL (memory, SQLite): one transaction per call. */
     int (*savepoint)(fr_store *store);
     void (*rollback_to_savepoint)(fr_store *store);
+
+    /* Optional (NULL: the engine calls append_event): append_event that
+     * takes the event's strings (fleet_id, actor, data_json) instead of
+     * copying them.  On FR_OK the store owns them and has set those pointers
+     * in *event to NULL; on failure *event is untouched and still the
+     * caller's.  For a store that keeps events in memory as they are (one
+     * change may record thousands of conflict events, megabytes of JSON).
+     * The engine calls it only when version >= 6. */
+    int (*append_event_owned)(fr_store *store, fr_event *event);
 };
 
 struct fr_store {

@@ -399,11 +399,7 @@ char *fr__conflict_to_json_text(const fr_conflict *conflict) {
     fr__jw_key(&w, "excess");
     fr__jw_qty(&w, c->excess_milli);
     fr__jw_key(&w, "allocation_ids");
-    fr__jw_array_begin(&w);
-    for (size_t i = 0; i < c->allocation_ids_len; i++) {
-        fr__jw_string(&w, c->allocation_ids[i]);
-    }
-    fr__jw_array_end(&w);
+    fr__jw_id_array(&w, (const char(*)[FR_ID_SIZE])c->allocation_ids, c->allocation_ids_len);
     fr__jw_key(&w, "vehicle_id");
     fr__jw_string(&w, c->vehicle_id);
     fr__jw_key(&w, "description");

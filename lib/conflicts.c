@@ -7,7 +7,8 @@
  *
  * Over-capacity reconciliation of one pool costs O((k + 1) log n) for k runs
  * (ledger.h), plus O(c log k) for its c open conflicts (found newest first
- * among all conflicts).
+ * among all conflicts).  After a resolution, which moves only bookings, it
+ * is limited to the runs and conflicts near the bookings it moved.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,30 +58,47 @@ static int collect_runs(const fr__pool_rec *pool, run **out, size_t *count)
 
 /* Sets the conflict's allocation ids to the live bookings over [start, end)
  * (at most FR__CONFLICT_IDS_MAX; arrays sized to what is listed: a pool cut
- * for months may record thousands of conflicts at once). */
+ * for months may record thousands of conflicts at once).  One walk of the
+ * ledger into a buffer on the stack; the bookings' records are scattered
+ * over the heap, so they are all prefetched before their ids are copied
+ * (their cache misses overlap instead of following one another). */
 static int set_ids_over(fr_conflict *c, const fr__pool_rec *pool)
 {
-    size_t n = fr__ledger_overlapping(pool->live, c->start_ms, c->end_ms, NULL, 0);
+    uint64_t tags[FR__CONFLICT_IDS_MAX];
+    size_t n = fr__ledger_overlapping(pool->live, c->start_ms, c->end_ms, tags,
+                                      FR__CONFLICT_IDS_MAX);
     n = n < FR__CONFLICT_IDS_MAX ? n : FR__CONFLICT_IDS_MAX;
-    uint64_t *tags = malloc((n > 0 ? n : 1) * sizeof *tags);
     char(*ids)[FR_ID_SIZE] = malloc((n > 0 ? n : 1) * sizeof *ids);
-    if (tags == NULL || ids == NULL) {
-        free(tags);
-        free(ids);
+    if (ids == NULL) {
         return FR_ENOMEM;
     }
-    n = fr__ledger_overlapping(pool->live, c->start_ms, c->end_ms, tags, n);
-    n = n < FR__CONFLICT_IDS_MAX ? n : FR__CONFLICT_IDS_MAX;
+    for (size_t i = 0; i < n; i++) { /* an id may straddle two cache lines */
+        const char *id = ((const fr__alloc_rec *)(uintptr_t)tags[i])->a.id;
+        __builtin_prefetch(id);
+        __builtin_prefetch(id + FR_ID_SIZE - 1);
+    }
     for (size_t i = 0; i < n; i++) {
         memcpy(ids[i], ((const fr__alloc_rec *)(uintptr_t)tags[i])->a.id, FR_ID_SIZE);
     }
-    free(tags);
     free(c->allocation_ids);
     c->allocation_ids = ids;
     c->allocation_ids_len = n;
     return FR_OK;
 }
 
+/* Appends s to text (of size bytes, len used), truncating at the end. */
+static void append_text(char *text, size_t size, size_t *len, const char *s)
+{
+    size_t n = strlen(s);
+    size_t room = size - 1 - *len;
+    n = n < room ? n : room;
+    memcpy(text + *len, s, n);
+    *len += n;
+    text[*len] = '\0';
+}
+
+/* "pool NAME is over capacity by EXCESS from START to END", built from its
+ * pieces (a printf per conflict was a tenth of a large detection). */
 static int describe(fr_conflict *c, const char *pool_name)
 {
     char excess[32], start[32], end[32] = "open end";
@@ -89,13 +107,18 @@ static int describe(fr_conflict *c, const char *pool_name)
     if (c->end_ms != FR_TIME_INF) {
         fr_time_format(c->end_ms, end, sizeof end);
     }
-    char text[512];
-    snprintf(text, sizeof text, "pool %s is over capacity by %s from %s to %s", pool_name,
-             excess, start, end);
-    char *copy = strdup(text);
+    char text[512] = "";
+    size_t len = 0;
+    const char *pieces[] = {"pool ", pool_name, " is over capacity by ", excess, " from ",
+                            start, " to ", end};
+    for (size_t i = 0; i < sizeof pieces / sizeof pieces[0]; i++) {
+        append_text(text, sizeof text, &len, pieces[i]);
+    }
+    char *copy = malloc(len + 1);
     if (copy == NULL) {
         return FR_ENOMEM;
     }
+    memcpy(copy, text, len + 1);
     free(c->description);
     c->description = copy;
     return FR_OK;
@@ -247,21 +270,113 @@ static int reconcile(fr_engine *e, fr__pool_rec *pool, const run *runs, size_t n
     return rc;
 }
 
-int fr__detect_overcap(fr_engine *e, fr__pool_rec *pool)
+/* Whether [a0, a1] and [b0, b1] meet (touching counts). */
+static int meets(int64_t a0, int64_t a1, int64_t b0, int64_t b1)
 {
+    return a0 <= b1 && b0 <= a1;
+}
+
+/* The runs meeting [*lo, *hi], which grows to cover them.  FR_OK or
+ * FR_ENOMEM; *runs is malloc'd (or NULL). */
+static int collect_runs_near(const fr__pool_rec *pool, int64_t *lo, int64_t *hi, run **out,
+                             size_t *count)
+{
+    size_t n = 0, cap = 0;
+    run *runs = NULL;
+    int64_t from = *lo - 1; /* a run ending at lo touches it */
+    run r;
+    while (n < FR__RUNS_MAX &&
+           fr__ledger_next_overrun(pool->live, from, &r.start_ms, &r.end_ms, &r.excess_milli) &&
+           r.start_ms <= *hi) {
+        if (n == cap) {
+            cap = cap == 0 ? 4 : cap * 2;
+            run *grown = realloc(runs, cap * sizeof *grown);
+            if (grown == NULL) {
+                free(runs);
+                return FR_ENOMEM;
+            }
+            runs = grown;
+        }
+        runs[n++] = r;
+        *lo = r.start_ms < *lo ? r.start_ms : *lo;
+        *hi = r.end_ms > *hi ? r.end_ms : *hi;
+        if (r.end_ms == FR_TIME_INF) {
+            break;
+        }
+        from = r.end_ms;
+    }
+    *out = runs;
+    *count = n;
+    return FR_OK;
+}
+
+/* Reconciliation around [from, to), where only bookings changed (a
+ * resolution's victims): outside it the free capacity, its runs and the
+ * conflicts that meet only those are as the last reconciliation left them.
+ * The window grows until it covers every open conflict and every run that
+ * meets it (a run crossing its edge, a conflict spanning runs on both
+ * sides), then only those runs and conflicts are reconciled: O((k + c)
+ * log n) for the k runs and c conflicts near the change, instead of every
+ * run of the pool. */
+static int detect_near(fr_engine *e, fr__pool_rec *pool, fr__vec *open, int64_t from_ms,
+                       int64_t to_ms)
+{
+    int64_t lo = from_ms, hi = to_ms;
     run *runs = NULL;
     size_t n = 0;
-    int rc = collect_runs(pool, &runs, &n);
-    if (rc != FR_OK) {
-        return rc;
+    int rc = FR_OK;
+    /* Each pass that grows the window takes in another conflict or run. */
+    for (size_t pass = 0; rc == FR_OK && pass <= open->len + FR__RUNS_MAX; pass++) {
+        int64_t lo0 = lo, hi0 = hi;
+        for (size_t i = 0; i < open->len; i++) {
+            const fr_conflict *c = &((const fr__conflict_rec *)open->items[i])->c;
+            if (meets(c->start_ms, c->end_ms, lo, hi)) {
+                lo = c->start_ms < lo ? c->start_ms : lo;
+                hi = c->end_ms > hi ? c->end_ms : hi;
+            }
+        }
+        free(runs);
+        rc = collect_runs_near(pool, &lo, &hi, &runs, &n);
+        if (rc != FR_OK) {
+            return rc;
+        }
+        if (lo == lo0 && hi == hi0) {
+            break;
+        }
     }
+    size_t kept = 0; /* the open conflicts inside the window, in order */
+    for (size_t i = 0; i < open->len; i++) {
+        const fr_conflict *c = &((const fr__conflict_rec *)open->items[i])->c;
+        if (meets(c->start_ms, c->end_ms, lo, hi)) {
+            open->items[kept++] = open->items[i];
+        }
+    }
+    open->len = kept;
+    if (n > 0 || open->len > 0) {
+        rc = reconcile(e, pool, runs, n, open);
+    }
+    free(runs);
+    return rc;
+}
+
+int fr__detect_overcap(fr_engine *e, fr__pool_rec *pool)
+{
     fr__vec open = {0};
-    rc = open_overcap_of(e, pool, &open);
-    if (rc == FR_OK && (n > 0 || open.len > 0)) {
-        rc = reconcile(e, pool, runs, n, &open);
+    int rc = open_overcap_of(e, pool, &open);
+    int whole = pool->dirty_txn != e->txn.id || pool->dirty_from_ms == INT64_MIN ||
+                pool->dirty_to_ms == INT64_MAX;
+    if (rc == FR_OK && !whole) {
+        rc = detect_near(e, pool, &open, pool->dirty_from_ms, pool->dirty_to_ms);
+    } else if (rc == FR_OK) {
+        run *runs = NULL;
+        size_t n = 0;
+        rc = collect_runs(pool, &runs, &n);
+        if (rc == FR_OK && (n > 0 || open.len > 0)) {
+            rc = reconcile(e, pool, runs, n, &open);
+        }
+        free(runs);
     }
     fr__vec_free(&open);
-    free(runs);
     return rc;
 }
 

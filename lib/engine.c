@@ -89,12 +89,13 @@ int fr__key3(char *buf, size_t size, const char *a, const char *b, const char *c
 
 static int id_taken(const fr_engine *e, const char *id)
 {
-    return fr__idmap_get(&e->pools_by_id, id) != NULL ||
-           fr__idmap_get(&e->allocs_by_id, id) != NULL ||
-           fr__idmap_get(&e->reqs_by_id, id) != NULL ||
-           fr__idmap_get(&e->conflicts_by_id, id) != NULL ||
-           fr__idmap_get(&e->samples_by_id, id) != NULL ||
-           fr__idmap_get(&e->plans_by_id, id) != NULL;
+    uint64_t h = fr__idmap_hash(id);
+    return fr__idmap_get_hashed(&e->pools_by_id, id, h) != NULL ||
+           fr__idmap_get_hashed(&e->allocs_by_id, id, h) != NULL ||
+           fr__idmap_get_hashed(&e->reqs_by_id, id, h) != NULL ||
+           fr__idmap_get_hashed(&e->conflicts_by_id, id, h) != NULL ||
+           fr__idmap_get_hashed(&e->samples_by_id, id, h) != NULL ||
+           fr__idmap_get_hashed(&e->plans_by_id, id, h) != NULL;
 }
 
 void fr__new_id(fr_engine *e, char out[FR_ID_SIZE])
@@ -110,6 +111,12 @@ void fr__new_id(fr_engine *e, char out[FR_ID_SIZE])
         }
     }
     abort(); /* 1000 clashes in a row: the generator is broken */
+}
+
+void fr__new_event_id(fr_engine *e, char out[FR_ID_SIZE])
+{
+    int64_t ms = e->txn.id != 0 ? e->txn.now_ms : fr__now(e);
+    fr__uuid_v7(&e->rng, ms, &e->uuid_counter, &e->uuid_last_ms, out);
 }
 
 static int printable_bounded(const char *s, size_t max)

@@ -67,13 +67,24 @@ void fr__idmap_free(fr__idmap *map)
     memset(map, 0, sizeof *map);
 }
 
-void *fr__idmap_get(const fr__idmap *map, const char *key)
+uint64_t fr__idmap_hash(const char *key)
 {
+    return hash_key(key);
+}
+
+void *fr__idmap_get_hashed(const fr__idmap *map, const char *key, uint64_t hash)
+{
+    assert(hash == hash_key(key));
     if (map->cap == 0) {
         return NULL;
     }
-    size_t i = find_slot(map, key, hash_key(key));
+    size_t i = find_slot(map, key, hash);
     return map->slots[i].key == NULL ? NULL : map->slots[i].value;
+}
+
+void *fr__idmap_get(const fr__idmap *map, const char *key)
+{
+    return fr__idmap_get_hashed(map, key, hash_key(key));
 }
 
 int fr__idmap_put(fr__idmap *map, const char *key, void *value)

@@ -28,6 +28,10 @@ typedef struct fr__idmap {
 void fr__idmap_free(fr__idmap *map);
 /* The value of key, or NULL. */
 void *fr__idmap_get(const fr__idmap *map, const char *key);
+/* The hash of key, and the lookup with it: one hash for a key looked up in
+ * several maps (a new id is checked against every entity map). */
+uint64_t fr__idmap_hash(const char *key);
+void *fr__idmap_get_hashed(const fr__idmap *map, const char *key, uint64_t hash);
 /* Inserts or replaces.  FR_OK or FR_ENOMEM (then the map is unchanged). */
 int fr__idmap_put(fr__idmap *map, const char *key, void *value);
 /* Replaces the value of an existing key without allocating; 0 if absent. */

@@ -196,9 +196,18 @@ static void quoted(fr__jw *w, const char *s) {
 
 void fr__jw_key(fr__jw *w, const char *name) {
     assert(name != NULL);
+    size_t n = strlen(name);
     separate(w);
-    quoted(w, name);
-    append_char(w, ':');
+    if (plain_run((const unsigned char *)name, n) != n) {
+        quoted(w, name);
+        append_char(w, ':');
+    } else if (reserve(w, n + 3)) { /* the usual literal: written at once */
+        w->buf[w->len] = '"';
+        memcpy(w->buf + w->len + 1, name, n);
+        w->buf[w->len + n + 1] = '"';
+        w->buf[w->len + n + 2] = ':';
+        w->len += n + 3;
+    }
     /* The value that follows must not separate itself again. */
     if (w->depth > 0) {
         w->first[w->depth - 1] = 1;
@@ -277,13 +286,70 @@ void fr__jw_time(fr__jw *w, int64_t ms) {
         fr__jw_null(w);
         return;
     }
+    /* Digits, '-', ':', '.', 'T', 'Z': nothing to escape. */
+    size_t n = strlen(text);
     value_start(w);
-    quoted(w, text);
+    if (reserve(w, n + 2)) {
+        w->buf[w->len] = '"';
+        memcpy(w->buf + w->len + 1, text, n);
+        w->buf[w->len + n + 1] = '"';
+        w->len += n + 2;
+    }
     value_end(w);
 }
 
 void fr__jw_id(fr__jw *w, const char *id) {
     fr__jw_string(w, id != NULL && id[0] != '\0' ? id : NULL);
+}
+
+/* Whether id is a 36-byte text none of whose bytes needs an escape (a UUID):
+ * five overlapping words, no branch per byte.  A NUL is a control byte, so
+ * a shorter text fails the test and takes the general path. */
+static int is_plain_uuid_sized(const char id[FR_ID_SIZE]) {
+    static const size_t at[5] = {0, 8, 16, 24, FR_ID_SIZE - 1 - 8};
+    int plain = id[FR_ID_SIZE - 1] == '\0';
+    for (size_t k = 0; k < 5; k++) {
+        uint64_t word;
+        memcpy(&word, id + at[k], sizeof word);
+        plain &= word_is_plain(word);
+    }
+    return plain;
+}
+
+void fr__jw_id_array(fr__jw *w, const char (*ids)[FR_ID_SIZE], size_t n) {
+    assert(ids != NULL || n == 0);
+    fr__jw_array_begin(w);
+    /* Room for the usual case at once: each id, its quotes and a comma. */
+    if (n <= SIZE_MAX / (FR_ID_SIZE + 2)) {
+        (void)reserve(w, n * (FR_ID_SIZE + 2));
+    }
+    int first = 1; /* the separator is tracked here, and handed over around
+                    * the general path */
+    for (size_t i = 0; i < n && w->ok; i++) {
+        if (!is_plain_uuid_sized(ids[i])) {
+            w->first[w->depth - 1] = (unsigned char)first;
+            fr__jw_string(w, ids[i]); /* another length, or escapes */
+            first = 0;
+            continue;
+        }
+        if (!reserve(w, FR_ID_SIZE + 2)) {
+            break;
+        }
+        char *out = w->buf + w->len;
+        if (!first) {
+            *out++ = ',';
+        }
+        *out++ = '"';
+        memcpy(out, ids[i], FR_ID_SIZE - 1);
+        out += FR_ID_SIZE - 1;
+        *out++ = '"';
+        w->len = (size_t)(out - w->buf);
+        first = 0;
+    }
+    if (w->ok) {
+        w->first[w->depth - 1] = (unsigned char)first;
+    }
+    fr__jw_array_end(w);
 }
 
 void fr__jw_raw(fr__jw *w, const char *json) {

@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fleetres.h"
+
 #define JW_DEPTH_MAX 16
 
 typedef struct fr__jw {
@@ -54,6 +56,11 @@ void fr__jw_qty(fr__jw *w, int64_t milli);
 void fr__jw_time(fr__jw *w, int64_t ms);
 /* An id: "" is absent, rendered null. */
 void fr__jw_id(fr__jw *w, const char *id);
+/* An array of n ids (each NUL-terminated within FR_ID_SIZE bytes; "" is
+ * rendered "", as fr__jw_string would), the same text as n fr__jw_string
+ * calls between array begin and end, written in one pass: a conflict lists
+ * up to 1000 of them. */
+void fr__jw_id_array(fr__jw *w, const char (*ids)[FR_ID_SIZE], size_t n);
 /* Text that already is valid JSON, copied verbatim. */
 void fr__jw_raw(fr__jw *w, const char *json);
 

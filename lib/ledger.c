@@ -1327,8 +1327,7 @@ static bool booking_collect(const btree *tree, uint32_t index, uint32_t level,
         }
         if (leaf->end_ms[i] > walk->start_ms) {
             if (walk->count < walk->max) {
-                const booking_record *r = record_at(walk->ledger, leaf->handle[i]);
-                walk->tags[walk->count] = r->tag;
+                walk->tags[walk->count] = leaf->handle[i]; /* a tag after the walk */
             }
             walk->count++;
         }
@@ -1699,6 +1698,15 @@ size_t fr__ledger_overlapping(const fr__ledger *ledger, int64_t start_ms, int64_
     if (ledger->bookings.root != LEDGER_NIL) {
         booking_collect(&ledger->bookings, ledger->bookings.root, ledger->bookings.height,
                         &walk);
+    }
+    /* The walk wrote handles: their records are scattered, so all of them
+     * are requested before the first is read (the misses overlap). */
+    size_t listed = walk.count < max ? walk.count : max;
+    for (size_t i = 0; i < listed; i++) {
+        __builtin_prefetch(record_at(ledger, (uint32_t)tags[i]));
+    }
+    for (size_t i = 0; i < listed; i++) {
+        tags[i] = record_at(ledger, (uint32_t)tags[i])->tag;
     }
     return walk.count;
 }

@@ -111,6 +111,10 @@ int fr__plan_priority_order(const fr__plan_state *st, size_t *order);
  * then the shortfall, verified by re-planning with it. */
 int fr__plan_unplaced_reasons(fr__plan_state *st, fr_plan_result *out);
 int fr__plan_shortfall(const fr_plan_input *in, fr__plan_state *st, fr_plan_result *out);
+/* The bound on the shortfall's doubling rounds (8).  A test hook: tests
+ * lower it so that the sealing stage runs on small instances; nothing else
+ * changes it. */
+extern size_t fr__plan_shortfall_rounds_max;
 
 /* planner.c: a solve with extra capacity; the core of fr__plan_solve, also
  * used by the shortfall's verification. */

@@ -24,6 +24,10 @@
  * moves, so a caller who adds the returned pieces to the free profiles and
  * re-plans gets exactly the verified plan.  Rounds are bounded
  * (SHORTFALL_ROUNDS_MAX); docs/planner.md reports how many are needed.
+ * Past the bound, the sealing stage (seal_run) gives each target still
+ * missed a room at its slot that no re-plan can take from it, and
+ * re-plans until every target is placed: the guarantee has no exception
+ * (targets with a vehicle the rounds could not sequence are vehicle_busy).
  */
 #include <assert.h>
 #include <stdlib.h>
@@ -33,6 +37,7 @@
 #include "planner_core.h"
 
 #define SHORTFALL_ROUNDS_MAX 8
+size_t fr__plan_shortfall_rounds_max = SHORTFALL_ROUNDS_MAX;
 /* From this round on a missing item gets room over its whole window. */
 #define SHORTFALL_WIDE_ROUND 4
 /* W's members: placed in the plan, or a target (insufficient_capacity). */
@@ -40,6 +45,9 @@
 #define WANT_TARGET 2
 /* Starts evaluated per pool when choosing a slot (bounds the work). */
 #define SLOT_STARTS_MAX 64
+/* Re-plans of the sealing stage (after the rounds): each seals at least one
+ * more target; at the last one every remaining target is sealed at once. */
+#define SEAL_REPLANS_MAX 8
 
 /* The earliest start >= from where u's vehicle is free on pool; 1 if any. */
 static int vehicle_slot(const fr__plan_state *st, size_t u, size_t pool, int64_t from_ms,
@@ -191,8 +199,11 @@ typedef struct rounds {
     size_t *p0_pool;
     int64_t *p0_start_ms;
     unsigned char *reset; /* per vehicle: back to p0 this round */
+    unsigned char *sealed; /* per item: has a sealed room (see seal_rooms) */
     size_t round;
-    pieces extra;
+    pieces extra;  /* the rounds' E */
+    pieces sealing; /* the sealed rooms, rebuilt from `sealed` */
+    pieces all;    /* extra then sealing: what a re-plan adds */
 } rounds;
 
 /* Forces u at (pool, s) and adds to E what the profile lacks there; the
@@ -366,7 +377,10 @@ static void rounds_free(rounds *ro) {
     free(ro->p0_pool);
     free(ro->p0_start_ms);
     free(ro->reset);
+    free(ro->sealed);
     free(ro->extra.v);
+    free(ro->sealing.v);
+    free(ro->all.v);
 }
 
 /* Targets that st leaves unplaced (W's placed items may give way to a
@@ -380,28 +394,177 @@ static size_t count_missing(const fr__plan_state *st, const rounds *ro) {
     return missing;
 }
 
-/* The bound was reached and the last re-plan still leaves items of W out:
- * those with a vehicle the planner could not sequence become vehicle_busy
- * (E stays what that re-plan used, so the guarantee holds for the rest). */
-static void give_up(const fr__plan_state *st, rounds *ro, fr_plan_result *out) {
-    for (size_t u = 0; u < st->in->item_count; u++) {
-        if (ro->want[u] == WANT_TARGET && st->pool_of[u] == FR__PLAN_UNPLACED &&
-            st->info[u].vehicle != SIZE_MAX) {
+/* The least base free capacity (the input's steps, without E) of pool over
+ * [a, b), or 0 when it is positive. */
+static int64_t base_deficit(const fr_plan_input *in, size_t pool, int64_t a_ms, int64_t b_ms) {
+    const fr_plan_pool *p = &in->pools[pool];
+    int64_t least = 0;
+    for (size_t k = 0; k < p->step_count; k++) {
+        int64_t s = p->step_start_ms[k];
+        int64_t e = k + 1 < p->step_count ? p->step_start_ms[k + 1] : in->horizon_end_ms;
+        if (s < b_ms && a_ms < e && p->step_free_milli[k] < least) {
+            least = p->step_free_milli[k];
+        }
+    }
+    return -least;
+}
+
+/* u's window as an interval: [lo, latest start + duration). */
+static int64_t window_end(const fr__plan_state *st, size_t u) {
+    return st->info[u].latest_ms + st->in->items[u].duration_ms;
+}
+
+typedef struct span {
+    int64_t start_ms;
+    int64_t end_ms;
+} span;
+
+static int span_cmp(const void *pa, const void *pb) {
+    const span *a = pa;
+    const span *b = pb;
+    return (a->start_ms > b->start_ms) - (a->start_ms < b->start_ms);
+}
+
+/* The sealed rooms of one pool: the round-0 slots of its sealed items,
+ * merged into disjoint spans J, each given R(J) = the quantities of every
+ * item that may be placed on the pool overlapping J (its window overlaps
+ * J), plus the pool's base deficit over J.  Whatever a re-plan places
+ * there, a sealed item then fits in its slot. */
+static int seal_pool(const fr__plan_state *st, const rounds *ro, size_t pool, span *spans,
+                     int64_t *sum, pieces *out) {
+    size_t n = st->in->item_count;
+    size_t count = 0;
+    for (size_t u = 0; u < n; u++) {
+        if (ro->sealed[u] && ro->p0_pool[u] == pool) {
+            int64_t s = ro->p0_start_ms[u];
+            spans[count++] = (span){s, s + st->in->items[u].duration_ms};
+        }
+    }
+    if (count == 0) {
+        return FR_OK;
+    }
+    qsort(spans, count, sizeof *spans, span_cmp);
+    size_t merged = 0;
+    for (size_t k = 0; k < count; k++) {
+        if (merged > 0 && spans[k].start_ms <= spans[merged - 1].end_ms) {
+            if (spans[k].end_ms > spans[merged - 1].end_ms) {
+                spans[merged - 1].end_ms = spans[k].end_ms;
+            }
+        } else {
+            spans[merged++] = spans[k];
+        }
+    }
+    memset(sum, 0, merged * sizeof *sum);
+    for (size_t i = 0; i < n; i++) {
+        if (st->info[i].reason_static || !fr__plan_eligible(st, i, pool)) {
+            continue;
+        }
+        int64_t lo = st->info[i].lo_ms;
+        int64_t hi = window_end(st, i);
+        /* The spans are disjoint and sorted: those overlapping the window
+         * are consecutive, from the first that ends after lo. */
+        size_t a = 0, b = merged;
+        while (a < b) {
+            size_t mid = a + (b - a) / 2;
+            if (spans[mid].end_ms <= lo) {
+                a = mid + 1;
+            } else {
+                b = mid;
+            }
+        }
+        for (size_t k = a; k < merged && spans[k].start_ms < hi; k++) {
+            sum[k] += st->in->items[i].quantity_milli;
+        }
+    }
+    for (size_t k = 0; k < merged; k++) {
+        int64_t room = sum[k] + base_deficit(st->in, pool, spans[k].start_ms, spans[k].end_ms);
+        int rc = pieces_push(out, (fr_plan_shortfall){pool, spans[k].start_ms, spans[k].end_ms, room});
+        if (rc != FR_OK) {
+            return rc;
+        }
+    }
+    return FR_OK;
+}
+
+/* Rebuilds the sealed rooms and E = the rounds' pieces + those rooms. */
+static int seal_rooms(const fr__plan_state *st, rounds *ro) {
+    size_t n = st->in->item_count ? st->in->item_count : 1;
+    span *spans = malloc(n * sizeof *spans);
+    int64_t *sum = malloc(n * sizeof *sum);
+    int rc = spans && sum ? FR_OK : FR_ENOMEM;
+    ro->sealing.len = 0;
+    for (size_t pool = 0; rc == FR_OK && pool < st->in->pool_count; pool++) {
+        rc = seal_pool(st, ro, pool, spans, sum, &ro->sealing);
+    }
+    free(spans);
+    free(sum);
+    ro->all.len = 0;
+    for (size_t k = 0; rc == FR_OK && k < ro->extra.len + ro->sealing.len; k++) {
+        rc = pieces_push(&ro->all, k < ro->extra.len ? ro->extra.v[k]
+                                                     : ro->sealing.v[k - ro->extra.len]);
+    }
+    return rc;
+}
+
+/* After a re-plan that still misses targets: those with a vehicle become
+ * vehicle_busy (capacity cannot make the planner sequence that vehicle);
+ * those without one are sealed (all remaining ones when all_targets).
+ * Returns how many were newly sealed. */
+static size_t seal_missing(const fr__plan_state *cur, rounds *ro, fr_plan_result *out,
+                           int all_targets) {
+    size_t sealed = 0;
+    for (size_t u = 0; u < cur->in->item_count; u++) {
+        int missing = ro->want[u] == WANT_TARGET && cur->pool_of[u] == FR__PLAN_UNPLACED;
+        if (missing && cur->info[u].vehicle != SIZE_MAX) {
             out->unplaced[reason_index(out, u)].reason = FR_PLAN_VEHICLE_BUSY;
             ro->want[u] = 0;
+        } else if ((missing || (all_targets && ro->want[u] == WANT_TARGET &&
+                                cur->info[u].vehicle == SIZE_MAX)) &&
+                   !ro->sealed[u]) {
+            ro->sealed[u] = 1;
+            sealed++;
+        }
+    }
+    return sealed;
+}
+
+/* The sealing stage, when the rounds' bound is reached and the last
+ * re-plan (cur, made with E = ro->all) still misses targets.  A sealed
+ * item is never left out by a re-plan: at its turn in the greedy its slot
+ * has room for it whatever was placed before, and an improvement move that
+ * ejects it re-places it by best fit, which finds that slot again (every
+ * move re-places what it ejects or rolls back).  So each
+ * re-plan here either places every target (verified) or seals at least one
+ * more; at the last one all remaining targets are sealed at once.  The
+ * final E is always one a re-plan was run with and checked against. */
+static int seal_run(const fr_plan_input *in, fr__plan_state *cur, rounds *ro,
+                    fr_plan_result *out) {
+    for (size_t k = 0;; k++) {
+        if (seal_missing(cur, ro, out, k == SEAL_REPLANS_MAX) == 0) {
+            return FR_OK; /* placed, or the missing ones became vehicle_busy: verified */
+        }
+        assert(k <= SEAL_REPLANS_MAX);
+        int rc = seal_rooms(cur, ro);
+        fr__plan_state_free(cur);
+        if (rc == FR_OK) {
+            rc = fr__planner_run(in, ro->all.v, ro->all.len, 0, cur);
+        }
+        if (rc != FR_OK) {
+            return rc; /* cur was freed (fr__planner_run frees on failure) */
         }
     }
 }
 
-/* Rounds until a re-plan with E places every target (verified), or the
- * bound. */
+/* Rounds until a re-plan with E places every target (verified); past the
+ * bound, the sealing stage. */
 static int rounds_run(const fr_plan_input *in, fr__plan_state *st, rounds *ro, fr_plan_result *out) {
     size_t missing = 0;
     int rc = round_extend(st, ro, &missing, out); /* round 0: the caller's final state */
     if (rc != FR_OK || missing == 0) {
         return rc;
     }
-    for (size_t round = 1; round <= SHORTFALL_ROUNDS_MAX; round++) {
+    size_t rounds_max = fr__plan_shortfall_rounds_max > 0 ? fr__plan_shortfall_rounds_max : 1;
+    for (size_t round = 1; round <= rounds_max; round++) {
         fr__plan_state cur;
         rc = fr__planner_run(in, ro->extra.v, ro->extra.len, 0, &cur);
         if (rc != FR_OK) {
@@ -411,10 +574,15 @@ static int rounds_run(const fr_plan_input *in, fr__plan_state *st, rounds *ro, f
             fr__plan_state_free(&cur);
             return FR_OK; /* verified */
         }
-        if (round == SHORTFALL_ROUNDS_MAX) {
-            give_up(&cur, ro, out); /* E stays what this re-plan used */
-            fr__plan_state_free(&cur);
-            return FR_OK;
+        if (round == rounds_max) {
+            rc = seal_rooms(&cur, ro); /* no seal yet: all = extra */
+            if (rc == FR_OK) {
+                rc = seal_run(in, &cur, ro, out);
+            }
+            if (rc == FR_OK) {
+                fr__plan_state_free(&cur);
+            }
+            return rc;
         }
         ro->round = round;
         rc = round_extend(&cur, ro, &missing, NULL);
@@ -435,14 +603,17 @@ int fr__plan_shortfall(const fr_plan_input *in, fr__plan_state *st, fr_plan_resu
     ro.p0_pool = malloc(n * sizeof *ro.p0_pool);
     ro.p0_start_ms = malloc(n * sizeof *ro.p0_start_ms);
     ro.reset = malloc(st->vehicle_count ? st->vehicle_count : 1);
-    int rc = ro.want && ro.order && ro.p0_pool && ro.p0_start_ms && ro.reset ? FR_OK : FR_ENOMEM;
+    ro.sealed = calloc(n, 1);
+    int rc = ro.want && ro.order && ro.p0_pool && ro.p0_start_ms && ro.reset && ro.sealed
+                 ? FR_OK
+                 : FR_ENOMEM;
     if (rc == FR_OK && want_set(st, out, ro.want) > 0) {
         rc = fr__plan_priority_order(st, ro.order);
         if (rc == FR_OK) {
             rc = rounds_run(in, st, &ro, out);
         }
-        if (rc == FR_OK) {
-            rc = normalize(&ro.extra, out);
+        if (rc == FR_OK) { /* the rounds' E, and the sealed rooms if any */
+            rc = normalize(ro.sealing.len > 0 ? &ro.all : &ro.extra, out);
         }
     }
     rounds_free(&ro);

@@ -128,6 +128,8 @@ static int eligible(const fr__alloc_rec *rec, const void *ctx)
 int fr__alloc_preempt(fr_engine *e, fr__alloc_rec *rec)
 {
     int64_t now = e->txn.now_ms;
+    int64_t old_start_ms = rec->a.start_ms;
+    int64_t old_end_ms = rec->a.end_ms;
     int rc = fr__alloc_touch(e, rec);
     if (rc != FR_OK) {
         return rc;
@@ -147,7 +149,7 @@ int fr__alloc_preempt(fr_engine *e, fr__alloc_rec *rec)
         rc = fr__mark_queue_dirty(e, rec->a.fleet_id, rec->a.resource_type);
     }
     if (rc == FR_OK) {
-        rc = fr__mark_pool_dirty(e, rec->pool);
+        rc = fr__mark_pool_dirty_range(e, rec->pool, old_start_ms, old_end_ms);
     }
     return rc;
 }
@@ -238,13 +240,15 @@ static int reschedule_one(attempt *t, fr__alloc_rec *v)
     if (rc != FR_OK) {
         return rc;
     }
+    int64_t old_start_ms = a->start_ms;
     a->start_ms = s;
     a->end_ms = end_after(s, dur);
     rc = fr__alloc_changed(e, v, "updated");
     if (rc == FR_OK) {
         rc = fr__mark_queue_dirty(e, a->fleet_id, a->resource_type);
     }
-    return rc == FR_OK ? fr__mark_pool_dirty(e, v->pool) : rc;
+    /* It left [old start, old end) and took [s, s + dur), s later. */
+    return rc == FR_OK ? fr__mark_pool_dirty_range(e, v->pool, old_start_ms, a->end_ms) : rc;
 }
 
 /* Another active pool of the fleet and type with room for the whole
@@ -308,7 +312,7 @@ static int reassign_one(attempt *t, fr__alloc_rec *v)
     if (rc == FR_OK) {
         rc = fr__mark_queue_dirty(e, v->a.fleet_id, v->a.resource_type);
     }
-    return rc == FR_OK ? fr__mark_pool_dirty(e, old) : rc;
+    return rc == FR_OK ? fr__mark_pool_dirty_range(e, old, v->a.start_ms, v->a.end_ms) : rc;
 }
 
 static int apply(attempt *t, fr__alloc_rec **victims, size_t n)
@@ -470,7 +474,15 @@ static int record(attempt *t)
     c->resolution_actions_len = t->actions_len;
     t->actions = NULL;
     t->actions_len = t->actions_cap = 0;
-    return fr__conflict_changed(e, rec, "resolved");
+    rc = fr__conflict_changed(e, rec, "resolved");
+    /* A strategy that moved bookings cleared the interval: the commit
+     * reconciles the pool around it (manual changes nothing; its condition
+     * is detected again by the next change that reconciles the pool). */
+    if (rc == FR_OK && c->type == FR_CONFLICT_OVER_CAPACITY && rec->pool != NULL &&
+        t->params->strategy != FR_RESOLVE_MANUAL) {
+        rc = fr__mark_pool_dirty_range(e, rec->pool, c->start_ms, c->end_ms);
+    }
+    return rc;
 }
 
 static int run_round(attempt *t, const fr_ctx *ctx, const char *id, fr_result *res)

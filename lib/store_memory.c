@@ -379,30 +379,51 @@ static int memory_put_plan(fr_store *store, const fr_plan *plan)
     return FR_OK;
 }
 
-static int memory_append_event(fr_store *store, const fr_event *event)
+/* Checks the seq and reserves room for one more pending event, and for it
+ * in the committed array, so that commit cannot fail later. */
+static int reserve_append(memory_store *m, const fr_event *event)
 {
-    memory_store *m = memory_store_of(store);
     assert(m->in_transaction);
     assert(event != NULL);
     int64_t last = m->pending.len > 0 ? m->pending.items[m->pending.len - 1].seq
                                       : committed_head(m);
     assert(event->seq == last + 1);
     (void)last;
-
-    /* Reserve the committed room now so that commit cannot fail later. */
+    (void)event;
     size_t need = m->committed.len + m->pending.len + 1;
     int rc = event_array_reserve(&m->committed, need);
     if (rc == FR_OK) {
         rc = event_array_reserve(&m->pending, m->pending.len + 1);
     }
-    if (rc != FR_OK) {
-        return rc;
+    return rc;
+}
+
+static int memory_append_event(fr_store *store, const fr_event *event)
+{
+    memory_store *m = memory_store_of(store);
+    int rc = reserve_append(m, event);
+    if (rc == FR_OK) {
+        rc = fr__event_copy(&m->pending.items[m->pending.len], event);
     }
-    rc = fr__event_copy(&m->pending.items[m->pending.len], event);
     if (rc != FR_OK) {
         return rc;
     }
     m->pending.len++;
+    return FR_OK;
+}
+
+/* The engine's event is kept as it is: its strings change hands. */
+static int memory_append_event_owned(fr_store *store, fr_event *event)
+{
+    memory_store *m = memory_store_of(store);
+    int rc = reserve_append(m, event);
+    if (rc != FR_OK) {
+        return rc;
+    }
+    m->pending.items[m->pending.len++] = *event;
+    event->fleet_id = NULL;
+    event->actor = NULL;
+    event->data_json = NULL;
     return FR_OK;
 }
 
@@ -486,6 +507,7 @@ static const struct fr_store_methods memory_methods = {
     .put_idempotency = memory_put_idempotency,
     .get_idempotency = memory_get_idempotency,
     .put_plan = memory_put_plan,
+    .append_event_owned = memory_append_event_owned,
 };
 
 

@@ -380,7 +380,7 @@ static int queue_event(fr_engine *e, int entity_type, const char *entity_id,
     }
     fr_event *ev = &t->events[t->events_len];
     memset(ev, 0, sizeof *ev);
-    fr__new_id(e, ev->id);
+    fr__new_event_id(e, ev->id);
     snprintf(ev->type, sizeof ev->type, "%s.%s", fr_entity_type_name(entity_type), verb);
     ev->entity_type = entity_type;
     snprintf(ev->entity_id, sizeof ev->entity_id, "%s", entity_id);
@@ -665,14 +665,26 @@ int fr__mark_queue_dirty(fr_engine *e, const char *fleet_id, const char *resourc
     return fr__vec_push(&e->txn.dirty_queues, q);
 }
 
+int fr__mark_pool_dirty_range(fr_engine *e, fr__pool_rec *pool, int64_t from_ms, int64_t to_ms)
+{
+    assert(from_ms < to_ms);
+    if (pool->dirty_txn == e->txn.id) { /* marked already: the hull of both */
+        pool->dirty_from_ms = from_ms < pool->dirty_from_ms ? from_ms : pool->dirty_from_ms;
+        pool->dirty_to_ms = to_ms > pool->dirty_to_ms ? to_ms : pool->dirty_to_ms;
+        return FR_OK;
+    }
+    int rc = fr__vec_push(&e->txn.dirty_pools, pool);
+    if (rc == FR_OK) {
+        pool->dirty_txn = e->txn.id;
+        pool->dirty_from_ms = from_ms;
+        pool->dirty_to_ms = to_ms;
+    }
+    return rc;
+}
+
 int fr__mark_pool_dirty(fr_engine *e, fr__pool_rec *pool)
 {
-    for (size_t i = 0; i < e->txn.dirty_pools.len; i++) {
-        if (e->txn.dirty_pools.items[i] == pool) {
-            return FR_OK;
-        }
-    }
-    return fr__vec_push(&e->txn.dirty_pools, pool);
+    return fr__mark_pool_dirty_range(e, pool, INT64_MIN, INT64_MAX);
 }
 
 /* ---- begin / commit / abort ---------------------------------------------- */
@@ -1006,9 +1018,13 @@ static int write_journal(fr_engine *e)
             return rc;
         }
     }
+    /* A store that keeps events as they are takes them over (no copy of
+     * their JSON); the cleared ones are then freed by the store. */
+    int hand_over = m->version >= 6 && m->append_event_owned != NULL;
     for (size_t i = 0; i < t->events_len; i++) {
         t->events[i].seq = e->head_seq + 1 + (int64_t)i;
-        int rc = m->append_event(e->store, &t->events[i]);
+        int rc = hand_over ? m->append_event_owned(e->store, &t->events[i])
+                           : m->append_event(e->store, &t->events[i]);
         if (rc != FR_OK) {
             return rc;
         }

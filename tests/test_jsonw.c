@@ -184,3 +184,50 @@ Test(jsonw, too_deep_fails_cleanly) {
     }
     cr_assert_null(fr__jw_finish(&w));
 }
+
+/* fr__jw_id_array writes UUID-sized plain ids in one pass and anything else
+ * through the general path: the text must be cJSON's array of strings
+ * either way, whatever the mix (36-byte texts with a byte to escape,
+ * shorter ones, empty ones), and must fit inside a container. */
+Test(jsonw, id_array_prints_what_cjson_prints) {
+    for (uint64_t seed = 1; seed <= 2000; seed++) {
+        rng = seed;
+        size_t n = (size_t)(next_random() % 40);
+        char(*ids)[FR_ID_SIZE] = calloc(n + 1, sizeof *ids);
+        cr_assert_not_null(ids);
+        cJSON *tree = cJSON_CreateObject();
+        cJSON *array = cJSON_AddArrayToObject(tree, "ids");
+        for (size_t i = 0; i < n; i++) {
+            int kind = (int)(next_random() % 4);
+            if (kind <= 1) { /* a UUID, sometimes with one byte to escape */
+                snprintf(ids[i], FR_ID_SIZE, "%08x-def5-7165-a11a-3e12d22c29ad",
+                         (unsigned)next_random());
+                if (kind == 1) {
+                    static const char special[] = {'"', '\\', '\n', 1, 31};
+                    ids[i][next_random() % (FR_ID_SIZE - 1)] = special[next_random() % 5];
+                }
+            } else if (kind == 2) {
+                random_string(ids[i], FR_ID_SIZE);
+            } /* else "" */
+            cJSON_AddItemToArray(array, cJSON_CreateString(ids[i]));
+        }
+        cJSON_AddNumberToObject(tree, "after", 1);
+        fr__jw w;
+        fr__jw_init(&w, (size_t)(next_random() % 100));
+        fr__jw_object_begin(&w);
+        fr__jw_key(&w, "ids");
+        fr__jw_id_array(&w, (const char(*)[FR_ID_SIZE])ids, n);
+        fr__jw_key(&w, "after");
+        fr__jw_int(&w, 1);
+        fr__jw_object_end(&w);
+        char *written = fr__jw_finish(&w);
+        char *printed = cJSON_PrintUnformatted(tree);
+        cr_assert_not_null(written);
+        cr_assert_str_eq(written, printed, "seed %" PRIu64 " differs:\n%s\n%s", seed, written,
+                         printed);
+        free(written);
+        cJSON_free(printed);
+        cJSON_Delete(tree);
+        free(ids);
+    }
+}

@@ -1528,6 +1528,50 @@ Test(store_memory_only, events_after_ignores_the_open_transaction)
     close_store(store);
 }
 
+/* An event with its strings on the heap, as the engine makes them. */
+static fr_event owned_event(int64_t seq, const char *fleet_id)
+{
+    fr_event e = make_event(seq, fleet_id);
+    e.fleet_id = e.fleet_id != NULL ? strdup(e.fleet_id) : NULL;
+    e.actor = strdup(e.actor);
+    e.data_json = e.data_json != NULL ? strdup(e.data_json) : NULL;
+    return e;
+}
+
+/* append_event_owned takes the strings (the caller's pointers become NULL):
+ * the committed events read back equal to what was appended, and a rolled
+ * back transaction frees what it took (ASan checks both ways). */
+Test(store_memory_only, append_event_owned_takes_the_strings)
+{
+    fr_store *store = NULL;
+    cr_assert_eq(fr_store_memory_open(&store), FR_OK);
+    const struct fr_store_methods *m = store->methods;
+    cr_assert_geq(m->version, 6);
+    cr_assert_not_null(m->append_event_owned);
+    begin(store);
+    fr_event lost = owned_event(1, "fleet-a");
+    cr_assert_eq(m->append_event_owned(store, &lost), FR_OK);
+    cr_assert(lost.fleet_id == NULL && lost.actor == NULL && lost.data_json == NULL);
+    store->methods->rollback(store);
+    begin(store);
+    for (int64_t seq = 1; seq <= 5; seq++) {
+        fr_event e = owned_event(seq, seq % 2 ? "fleet-a" : NULL);
+        cr_assert_eq(m->append_event_owned(store, &e), FR_OK);
+        fr_event_clear(&e); /* nothing left to free */
+    }
+    commit(store);
+    fr_event *items = NULL;
+    size_t count = 0;
+    cr_assert_eq(m->events_after(store, 0, 10, NULL, &items, &count), FR_OK);
+    cr_assert_eq(count, 5);
+    for (size_t i = 0; i < count; i++) {
+        fr_event want = make_event((int64_t)i + 1, i % 2 == 0 ? "fleet-a" : NULL);
+        assert_event_eq(&items[i], &want);
+    }
+    fr_event_free_array(items, count);
+    close_store(store);
+}
+
 Test(store_memory_only, open_rejects_null_out)
 {
     cr_assert_eq(fr_store_memory_open(NULL), FR_EINVAL);
