@@ -449,7 +449,7 @@ typedef struct ledger_api {
     size_t (*overlapping)(const fr__ledger *, int64_t, int64_t, uint64_t *, size_t);
     int (*next_overrun)(const fr__ledger *, int64_t, int64_t *, int64_t *, int64_t *);
     void (*stats)(const fr__ledger *, int64_t, int64_t, int64_t *, int64_t *, int64_t *);
-    void (*prefetch)(const fr__ledger *, int64_t, int64_t);
+    void (*prefetch)(fr__ledger *, int64_t, int64_t);
 } ledger_api;
 
 static const ledger_api apis[2] = {
