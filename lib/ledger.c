@@ -57,6 +57,10 @@
  * prefix sum fits comfortably in int64; the time integrals of fr__ledger_stats
  * use a 128-bit integer.
  */
+/* mmap's MAP_ANONYMOUS and madvise's MADV_HUGEPAGE (Linux) are not POSIX. */
+#ifndef _DEFAULT_SOURCE
+#define _DEFAULT_SOURCE
+#endif
 #include "ledger.h"
 
 #include <assert.h>
@@ -66,6 +70,15 @@
 #include <string.h>
 
 #include "fleetres.h"
+
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+#if defined(__linux__) && defined(MADV_HUGEPAGE) && defined(MAP_ANONYMOUS)
+#define LEDGER_HUGE_PAGES 1
+#else
+#define LEDGER_HUGE_PAGES 0
+#endif
 
 /* The sentinel index: "no node". */
 #define LEDGER_NIL UINT32_C(0)
@@ -103,6 +116,13 @@ _Static_assert(BOOKING_INNER_MAX >= 4u && BOOKING_INNER_MAX % 2u == 0, "node siz
  * booking records (32 bytes). */
 #define LEDGER_NODE_SHIFT 5u
 #define LEDGER_RECORD_SHIFT 8u
+/* Once a ledger's chunks hold this many bytes, its further chunks are cut
+ * from regions of LEDGER_REGION_BYTES, aligned to them, that the kernel is
+ * asked to back with 2 MB pages (see chunk_source). */
+#ifndef LEDGER_REGIONS_AFTER_BYTES
+#define LEDGER_REGIONS_AFTER_BYTES ((size_t)4 << 20)
+#endif
+#define LEDGER_REGION_BYTES ((size_t)2 << 20)
 /* The most parallel arrays in one node layout. */
 #define LAYOUT_ARRAYS_MAX 6u
 
@@ -169,8 +189,29 @@ typedef struct node_layout {
     uint32_t child_offset; /* inner nodes: where child[] is */
 } node_layout;
 
+/* Where the chunks of one ledger's pools come from.  A big ledger is
+ * visited at random (every check-and-book lands in a few random leaves of
+ * a 10-100 MB working set), and with 4 KB pages nearly every node visited
+ * is also a TLB miss whose page walk comes before the node's own cache
+ * misses can even start; 2 MB pages cover such a ledger with a few TLB
+ * entries.  Measured with bench_ledger at 10^5 bookings: about a fifth of
+ * the check+book time.  So once the ledger's chunks hold
+ * LEDGER_REGIONS_AFTER_BYTES (below that it fits the TLB anyway, and a small
+ * pool should not pay 2 MB), new chunks are cut from 2 MB-aligned regions
+ * of 2 MB (mmap, madvise(MADV_HUGEPAGE)); chunks are never given back before
+ * the ledger is freed, and neither are the regions.  Where that is not
+ * available (not Linux), every chunk comes from malloc. */
+typedef struct chunk_source {
+    size_t malloc_bytes;      /* bytes of the chunks that came from malloc */
+    unsigned char **regions;  /* region_count of them */
+    uint32_t region_count;
+    uint32_t region_table_len;
+    size_t region_used;       /* bytes cut from the last region */
+} chunk_source;
+
 /* An array of nodes in chunks, addressed by uint32 index. */
 typedef struct ledger_pool {
+    chunk_source *source;
     unsigned char **chunks;  /* chunk_count of them */
     size_t node_size;
     uint32_t shift;          /* log2 of the nodes in a full chunk */
@@ -180,6 +221,7 @@ typedef struct ledger_pool {
     uint32_t used;           /* indices [0, used) were ever handed out (0 is nil) */
     uint32_t free_head;      /* LEDGER_NIL when empty */
     uint32_t free_count;
+    uint32_t malloc_chunks;  /* chunks [0, malloc_chunks) came from malloc */
 } ledger_pool;
 
 struct btree;
@@ -224,6 +266,7 @@ typedef struct ledger_hint {
 } ledger_hint;
 
 struct fr__ledger {
+    chunk_source chunks;
     btree points;
     btree bookings;
     ledger_pool records;
@@ -294,11 +337,91 @@ static uint32_t first_at_or_after(const int64_t *keys, uint32_t count, int64_t t
 }
 
 /* ---------------------------------------------------------------------------
+ * Chunk sources (see chunk_source).
+ * ------------------------------------------------------------------------- */
+
+#if LEDGER_HUGE_PAGES
+/* A new region of LEDGER_REGION_BYTES aligned to its size, or NULL: map
+ * twice the size and give back the unaligned ends. */
+static unsigned char *region_map(void) {
+    size_t size = LEDGER_REGION_BYTES;
+    void *mapped = mmap(NULL, 2u * size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                        -1, 0);
+    if (mapped == MAP_FAILED) {
+        return NULL;
+    }
+    uintptr_t base = (uintptr_t)mapped;
+    uintptr_t aligned = (base + size - 1u) & ~(uintptr_t)(size - 1u);
+    if (aligned > base) {
+        munmap(mapped, aligned - base);
+    }
+    if (aligned + size < base + 2u * size) {
+        munmap((void *)(aligned + size), base + 2u * size - (aligned + size));
+    }
+    /* Only advice: without huge pages the region still works. */
+    (void)madvise((void *)aligned, size, MADV_HUGEPAGE);
+    return (unsigned char *)aligned;
+}
+
+/* A chunk of bytes cut from the regions (a new one when the last is too
+ * full), or NULL when out of memory. */
+static unsigned char *region_cut(chunk_source *source, size_t bytes) {
+    assert(bytes <= LEDGER_REGION_BYTES);
+    bytes = (bytes + 63u) & ~(size_t)63u; /* chunks start on a cache line */
+    if (source->region_count == 0 || source->region_used + bytes > LEDGER_REGION_BYTES) {
+        if (source->region_count == source->region_table_len) {
+            uint32_t len = source->region_table_len == 0 ? 8u : source->region_table_len * 2u;
+            unsigned char **table = realloc(source->regions, (size_t)len * sizeof(*table));
+            if (table == NULL) {
+                return NULL;
+            }
+            source->regions = table;
+            source->region_table_len = len;
+        }
+        unsigned char *region = region_map();
+        if (region == NULL) {
+            return NULL;
+        }
+        source->regions[source->region_count++] = region;
+        source->region_used = 0;
+    }
+    unsigned char *chunk = source->regions[source->region_count - 1u] + source->region_used;
+    source->region_used += bytes;
+    return chunk;
+}
+#endif
+
+/* Whether the next chunk of a pool comes from the regions. */
+static bool source_uses_regions(const chunk_source *source) {
+    return LEDGER_HUGE_PAGES && source->malloc_bytes >= LEDGER_REGIONS_AFTER_BYTES;
+}
+
+static size_t source_bytes(const chunk_source *source) {
+    size_t bytes = (size_t)source->region_count * LEDGER_REGION_BYTES;
+    if (source->region_table_len > 0) {
+        bytes += (size_t)source->region_table_len * sizeof(*source->regions) +
+                 LEDGER_MALLOC_OVERHEAD;
+    }
+    return bytes;
+}
+
+static void source_free(chunk_source *source) {
+#if LEDGER_HUGE_PAGES
+    for (uint32_t i = 0; i < source->region_count; i++) {
+        munmap(source->regions[i], LEDGER_REGION_BYTES);
+    }
+#endif
+    free(source->regions);
+}
+
+/* ---------------------------------------------------------------------------
  * Node pools.
  * ------------------------------------------------------------------------- */
 
-static void pool_init(ledger_pool *pool, size_t node_size, uint32_t shift) {
+static void pool_init(ledger_pool *pool, chunk_source *source, size_t node_size,
+                      uint32_t shift) {
     memset(pool, 0, sizeof(*pool));
+    pool->source = source;
     pool->node_size = node_size;
     pool->shift = shift;
 }
@@ -353,14 +476,35 @@ static uint64_t pool_available(const ledger_pool *pool) {
 
 /* Grows the first chunk by doubling it.  FR_ENOMEM leaves it as it was. */
 static int pool_grow_first(ledger_pool *pool) {
+    assert(pool->malloc_chunks == 1);
     uint32_t nodes = pool->first_nodes * 2u;
     unsigned char *chunk = realloc(pool->chunks[0], (size_t)nodes * pool->node_size);
     if (chunk == NULL) {
         return FR_ENOMEM;
     }
+    pool->source->malloc_bytes += (size_t)(nodes - pool->first_nodes) * pool->node_size;
     pool->chunks[0] = chunk;
     pool->first_nodes = nodes;
     return FR_OK;
+}
+
+/* A new chunk of bytes for a pool: from malloc while the pool's chunks so
+ * far all are, or the ledger is small; from the regions after that. */
+static unsigned char *pool_new_chunk(ledger_pool *pool, size_t bytes, bool *from_malloc) {
+    /* The first chunk grows by realloc, so it is always malloc's. */
+    if (pool->chunk_count > 0 &&
+        (pool->malloc_chunks < pool->chunk_count || source_uses_regions(pool->source))) {
+#if LEDGER_HUGE_PAGES
+        *from_malloc = false;
+        return region_cut(pool->source, bytes);
+#endif
+    }
+    *from_malloc = true;
+    unsigned char *chunk = malloc(bytes);
+    if (chunk != NULL) {
+        pool->source->malloc_bytes += bytes;
+    }
+    return chunk;
 }
 
 /* Grows the pool by one step: the first chunk doubles up to full size, then
@@ -387,13 +531,18 @@ static int pool_grow(ledger_pool *pool) {
     if (pool->chunk_count == 0) {
         nodes = LEDGER_FIRST_CHUNK_NODES < full ? LEDGER_FIRST_CHUNK_NODES : full;
     }
-    unsigned char *chunk = malloc((size_t)nodes * pool->node_size);
+    bool from_malloc;
+    unsigned char *chunk = pool_new_chunk(pool, (size_t)nodes * pool->node_size, &from_malloc);
     if (chunk == NULL) {
         return FR_ENOMEM;
     }
     if (pool->chunk_count == 0) {
         pool->first_nodes = nodes;
         pool->used = 1; /* index 0 is the sentinel, never handed out */
+    }
+    if (from_malloc) {
+        assert(pool->malloc_chunks == pool->chunk_count);
+        pool->malloc_chunks++;
     }
     pool->chunks[pool->chunk_count++] = chunk;
     return FR_OK;
@@ -432,9 +581,11 @@ static void pool_release(ledger_pool *pool, uint32_t index) {
     pool->free_count++;
 }
 
+/* Heap bytes of the pool, but for the chunks cut from regions (the ledger
+ * counts whole regions). */
 static size_t pool_bytes(const ledger_pool *pool) {
     size_t bytes = 0;
-    for (uint32_t i = 0; i < pool->chunk_count; i++) {
+    for (uint32_t i = 0; i < pool->malloc_chunks; i++) {
         uint32_t nodes = i == 0 ? pool->first_nodes : UINT32_C(1) << pool->shift;
         bytes += (size_t)nodes * pool->node_size + LEDGER_MALLOC_OVERHEAD;
     }
@@ -445,7 +596,7 @@ static size_t pool_bytes(const ledger_pool *pool) {
 }
 
 static void pool_free(ledger_pool *pool) {
-    for (uint32_t i = 0; i < pool->chunk_count; i++) {
+    for (uint32_t i = 0; i < pool->malloc_chunks; i++) {
         free(pool->chunks[i]);
     }
     free(pool->chunks);
@@ -1015,20 +1166,23 @@ static bool point_remove_rec(btree *tree, uint32_t index, uint32_t level,
 }
 
 /* point_remove without a merge or borrow, the common case: when no leaf
- * falls below half full, takes the edits back in one descent per edit and
- * refreshes the summaries only as far up as they change.  Returns false,
- * having changed nothing, otherwise (or when the tree is a single leaf). */
-static bool point_remove_fast(btree *tree, const point_edits *e) {
+ * falls below half full, takes the edits back along one path per edit
+ * (known, when not NULL, holds them already) and refreshes the summaries
+ * only as far up as they change.  Returns false, having changed nothing,
+ * otherwise (or when the tree is a single leaf). */
+static bool point_remove_fast(btree *tree, const point_edits *e, const tree_path *known) {
     assert(e->count >= 1 && e->count <= 2);
     if (tree->height == 0) {
         return false;
     }
-    tree_path paths[2];
+    tree_path found[2];
+    const tree_path *paths = known != NULL ? known : found;
     point_leaf *leaf[2];
     uint32_t pos[2];
     bool drops[2];
     for (uint32_t k = 0; k < e->count; k++) {
-        leaf[k] = point_descend(tree, e->t_ms[k], &paths[k]);
+        leaf[k] = known != NULL ? point_leaf_at(tree, known[k].node[0])
+                                : point_descend(tree, e->t_ms[k], &found[k]);
         pos[k] = first_at_or_after(leaf[k]->t_ms, leaf[k]->head.count, e->t_ms[k]);
         assert(pos[k] < leaf[k]->head.count && leaf[k]->t_ms[pos[k]] == e->t_ms[k]);
         assert(leaf[k]->refs[pos[k]] > 0);
@@ -1064,12 +1218,13 @@ static bool point_remove_fast(btree *tree, const point_edits *e) {
     return true;
 }
 
-/* Takes back edits (whose points must be there).  Never allocates. */
-static void point_remove(btree *tree, const point_edits *e) {
+/* Takes back edits (whose points must be there); known is NULL or their
+ * paths.  Never allocates. */
+static void point_remove(btree *tree, const point_edits *e, const tree_path *known) {
     assert(tree->root != LEDGER_NIL);
     assert(e->count >= 1 && e->count <= 2);
     assert(e->count == 1 || e->t_ms[0] < e->t_ms[1]);
-    if (point_remove_fast(tree, e)) {
+    if (point_remove_fast(tree, e, known)) {
         return;
     }
     point_remove_rec(tree, tree->root, tree->height, e, 0, e->count);
@@ -1680,7 +1835,7 @@ static void schedule_remove(fr__ledger *ledger, const fr_schedule_entry *schedul
         int64_t d_free;
         if (schedule_edge(schedule, total_milli, k, &t_ms, &d_free)) {
             point_edits e = single_edit(t_ms, d_free);
-            point_remove(&ledger->points, &e);
+            point_remove(&ledger->points, &e, NULL);
         }
     }
 }
@@ -1758,12 +1913,14 @@ fr__ledger *fr__ledger_new(void) {
     }
     ledger->version = 1;
     ledger->points.kind = &point_kind;
-    pool_init(&ledger->points.leaves, sizeof(point_leaf), LEDGER_NODE_SHIFT);
-    pool_init(&ledger->points.inners, sizeof(point_inner), LEDGER_NODE_SHIFT);
+    pool_init(&ledger->points.leaves, &ledger->chunks, sizeof(point_leaf), LEDGER_NODE_SHIFT);
+    pool_init(&ledger->points.inners, &ledger->chunks, sizeof(point_inner), LEDGER_NODE_SHIFT);
     ledger->bookings.kind = &booking_kind;
-    pool_init(&ledger->bookings.leaves, sizeof(booking_leaf), LEDGER_NODE_SHIFT);
-    pool_init(&ledger->bookings.inners, sizeof(booking_inner), LEDGER_NODE_SHIFT);
-    pool_init(&ledger->records, sizeof(booking_record), LEDGER_RECORD_SHIFT);
+    pool_init(&ledger->bookings.leaves, &ledger->chunks, sizeof(booking_leaf),
+              LEDGER_NODE_SHIFT);
+    pool_init(&ledger->bookings.inners, &ledger->chunks, sizeof(booking_inner),
+              LEDGER_NODE_SHIFT);
+    pool_init(&ledger->records, &ledger->chunks, sizeof(booking_record), LEDGER_RECORD_SHIFT);
     return ledger;
 }
 
@@ -1774,6 +1931,7 @@ void fr__ledger_free(fr__ledger *ledger) {
     tree_free(&ledger->points);
     tree_free(&ledger->bookings);
     pool_free(&ledger->records);
+    source_free(&ledger->chunks);
     free(ledger->schedule);
     free(ledger);
 }
@@ -1933,25 +2091,18 @@ int fr__ledger_book(fr__ledger *ledger, int64_t start_ms, int64_t end_ms,
     return FR_OK;
 }
 
-/* Walks the three root-to-leaf paths a check-and-book over [start, end) will
- * take — the breakpoint tree at start and at end, the booking tree at the
- * key the booking will get — level by level together, asking for each next
+/* Walks the three root-to-leaf paths of a booking over [start, end) with
+ * the given handle — the breakpoint tree at start and at end, the booking
+ * tree at (start, handle) — level by level together, asking for each next
  * node before reading any: their cache misses then overlap instead of
- * following one another, and the check and the book that follow find their
- * nodes in cache.  The paths are kept (ledger_hint), so that the check and
- * the book do not search for them again.  Changes nothing else. */
-void fr__ledger_prefetch(fr__ledger *ledger, int64_t start_ms, int64_t end_ms) {
-    assert(ledger != NULL);
-    assert(start_ms < end_ms);
-    ledger_hint *hint = &ledger->hint;
-    hint->version = 0;
+ * following one another, and what follows finds the nodes in cache.  Fills
+ * the paths of hint (not its version or interval).  Both trees must be
+ * non-empty.  Reads only. */
+static void ledger_walk(const fr__ledger *ledger, int64_t start_ms, int64_t end_ms,
+                        uint32_t handle, ledger_hint *hint) {
     const btree *points = &ledger->points;
     const btree *bookings = &ledger->bookings;
-    if (points->root == LEDGER_NIL || bookings->root == LEDGER_NIL) {
-        return;
-    }
-    const ledger_pool *records = &ledger->records;
-    uint32_t handle = records->free_head != LEDGER_NIL ? records->free_head : records->used;
+    assert(points->root != LEDGER_NIL && bookings->root != LEDGER_NIL);
     bool has_end = end_ms != FR_TIME_INF;
     tree_path *at_start = &hint->points[0];
     tree_path *at_end = &hint->points[1];
@@ -2006,6 +2157,24 @@ void fr__ledger_prefetch(fr__ledger *ledger, int64_t start_ms, int64_t end_ms) {
     at_start->node[0] = start_node;
     at_end->node[0] = end_node;
     booking->node[0] = booking_node;
+}
+
+/* Walks the paths of a check-and-book over [start, end) (ledger_walk) for
+ * the handle the booking will get, and keeps them (ledger_hint), so that the
+ * check and the book do not search for them again.  Measured with
+ * bench_ledger at 10^5 bookings: the walk alone gave +15-40% check+book/s,
+ * keeping the paths 20% fewer instructions. */
+void fr__ledger_prefetch(fr__ledger *ledger, int64_t start_ms, int64_t end_ms) {
+    assert(ledger != NULL);
+    assert(start_ms < end_ms);
+    ledger_hint *hint = &ledger->hint;
+    hint->version = 0;
+    if (ledger->points.root == LEDGER_NIL || ledger->bookings.root == LEDGER_NIL) {
+        return;
+    }
+    const ledger_pool *records = &ledger->records;
+    uint32_t handle = records->free_head != LEDGER_NIL ? records->free_head : records->used;
+    ledger_walk(ledger, start_ms, end_ms, handle, hint);
     if (records->free_head != LEDGER_NIL) {
         prefetch_node(record_at(ledger, records->free_head), sizeof(booking_record));
     }
@@ -2025,10 +2194,15 @@ void fr__ledger_unbook(fr__ledger *ledger, fr__booking_ref ref) {
     int64_t end_ms = r->end_ms;
     int64_t quantity_milli = r->quantity_milli;
     btree *bookings = &ledger->bookings;
+    /* The same three paths as a book's (the booking tree's to this key),
+     * fetched together. */
+    ledger_hint paths;
+    ledger_walk(ledger, start_ms, end_ms, ref, &paths);
     booking_remove_rec(bookings, bookings->root, bookings->height, start_ms, end_ms, ref);
     tree_shrink_root(bookings);
+    /* The booking tree changed, not the breakpoint tree: its paths hold. */
     point_edits edits = booking_edits(start_ms, end_ms, quantity_milli);
-    point_remove(&ledger->points, &edits);
+    point_remove(&ledger->points, &edits, paths.points);
     r->end_ms = FR_TIME_NULL; /* marks the record free */
     pool_release(&ledger->records, ref);
     assert(ledger->booked_sum_milli >= (uint64_t)quantity_milli);
@@ -2048,6 +2222,7 @@ size_t fr__ledger_bytes(const fr__ledger *ledger) {
     size_t bytes = sizeof(*ledger) + LEDGER_MALLOC_OVERHEAD;
     bytes += tree_bytes(&ledger->points) + tree_bytes(&ledger->bookings);
     bytes += pool_bytes(&ledger->records);
+    bytes += source_bytes(&ledger->chunks);
     if (ledger->schedule != NULL) {
         bytes += ledger->schedule_len * sizeof(*ledger->schedule) + LEDGER_MALLOC_OVERHEAD;
     }

@@ -10,6 +10,8 @@
  * trees go through every split, borrow and merge.  A mismatch prints the
  * seed, the operation index and which ledger: rerun that test alone.
  */
+/* For the copy of ledger.c below: mmap's MAP_ANONYMOUS, MADV_HUGEPAGE. */
+#define _DEFAULT_SOURCE
 #include <criterion/criterion.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -371,10 +373,13 @@ Test(ledger, overflow_guard) {
 Test(ledger, bytes_per_booking) {
     fr__ledger *ledger = new_ledger(INT64_C(1000000000), NULL, 0);
     srand(11);
-    for (int i = 1; i <= 10000; i++) {
+    /* 60,000 bookings are past LEDGER_REGIONS_AFTER_BYTES: whole 2 MB regions
+     * count. */
+    for (int i = 1; i <= 60000; i++) {
         int64_t start = (int64_t)(rand() % 1000000) * 1000;
         book(ledger, start, start + 1000 + rand() % 100000, 1000, (uint64_t)i);
-        if (i == 10 || i == 100 || i == 1000 || i == 5000 || i == 10000) {
+        if (i == 10 || i == 100 || i == 1000 || i == 5000 || i == 10000 || i == 30000 ||
+            i == 60000) {
             size_t per = fr__ledger_bytes(ledger) / (size_t)i;
             /* Below a full chunk the first chunk's doubling may waste up to
              * half of it; from 1000 bookings on the bound is 256. */
@@ -395,6 +400,9 @@ Test(ledger, bytes_per_booking) {
 #define POINT_INNER_MAX 4u
 #define BOOKING_LEAF_MAX 4u
 #define BOOKING_INNER_MAX 4u
+/* Chunks from huge-page regions after 4 KB instead of 4 MB, so that the
+ * model tests go through that path too. */
+#define LEDGER_REGIONS_AFTER_BYTES ((size_t)4096)
 #define fr__ledger_new tiny_ledger_new
 #define fr__ledger_free tiny_ledger_free
 #define fr__ledger_set_capacity tiny_ledger_set_capacity
