@@ -221,6 +221,7 @@ typedef struct ledger_pool {
     uint32_t used;           /* indices [0, used) were ever handed out (0 is nil) */
     uint32_t free_head;      /* LEDGER_NIL when empty */
     uint32_t free_count;
+    uint32_t limit;          /* one past the largest index the chunks can hold */
     uint32_t malloc_chunks;  /* chunks [0, malloc_chunks) came from malloc */
 } ledger_pool;
 
@@ -460,7 +461,8 @@ static void prefetch_node(const void *node, size_t size) {
 #endif
 }
 
-/* One past the largest index the allocated chunks can hold. */
+/* One past the largest index the allocated chunks can hold (kept in
+ * pool->limit, checked on every allocation). */
 static uint32_t pool_limit(const ledger_pool *pool) {
     if (pool->chunk_count <= 1) {
         return pool->chunk_count == 0 ? 0 : pool->first_nodes;
@@ -471,7 +473,8 @@ static uint32_t pool_limit(const ledger_pool *pool) {
 
 /* Nodes that can be handed out without allocating. */
 static uint64_t pool_available(const ledger_pool *pool) {
-    return (uint64_t)pool->free_count + (pool_limit(pool) - pool->used);
+    assert(pool->limit == pool_limit(pool) && pool->used <= pool->limit);
+    return (uint64_t)pool->free_count + (pool->limit - pool->used);
 }
 
 /* Grows the first chunk by doubling it.  FR_ENOMEM leaves it as it was. */
@@ -485,6 +488,7 @@ static int pool_grow_first(ledger_pool *pool) {
     pool->source->malloc_bytes += (size_t)(nodes - pool->first_nodes) * pool->node_size;
     pool->chunks[0] = chunk;
     pool->first_nodes = nodes;
+    pool->limit = pool_limit(pool);
     return FR_OK;
 }
 
@@ -545,11 +549,15 @@ static int pool_grow(ledger_pool *pool) {
         pool->malloc_chunks++;
     }
     pool->chunks[pool->chunk_count++] = chunk;
+    pool->limit = pool_limit(pool);
     return FR_OK;
 }
 
 /* Makes sure count nodes can be allocated without failing. */
 static int pool_reserve(ledger_pool *pool, uint64_t count) {
+    if (pool_available(pool) >= count) {
+        return FR_OK; /* almost always */
+    }
     while (pool_available(pool) < count) {
         int status = pool_grow(pool);
         if (status != FR_OK) {
@@ -2129,14 +2137,15 @@ static void ledger_walk(const fr__ledger *ledger, int64_t start_ms, int64_t end_
                 end_node = b->child[c];
             }
             point_level--;
+            /* Only the bottom two levels: the few nodes above stay cached. */
             if (point_level == 0) {
                 prefetch_node(point_leaf_at(points, start_node), sizeof(point_leaf));
-            } else {
+            } else if (point_level == 1) {
                 prefetch_node(point_inner_at(points, start_node), sizeof(point_inner));
             }
             if (has_end && point_level == 0) {
                 prefetch_node(point_leaf_at(points, end_node), sizeof(point_leaf));
-            } else if (has_end) {
+            } else if (has_end && point_level == 1) {
                 prefetch_node(point_inner_at(points, end_node), sizeof(point_inner));
             }
         }
@@ -2149,7 +2158,7 @@ static void ledger_walk(const fr__ledger *ledger, int64_t start_ms, int64_t end_
             booking_level--;
             if (booking_level == 0) {
                 prefetch_node(booking_leaf_at(bookings, booking_node), sizeof(booking_leaf));
-            } else {
+            } else if (booking_level == 1) {
                 prefetch_node(booking_inner_at(bookings, booking_node), sizeof(booking_inner));
             }
         }
