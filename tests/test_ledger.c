@@ -775,10 +775,27 @@ static void model_step(model *m, fr__ledger **ledgers, int step, uint64_t *tag_n
         rnd_interval(m, &b->start, &b->end, false);
         b->qty = rnd_range(1, 9);
         b->tag = (*tag_next)++;
+        int64_t need = rnd_range(0, 40) * m->p.scale;
+        int hint_case = (int)(rnd() % 4);
         for (int k = 0; k < LEDGERS; k++) {
-            /* A hint that must change nothing: the checks after every step
-             * compare the whole state with the model. */
+            /* A hint that must change no result: the checks after every step
+             * compare the whole state with the model.  The check between the
+             * hint and the book (as the engine does it) follows the paths the
+             * hint kept and must answer as it does without them. */
+            int64_t plain = apis[k].first_shortfall(ledgers[k], b->start, b->end, need);
             apis[k].prefetch(ledgers[k], b->start, b->end);
+            cr_assert_eq(apis[k].first_shortfall(ledgers[k], b->start, b->end, need), plain,
+                         "step %d %s: first_shortfall after prefetch", step, apis[k].name);
+            if (hint_case == 1 && m->n > 0) {
+                /* A change in between makes the kept paths stale. */
+                fr__booking_ref spare = 0;
+                cr_assert_eq(apis[k].book(ledgers[k], b->start, b->end, b->qty, 0, &spare),
+                             FR_OK);
+                apis[k].unbook(ledgers[k], spare);
+            } else if (hint_case == 2) {
+                /* A hint for another interval. */
+                apis[k].prefetch(ledgers[k], b->start, add_time(b->start, 1));
+            }
             cr_assert_eq(apis[k].book(ledgers[k], b->start, b->end, b->qty, b->tag, &b->ref[k]),
                          FR_OK);
         }
@@ -829,6 +846,11 @@ static void check_ranges(const model *m, fr__ledger **ledgers, uint64_t seed, in
         cr_assert_eq(apis[k].first_shortfall(ledgers[k], a, b, need), want,
                      SEED_FMT "first_shortfall(%lld, %lld, %lld)", SEED_ARGS(k), (long long)a,
                      (long long)b, (long long)need);
+        /* Along the paths a hint kept (see fr__ledger_prefetch). */
+        apis[k].prefetch(ledgers[k], a, b);
+        cr_assert_eq(apis[k].first_shortfall(ledgers[k], a, b, need), want,
+                     SEED_FMT "first_shortfall(%lld, %lld, %lld) after prefetch", SEED_ARGS(k),
+                     (long long)a, (long long)b, (long long)need);
     }
     int64_t from = rnd_time(m);
     int64_t dur = rnd() % 8 == 0 ? INF : rnd_range(1, m->p.span / 5);
