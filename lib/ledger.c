@@ -32,9 +32,12 @@
  *
  * Why B+ trees.  A binary tree over 10^5..10^6 points is 20-40 levels deep
  * and almost every level is a cache miss (on the reference machine a miss
- * into a 16 MB working set costs ~200 ns).  With 32 entries per node the
- * trees are 3-4 levels deep, the upper levels stay in cache, and a node is a
- * few adjacent cache lines scanned sequentially.  Nodes store their fields
+ * into a 16 MB working set costs ~200 ns).  With 16 entries per node the
+ * trees are 4-6 levels deep, the upper levels stay in cache, and a node is a
+ * few adjacent cache lines scanned sequentially.  (32 entries made the trees
+ * a level shallower but check+book 13% slower at 10^5 bookings, 64 another
+ * 20% slower: a check-and-book is bound by the leaves it fetches and
+ * scans, and 8 entries was slower again.)  Nodes store their fields
  * as parallel arrays (struct of arrays) so a scan touches only what it reads.
  * The trees are rebalanced the classic way (split when full, borrow or merge
  * below half), so every node but the root is at least half full: memory is
@@ -87,16 +90,16 @@
  * the tests can build a copy with tiny nodes, whose trees are deep enough to
  * go through every split, borrow and merge. */
 #ifndef POINT_LEAF_MAX
-#define POINT_LEAF_MAX 32u
+#define POINT_LEAF_MAX 16u
 #endif
 #ifndef POINT_INNER_MAX
-#define POINT_INNER_MAX 32u
+#define POINT_INNER_MAX 16u
 #endif
 #ifndef BOOKING_LEAF_MAX
-#define BOOKING_LEAF_MAX 32u
+#define BOOKING_LEAF_MAX 16u
 #endif
 #ifndef BOOKING_INNER_MAX
-#define BOOKING_INNER_MAX 32u
+#define BOOKING_INNER_MAX 16u
 #endif
 _Static_assert(POINT_LEAF_MAX >= 4u && POINT_LEAF_MAX % 2u == 0, "node size");
 _Static_assert(POINT_INNER_MAX >= 4u && POINT_INNER_MAX % 2u == 0, "node size");
@@ -112,7 +115,7 @@ _Static_assert(BOOKING_INNER_MAX >= 4u && BOOKING_INNER_MAX % 2u == 0, "node siz
 /* What malloc keeps per block beyond the request (glibc: one size word,
  * rounded to 16 bytes); counted by fr__ledger_bytes. */
 #define LEDGER_MALLOC_OVERHEAD 16u
-/* log2 of the nodes per full chunk: tree nodes (0.6-1.2 KB each) and
+/* log2 of the nodes per full chunk: tree nodes (0.3-0.6 KB each) and
  * booking records (32 bytes). */
 #define LEDGER_NODE_SHIFT 5u
 #define LEDGER_RECORD_SHIFT 8u
@@ -250,8 +253,9 @@ typedef struct btree {
  * leaf) and the slot taken in each inner node. */
 typedef struct tree_path {
     uint32_t node[LEDGER_DEPTH_MAX];
-    uint32_t slot[LEDGER_DEPTH_MAX];
+    uint8_t slot[LEDGER_DEPTH_MAX];
 } tree_path;
+_Static_assert(POINT_INNER_MAX <= 256u && BOOKING_INNER_MAX <= 256u, "slots fit a byte");
 
 /* What fr__ledger_prefetch found for a check-and-book over [start, end): the
  * paths the check and the book will take, so that they need not search for

@@ -382,8 +382,13 @@ Test(ledger, bytes_per_booking) {
             i == 60000) {
             size_t per = fr__ledger_bytes(ledger) / (size_t)i;
             /* Below a full chunk the first chunk's doubling may waste up to
-             * half of it; from 1000 bookings on the bound is 256. */
-            cr_assert_leq(per, i < 1000 ? 1024 : 256, "%d bookings: %zu bytes each", i, per);
+             * half of it, and the ledger's fixed part (about 1 KB with the
+             * paths it keeps, see fr__ledger_prefetch, plus the inner nodes
+             * the first split reserves) is shared by few bookings; from 1000
+             * bookings on the bound is 256. */
+            cr_assert_leq(per, i < 100 ? 1536 : i < 1000 ? 1024 : 256,
+                          "%d bookings: %zu bytes each", i, per);
+            cr_log_info("%d bookings: %zu bytes each", i, per);
         }
     }
     fr__ledger_free(ledger);
@@ -392,7 +397,7 @@ Test(ledger, bytes_per_booking) {
 /* ---------------------------------------------------------------------------
  * A second ledger: the same source compiled with 4-entry nodes (and its
  * functions renamed), so that the model tests drive trees 5-12 levels deep
- * through every split, borrow, merge and root change, which 32-entry nodes
+ * through every split, borrow, merge and root change, which 16-entry nodes
  * reach only with many thousands of bookings.
  * ------------------------------------------------------------------------- */
 
@@ -951,7 +956,7 @@ Test(ledger, model_seed_987654321) { model_run(987654321, small_params); }
 Test(ledger, model_seed_deadbeef) { model_run(0xDEADBEEF, small_params); }
 
 /* Large pools: grow to about 3000 live bookings, then shrink, so that the
- * real ledger's 32-entry trees split and merge at every level too; checked
+ * real ledger's 16-entry trees split and merge at every level too; checked
  * after every 100th operation.  2 seeds x 10,000 = 20,000 operations. */
 static const model_params large_params = {3000, 1000000, 60, 10000, 100, true};
 
