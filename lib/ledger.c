@@ -2141,15 +2141,16 @@ static void ledger_walk(const fr__ledger *ledger, int64_t start_ms, int64_t end_
                 end_node = b->child[c];
             }
             point_level--;
-            /* Only the bottom two levels: the few nodes above stay cached. */
+            /* Only the bottom three levels: the few nodes above stay cached
+             * (prefetching the leaves alone: 21% slower at 10^5 bookings). */
             if (point_level == 0) {
                 prefetch_node(point_leaf_at(points, start_node), sizeof(point_leaf));
-            } else if (point_level == 1) {
+            } else if (point_level <= 2) {
                 prefetch_node(point_inner_at(points, start_node), sizeof(point_inner));
             }
             if (has_end && point_level == 0) {
                 prefetch_node(point_leaf_at(points, end_node), sizeof(point_leaf));
-            } else if (has_end && point_level == 1) {
+            } else if (has_end && point_level <= 2) {
                 prefetch_node(point_inner_at(points, end_node), sizeof(point_inner));
             }
         }
@@ -2162,7 +2163,7 @@ static void ledger_walk(const fr__ledger *ledger, int64_t start_ms, int64_t end_
             booking_level--;
             if (booking_level == 0) {
                 prefetch_node(booking_leaf_at(bookings, booking_node), sizeof(booking_leaf));
-            } else if (booking_level == 1) {
+            } else if (booking_level <= 2) {
                 prefetch_node(booking_inner_at(bookings, booking_node), sizeof(booking_inner));
             }
         }
