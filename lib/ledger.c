@@ -2078,6 +2078,8 @@ int fr__ledger_book(fr__ledger *ledger, int64_t start_ms, int64_t end_ms,
     const ledger_hint *hint = &ledger->hint;
     bool hinted = hint_matches(ledger, start_ms, end_ms) && hint->handle == handle;
     ledger->version++;
+    point_edits edits = booking_edits(start_ms, end_ms, quantity_milli);
+    point_add(&ledger->points, &edits, hinted ? hint->points : NULL);
     btree *bookings = &ledger->bookings;
     if (bookings->root == LEDGER_NIL) {
         tree_first_leaf(bookings);
@@ -2094,8 +2096,6 @@ int fr__ledger_book(fr__ledger *ledger, int64_t start_ms, int64_t end_ms,
             tree_grow_root(bookings, sibling);
         }
     }
-    point_edits edits = booking_edits(start_ms, end_ms, quantity_milli);
-    point_add(&ledger->points, &edits, hinted ? hint->points : NULL);
     ledger->booked_sum_milli += (uint64_t)quantity_milli;
     ledger->booking_count++;
     assert(ledger->booking_count == bookings->entries);
