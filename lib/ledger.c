@@ -47,7 +47,9 @@
  * Memory.  Nodes and records live in fixed-size chunks addressed by uint32
  * index (chunk << shift | offset), never by pointer, so growth never moves or
  * doubles the bulk of the data; only the first chunk grows by doubling so
- * that an almost empty pool stays small.  Index 0 is "none" everywhere.
+ * that an almost empty pool stays small.  Once a ledger holds 4 MB of
+ * chunks, further chunks are cut from 2 MB regions backed by huge pages
+ * (chunk_source).  Index 0 is "none" everywhere.
  * Freed nodes go on a LIFO free list linked through their first word.  Every
  * allocation an operation may need is reserved before anything changes, and
  * removal never allocates, so a failed call changes nothing.
