@@ -32,9 +32,12 @@
  *
  * Why B+ trees.  A binary tree over 10^5..10^6 points is 20-40 levels deep
  * and almost every level is a cache miss (on the reference machine a miss
- * into a 16 MB working set costs ~200 ns).  With 32 entries per node the
- * trees are 3-4 levels deep, the upper levels stay in cache, and a node is a
- * few adjacent cache lines scanned sequentially.  Nodes store their fields
+ * into a 16 MB working set costs ~200 ns).  With 16 entries per node the
+ * trees are 4-6 levels deep, the upper levels stay in cache, and a node is a
+ * few adjacent cache lines scanned sequentially.  (32 entries made the trees
+ * a level shallower but check+book 13% slower at 10^5 bookings, 64 another
+ * 20% slower: a check-and-book is bound by the leaves it fetches and
+ * scans, and 8 entries was slower again.)  Nodes store their fields
  * as parallel arrays (struct of arrays) so a scan touches only what it reads.
  * The trees are rebalanced the classic way (split when full, borrow or merge
  * below half), so every node but the root is at least half full: memory is
@@ -44,7 +47,9 @@
  * Memory.  Nodes and records live in fixed-size chunks addressed by uint32
  * index (chunk << shift | offset), never by pointer, so growth never moves or
  * doubles the bulk of the data; only the first chunk grows by doubling so
- * that an almost empty pool stays small.  Index 0 is "none" everywhere.
+ * that an almost empty pool stays small.  Once a ledger holds 4 MB of
+ * chunks, further chunks are cut from 2 MB regions backed by huge pages
+ * (chunk_source).  Index 0 is "none" everywhere.
  * Freed nodes go on a LIFO free list linked through their first word.  Every
  * allocation an operation may need is reserved before anything changes, and
  * removal never allocates, so a failed call changes nothing.
@@ -57,6 +62,10 @@
  * prefix sum fits comfortably in int64; the time integrals of fr__ledger_stats
  * use a 128-bit integer.
  */
+/* mmap's MAP_ANONYMOUS and madvise's MADV_HUGEPAGE (Linux) are not POSIX. */
+#ifndef _DEFAULT_SOURCE
+#define _DEFAULT_SOURCE
+#endif
 #include "ledger.h"
 
 #include <assert.h>
@@ -67,6 +76,15 @@
 
 #include "fleetres.h"
 
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+#if defined(__linux__) && defined(MADV_HUGEPAGE) && defined(MAP_ANONYMOUS)
+#define LEDGER_HUGE_PAGES 1
+#else
+#define LEDGER_HUGE_PAGES 0
+#endif
+
 /* The sentinel index: "no node". */
 #define LEDGER_NIL UINT32_C(0)
 /* Entries per node (leaves) and children per node (inner nodes).  Every node
@@ -74,16 +92,16 @@
  * the tests can build a copy with tiny nodes, whose trees are deep enough to
  * go through every split, borrow and merge. */
 #ifndef POINT_LEAF_MAX
-#define POINT_LEAF_MAX 32u
+#define POINT_LEAF_MAX 16u
 #endif
 #ifndef POINT_INNER_MAX
-#define POINT_INNER_MAX 32u
+#define POINT_INNER_MAX 16u
 #endif
 #ifndef BOOKING_LEAF_MAX
-#define BOOKING_LEAF_MAX 32u
+#define BOOKING_LEAF_MAX 16u
 #endif
 #ifndef BOOKING_INNER_MAX
-#define BOOKING_INNER_MAX 32u
+#define BOOKING_INNER_MAX 16u
 #endif
 _Static_assert(POINT_LEAF_MAX >= 4u && POINT_LEAF_MAX % 2u == 0, "node size");
 _Static_assert(POINT_INNER_MAX >= 4u && POINT_INNER_MAX % 2u == 0, "node size");
@@ -99,10 +117,17 @@ _Static_assert(BOOKING_INNER_MAX >= 4u && BOOKING_INNER_MAX % 2u == 0, "node siz
 /* What malloc keeps per block beyond the request (glibc: one size word,
  * rounded to 16 bytes); counted by fr__ledger_bytes. */
 #define LEDGER_MALLOC_OVERHEAD 16u
-/* log2 of the nodes per full chunk: tree nodes (0.6-1.2 KB each) and
+/* log2 of the nodes per full chunk: tree nodes (0.3-0.6 KB each) and
  * booking records (32 bytes). */
 #define LEDGER_NODE_SHIFT 5u
 #define LEDGER_RECORD_SHIFT 8u
+/* Once a ledger's chunks hold this many bytes, its further chunks are cut
+ * from regions of LEDGER_REGION_BYTES, aligned to them, that the kernel is
+ * asked to back with 2 MB pages (see chunk_source). */
+#ifndef LEDGER_REGIONS_AFTER_BYTES
+#define LEDGER_REGIONS_AFTER_BYTES ((size_t)4 << 20)
+#endif
+#define LEDGER_REGION_BYTES ((size_t)2 << 20)
 /* The most parallel arrays in one node layout. */
 #define LAYOUT_ARRAYS_MAX 6u
 
@@ -169,8 +194,29 @@ typedef struct node_layout {
     uint32_t child_offset; /* inner nodes: where child[] is */
 } node_layout;
 
+/* Where the chunks of one ledger's pools come from.  A big ledger is
+ * visited at random (every check-and-book lands in a few random leaves of
+ * a 10-100 MB working set), and with 4 KB pages nearly every node visited
+ * is also a TLB miss whose page walk comes before the node's own cache
+ * misses can even start; 2 MB pages cover such a ledger with a few TLB
+ * entries.  Measured with bench_ledger at 10^5 bookings: about a fifth of
+ * the check+book time.  So once the ledger's chunks hold
+ * LEDGER_REGIONS_AFTER_BYTES (below that it fits the TLB anyway, and a small
+ * pool should not pay 2 MB), new chunks are cut from 2 MB-aligned regions
+ * of 2 MB (mmap, madvise(MADV_HUGEPAGE)); chunks are never given back before
+ * the ledger is freed, and neither are the regions.  Where that is not
+ * available (not Linux), every chunk comes from malloc. */
+typedef struct chunk_source {
+    size_t malloc_bytes;      /* bytes of the chunks that came from malloc */
+    unsigned char **regions;  /* region_count of them */
+    uint32_t region_count;
+    uint32_t region_table_len;
+    size_t region_used;       /* bytes cut from the last region */
+} chunk_source;
+
 /* An array of nodes in chunks, addressed by uint32 index. */
 typedef struct ledger_pool {
+    chunk_source *source;
     unsigned char **chunks;  /* chunk_count of them */
     size_t node_size;
     uint32_t shift;          /* log2 of the nodes in a full chunk */
@@ -180,6 +226,8 @@ typedef struct ledger_pool {
     uint32_t used;           /* indices [0, used) were ever handed out (0 is nil) */
     uint32_t free_head;      /* LEDGER_NIL when empty */
     uint32_t free_count;
+    uint32_t limit;          /* one past the largest index the chunks can hold */
+    uint32_t malloc_chunks;  /* chunks [0, malloc_chunks) came from malloc */
 } ledger_pool;
 
 struct btree;
@@ -203,10 +251,34 @@ typedef struct btree {
     size_t entries;
 } btree;
 
+/* One root-to-leaf path of a tree: the node at each level (node[0] is the
+ * leaf) and the slot taken in each inner node. */
+typedef struct tree_path {
+    uint32_t node[LEDGER_DEPTH_MAX];
+    uint8_t slot[LEDGER_DEPTH_MAX];
+} tree_path;
+_Static_assert(POINT_INNER_MAX <= 256u && BOOKING_INNER_MAX <= 256u, "slots fit a byte");
+
+/* What fr__ledger_prefetch found for a check-and-book over [start, end): the
+ * paths the check and the book will take, so that they need not search for
+ * them again.  Valid while version is the ledger's (every change bumps it)
+ * and only for that same interval and the booking handle it predicted. */
+typedef struct ledger_hint {
+    uint64_t version; /* 0: never valid */
+    int64_t start_ms;
+    int64_t end_ms;
+    uint32_t handle; /* the handle the next booking gets */
+    tree_path points[2]; /* breakpoint tree at start, and at end (if not FR_TIME_INF) */
+    tree_path booking;   /* booking tree at (start, handle) */
+} ledger_hint;
+
 struct fr__ledger {
+    chunk_source chunks;
     btree points;
     btree bookings;
     ledger_pool records;
+    uint64_t version;              /* bumped by every change (>= 1) */
+    ledger_hint hint;
     size_t booking_count;
     uint64_t booked_sum_milli;     /* sum of the quantities of all live bookings */
     int64_t total_capacity_milli;  /* capacity outside schedule entries */
@@ -272,11 +344,91 @@ static uint32_t first_at_or_after(const int64_t *keys, uint32_t count, int64_t t
 }
 
 /* ---------------------------------------------------------------------------
+ * Chunk sources (see chunk_source).
+ * ------------------------------------------------------------------------- */
+
+#if LEDGER_HUGE_PAGES
+/* A new region of LEDGER_REGION_BYTES aligned to its size, or NULL: map
+ * twice the size and give back the unaligned ends. */
+static unsigned char *region_map(void) {
+    size_t size = LEDGER_REGION_BYTES;
+    void *mapped = mmap(NULL, 2u * size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                        -1, 0);
+    if (mapped == MAP_FAILED) {
+        return NULL;
+    }
+    uintptr_t base = (uintptr_t)mapped;
+    uintptr_t aligned = (base + size - 1u) & ~(uintptr_t)(size - 1u);
+    if (aligned > base) {
+        munmap(mapped, aligned - base);
+    }
+    if (aligned + size < base + 2u * size) {
+        munmap((void *)(aligned + size), base + 2u * size - (aligned + size));
+    }
+    /* Only advice: without huge pages the region still works. */
+    (void)madvise((void *)aligned, size, MADV_HUGEPAGE);
+    return (unsigned char *)aligned;
+}
+
+/* A chunk of bytes cut from the regions (a new one when the last is too
+ * full), or NULL when out of memory. */
+static unsigned char *region_cut(chunk_source *source, size_t bytes) {
+    assert(bytes <= LEDGER_REGION_BYTES);
+    bytes = (bytes + 63u) & ~(size_t)63u; /* chunks start on a cache line */
+    if (source->region_count == 0 || source->region_used + bytes > LEDGER_REGION_BYTES) {
+        if (source->region_count == source->region_table_len) {
+            uint32_t len = source->region_table_len == 0 ? 8u : source->region_table_len * 2u;
+            unsigned char **table = realloc(source->regions, (size_t)len * sizeof(*table));
+            if (table == NULL) {
+                return NULL;
+            }
+            source->regions = table;
+            source->region_table_len = len;
+        }
+        unsigned char *region = region_map();
+        if (region == NULL) {
+            return NULL;
+        }
+        source->regions[source->region_count++] = region;
+        source->region_used = 0;
+    }
+    unsigned char *chunk = source->regions[source->region_count - 1u] + source->region_used;
+    source->region_used += bytes;
+    return chunk;
+}
+#endif
+
+/* Whether the next chunk of a pool comes from the regions. */
+static bool source_uses_regions(const chunk_source *source) {
+    return LEDGER_HUGE_PAGES && source->malloc_bytes >= LEDGER_REGIONS_AFTER_BYTES;
+}
+
+static size_t source_bytes(const chunk_source *source) {
+    size_t bytes = (size_t)source->region_count * LEDGER_REGION_BYTES;
+    if (source->region_table_len > 0) {
+        bytes += (size_t)source->region_table_len * sizeof(*source->regions) +
+                 LEDGER_MALLOC_OVERHEAD;
+    }
+    return bytes;
+}
+
+static void source_free(chunk_source *source) {
+#if LEDGER_HUGE_PAGES
+    for (uint32_t i = 0; i < source->region_count; i++) {
+        munmap(source->regions[i], LEDGER_REGION_BYTES);
+    }
+#endif
+    free(source->regions);
+}
+
+/* ---------------------------------------------------------------------------
  * Node pools.
  * ------------------------------------------------------------------------- */
 
-static void pool_init(ledger_pool *pool, size_t node_size, uint32_t shift) {
+static void pool_init(ledger_pool *pool, chunk_source *source, size_t node_size,
+                      uint32_t shift) {
     memset(pool, 0, sizeof(*pool));
+    pool->source = source;
     pool->node_size = node_size;
     pool->shift = shift;
 }
@@ -315,7 +467,8 @@ static void prefetch_node(const void *node, size_t size) {
 #endif
 }
 
-/* One past the largest index the allocated chunks can hold. */
+/* One past the largest index the allocated chunks can hold (kept in
+ * pool->limit, checked on every allocation). */
 static uint32_t pool_limit(const ledger_pool *pool) {
     if (pool->chunk_count <= 1) {
         return pool->chunk_count == 0 ? 0 : pool->first_nodes;
@@ -326,19 +479,42 @@ static uint32_t pool_limit(const ledger_pool *pool) {
 
 /* Nodes that can be handed out without allocating. */
 static uint64_t pool_available(const ledger_pool *pool) {
-    return (uint64_t)pool->free_count + (pool_limit(pool) - pool->used);
+    assert(pool->limit == pool_limit(pool) && pool->used <= pool->limit);
+    return (uint64_t)pool->free_count + (pool->limit - pool->used);
 }
 
 /* Grows the first chunk by doubling it.  FR_ENOMEM leaves it as it was. */
 static int pool_grow_first(ledger_pool *pool) {
+    assert(pool->malloc_chunks == 1);
     uint32_t nodes = pool->first_nodes * 2u;
     unsigned char *chunk = realloc(pool->chunks[0], (size_t)nodes * pool->node_size);
     if (chunk == NULL) {
         return FR_ENOMEM;
     }
+    pool->source->malloc_bytes += (size_t)(nodes - pool->first_nodes) * pool->node_size;
     pool->chunks[0] = chunk;
     pool->first_nodes = nodes;
+    pool->limit = pool_limit(pool);
     return FR_OK;
+}
+
+/* A new chunk of bytes for a pool: from malloc while the pool's chunks so
+ * far all are, or the ledger is small; from the regions after that. */
+static unsigned char *pool_new_chunk(ledger_pool *pool, size_t bytes, bool *from_malloc) {
+    /* The first chunk grows by realloc, so it is always malloc's. */
+    if (pool->chunk_count > 0 &&
+        (pool->malloc_chunks < pool->chunk_count || source_uses_regions(pool->source))) {
+#if LEDGER_HUGE_PAGES
+        *from_malloc = false;
+        return region_cut(pool->source, bytes);
+#endif
+    }
+    *from_malloc = true;
+    unsigned char *chunk = malloc(bytes);
+    if (chunk != NULL) {
+        pool->source->malloc_bytes += bytes;
+    }
+    return chunk;
 }
 
 /* Grows the pool by one step: the first chunk doubles up to full size, then
@@ -365,7 +541,8 @@ static int pool_grow(ledger_pool *pool) {
     if (pool->chunk_count == 0) {
         nodes = LEDGER_FIRST_CHUNK_NODES < full ? LEDGER_FIRST_CHUNK_NODES : full;
     }
-    unsigned char *chunk = malloc((size_t)nodes * pool->node_size);
+    bool from_malloc;
+    unsigned char *chunk = pool_new_chunk(pool, (size_t)nodes * pool->node_size, &from_malloc);
     if (chunk == NULL) {
         return FR_ENOMEM;
     }
@@ -373,12 +550,20 @@ static int pool_grow(ledger_pool *pool) {
         pool->first_nodes = nodes;
         pool->used = 1; /* index 0 is the sentinel, never handed out */
     }
+    if (from_malloc) {
+        assert(pool->malloc_chunks == pool->chunk_count);
+        pool->malloc_chunks++;
+    }
     pool->chunks[pool->chunk_count++] = chunk;
+    pool->limit = pool_limit(pool);
     return FR_OK;
 }
 
 /* Makes sure count nodes can be allocated without failing. */
 static int pool_reserve(ledger_pool *pool, uint64_t count) {
+    if (pool_available(pool) >= count) {
+        return FR_OK; /* almost always */
+    }
     while (pool_available(pool) < count) {
         int status = pool_grow(pool);
         if (status != FR_OK) {
@@ -410,9 +595,11 @@ static void pool_release(ledger_pool *pool, uint32_t index) {
     pool->free_count++;
 }
 
+/* Heap bytes of the pool, but for the chunks cut from regions (the ledger
+ * counts whole regions). */
 static size_t pool_bytes(const ledger_pool *pool) {
     size_t bytes = 0;
-    for (uint32_t i = 0; i < pool->chunk_count; i++) {
+    for (uint32_t i = 0; i < pool->malloc_chunks; i++) {
         uint32_t nodes = i == 0 ? pool->first_nodes : UINT32_C(1) << pool->shift;
         bytes += (size_t)nodes * pool->node_size + LEDGER_MALLOC_OVERHEAD;
     }
@@ -423,7 +610,7 @@ static size_t pool_bytes(const ledger_pool *pool) {
 }
 
 static void pool_free(ledger_pool *pool) {
-    for (uint32_t i = 0; i < pool->chunk_count; i++) {
+    for (uint32_t i = 0; i < pool->malloc_chunks; i++) {
         free(pool->chunks[i]);
     }
     free(pool->chunks);
@@ -659,37 +846,68 @@ static point_inner *point_inner_fetch(const btree *tree, uint32_t index, uint32_
     return in;
 }
 
-static void point_refresh(const btree *tree, uint32_t parent, uint32_t slot,
-                          bool child_is_leaf) {
+/* What a parent keeps for one child: its smallest time and the sum, min and
+ * max running sum of d_free over its points. */
+typedef struct point_summary {
+    int64_t min_t_ms;
+    int64_t sum_free_milli;
+    int64_t min_prefix_milli;
+    int64_t max_prefix_milli;
+} point_summary;
+
+static point_summary point_leaf_summary(const point_leaf *leaf) {
+    uint32_t count = leaf->head.count;
+    assert(count > 0 && count <= POINT_LEAF_MAX);
+    int64_t sum = leaf->d_free_milli[0];
+    int64_t min_prefix = sum;
+    int64_t max_prefix = sum;
+    for (uint32_t i = 1; i < count; i++) {
+        sum += leaf->d_free_milli[i];
+        min_prefix = min_i64(min_prefix, sum);
+        max_prefix = max_i64(max_prefix, sum);
+    }
+    point_summary summary = {leaf->t_ms[0], sum, min_prefix, max_prefix};
+    return summary;
+}
+
+static point_summary point_inner_summary(const point_inner *in) {
+    uint32_t count = in->head.count;
+    assert(count > 0 && count <= POINT_INNER_MAX);
+    int64_t min_prefix = in->min_prefix_milli[0];
+    int64_t max_prefix = in->max_prefix_milli[0];
+    int64_t sum = in->sum_free_milli[0];
+    for (uint32_t k = 1; k < count; k++) {
+        min_prefix = min_i64(min_prefix, sum + in->min_prefix_milli[k]);
+        max_prefix = max_i64(max_prefix, sum + in->max_prefix_milli[k]);
+        sum += in->sum_free_milli[k];
+    }
+    point_summary summary = {in->min_t_ms[0], sum, min_prefix, max_prefix};
+    return summary;
+}
+
+/* Recomputes the summary parent keeps for its child in slot; returns
+ * whether it changed (when not, nothing above parent changes either). */
+static bool point_refresh_changed(const btree *tree, uint32_t parent, uint32_t slot,
+                                  bool child_is_leaf) {
     point_inner *in = point_inner_at(tree, parent);
     assert(slot < in->head.count);
-    int64_t min_t;
-    int64_t sum = 0;
-    int64_t min_prefix = INT64_MAX;
-    int64_t max_prefix = INT64_MIN;
-    if (child_is_leaf) {
-        const point_leaf *leaf = point_leaf_at(tree, in->child[slot]);
-        assert(leaf->head.count > 0);
-        min_t = leaf->t_ms[0];
-        for (uint32_t i = 0; i < leaf->head.count; i++) {
-            sum += leaf->d_free_milli[i];
-            min_prefix = min_i64(min_prefix, sum);
-            max_prefix = max_i64(max_prefix, sum);
-        }
-    } else {
-        const point_inner *c = point_inner_at(tree, in->child[slot]);
-        assert(c->head.count > 0);
-        min_t = c->min_t_ms[0];
-        for (uint32_t k = 0; k < c->head.count; k++) {
-            min_prefix = min_i64(min_prefix, sum + c->min_prefix_milli[k]);
-            max_prefix = max_i64(max_prefix, sum + c->max_prefix_milli[k]);
-            sum += c->sum_free_milli[k];
-        }
-    }
-    in->min_t_ms[slot] = min_t;
-    in->sum_free_milli[slot] = sum;
-    in->min_prefix_milli[slot] = min_prefix;
-    in->max_prefix_milli[slot] = max_prefix;
+    point_summary summary = child_is_leaf
+                                ? point_leaf_summary(point_leaf_at(tree, in->child[slot]))
+                                : point_inner_summary(point_inner_at(tree, in->child[slot]));
+    bool changed = in->min_t_ms[slot] != summary.min_t_ms ||
+                   in->sum_free_milli[slot] != summary.sum_free_milli ||
+                   in->min_prefix_milli[slot] != summary.min_prefix_milli ||
+                   in->max_prefix_milli[slot] != summary.max_prefix_milli;
+    in->min_t_ms[slot] = summary.min_t_ms;
+    in->sum_free_milli[slot] = summary.sum_free_milli;
+    in->min_prefix_milli[slot] = summary.min_prefix_milli;
+    in->max_prefix_milli[slot] = summary.max_prefix_milli;
+    return changed;
+}
+
+static void point_refresh(const btree *tree, uint32_t parent, uint32_t slot,
+                          bool child_is_leaf) {
+    (void)point_refresh_changed(tree, parent, slot, child_is_leaf);
 }
 
 static const btree_kind point_kind = {
@@ -794,10 +1012,119 @@ static uint32_t point_add_rec(btree *tree, uint32_t index, uint32_t level,
     return tree_add_child(tree, index, c + 1u, sibling, level == 1);
 }
 
-/* Applies edits (tree_reserve'd beforehand for e->count insertions). */
-static void point_add(btree *tree, const point_edits *e) {
+/* Fills path for time t (the tree must not be empty); returns the leaf. */
+static point_leaf *point_descend(const btree *tree, int64_t t_ms, tree_path *path) {
+    assert(tree->root != LEDGER_NIL && tree->height < LEDGER_DEPTH_MAX);
+    uint32_t index = tree->root;
+    for (uint32_t level = tree->height; level > 0; level--) {
+        const point_inner *in = point_inner_at(tree, index);
+        uint32_t c = point_child_for(in, t_ms);
+        path->node[level] = index;
+        path->slot[level] = c;
+        index = in->child[c];
+    }
+    path->node[0] = index;
+    return point_leaf_at(tree, index);
+}
+
+/* Refreshes the summaries above the leaves of one or two paths, bottom up,
+ * for the paths whose leaf changed, and stops at the first level where no
+ * summary changes: nothing above can change then.  Two paths that meet are
+ * refreshed once from there on. */
+static void point_refresh_paths(const btree *tree, const tree_path *paths, uint32_t count) {
+    assert(count >= 1 && count <= 2);
+    bool changed[2] = {true, count == 2};
+    for (uint32_t level = 1; level <= tree->height && (changed[0] || changed[1]); level++) {
+        uint32_t node = paths[0].node[level];
+        uint32_t slot = paths[0].slot[level];
+        bool child_is_leaf = level == 1;
+        if (count == 2 && paths[1].node[level] == node && paths[1].slot[level] == slot) {
+            /* Both edits are below this slot (the paths met below it). */
+            bool either = changed[0] || changed[1];
+            changed[0] = either && point_refresh_changed(tree, node, slot, child_is_leaf);
+            changed[1] = changed[0];
+            continue;
+        }
+        if (changed[0]) {
+            changed[0] = point_refresh_changed(tree, node, slot, child_is_leaf);
+        }
+        if (changed[1]) {
+            changed[1] = point_refresh_changed(tree, paths[1].node[level], paths[1].slot[level],
+                                               child_is_leaf);
+        }
+    }
+}
+
+/* Adds one edge at position pos of a leaf, where the point at t is (exists)
+ * or goes; the leaf has room for a new point. */
+static void point_leaf_put(btree *tree, point_leaf *leaf, uint32_t pos, bool exists,
+                           int64_t t_ms, int64_t d_free_milli) {
+    if (exists) {
+        assert(leaf->t_ms[pos] == t_ms);
+        assert(leaf->refs[pos] > 0 && leaf->refs[pos] < UINT32_MAX);
+        leaf->d_free_milli[pos] += d_free_milli;
+        leaf->refs[pos]++;
+        return;
+    }
+    uint32_t count = leaf->head.count;
+    assert(count < POINT_LEAF_MAX && pos <= count);
+    for (uint32_t i = count; i > pos; i--) {
+        leaf->t_ms[i] = leaf->t_ms[i - 1u];
+        leaf->d_free_milli[i] = leaf->d_free_milli[i - 1u];
+        leaf->refs[i] = leaf->refs[i - 1u];
+    }
+    leaf->t_ms[pos] = t_ms;
+    leaf->d_free_milli[pos] = d_free_milli;
+    leaf->refs[pos] = 1;
+    leaf->head.count = count + 1u;
+    tree->entries++;
+}
+
+/* point_add without a split, the common case: when every edit lands in a
+ * leaf with room for it, applies them along one path per edit (known, when
+ * not NULL, holds them already: see ledger_hint) and refreshes the summaries
+ * only as far up as they change.  Returns false, having changed nothing,
+ * when a leaf would have to split (or the tree is empty): then the general
+ * path does it. */
+static bool point_add_fast(btree *tree, const point_edits *e, const tree_path *known) {
+    assert(e->count >= 1 && e->count <= 2);
+    if (tree->root == LEDGER_NIL) {
+        return false;
+    }
+    tree_path found[2];
+    const tree_path *paths = known != NULL ? known : found;
+    point_leaf *leaf[2];
+    uint32_t pos[2];
+    bool exists[2];
+    for (uint32_t k = 0; k < e->count; k++) {
+        leaf[k] = known != NULL ? point_leaf_at(tree, known[k].node[0])
+                                : point_descend(tree, e->t_ms[k], &found[k]);
+        pos[k] = first_at_or_after(leaf[k]->t_ms, leaf[k]->head.count, e->t_ms[k]);
+        exists[k] = pos[k] < leaf[k]->head.count && leaf[k]->t_ms[pos[k]] == e->t_ms[k];
+    }
+    bool shared = e->count == 2 && leaf[0] == leaf[1];
+    for (uint32_t k = 0; k < e->count; k++) {
+        uint32_t added = (exists[k] ? 0u : 1u) + (shared && !exists[1u - k] ? 1u : 0u);
+        if (leaf[k]->head.count + added > POINT_LEAF_MAX) {
+            return false;
+        }
+    }
+    /* The later edit first: in a shared leaf its position stays valid. */
+    for (uint32_t k = e->count; k-- > 0;) {
+        point_leaf_put(tree, leaf[k], pos[k], exists[k], e->t_ms[k], e->d_free_milli[k]);
+    }
+    point_refresh_paths(tree, paths, e->count);
+    return true;
+}
+
+/* Applies edits (tree_reserve'd beforehand for e->count insertions); known
+ * is NULL or their paths (see point_add_fast). */
+static void point_add(btree *tree, const point_edits *e, const tree_path *known) {
     assert(e->count >= 1 && e->count <= 2);
     assert(e->count == 1 || e->t_ms[0] < e->t_ms[1]);
+    if (point_add_fast(tree, e, known)) {
+        return;
+    }
     if (tree->root == LEDGER_NIL) {
         tree_first_leaf(tree);
     }
@@ -852,11 +1179,68 @@ static bool point_remove_rec(btree *tree, uint32_t index, uint32_t level,
     return in->head.count < POINT_INNER_MAX / 2u;
 }
 
-/* Takes back edits (whose points must be there).  Never allocates. */
-static void point_remove(btree *tree, const point_edits *e) {
+/* point_remove without a merge or borrow, the common case: when no leaf
+ * falls below half full, takes the edits back along one path per edit
+ * (known, when not NULL, holds them already) and refreshes the summaries
+ * only as far up as they change.  Returns false, having changed nothing,
+ * otherwise (or when the tree is a single leaf). */
+static bool point_remove_fast(btree *tree, const point_edits *e, const tree_path *known) {
+    assert(e->count >= 1 && e->count <= 2);
+    if (tree->height == 0) {
+        return false;
+    }
+    tree_path found[2];
+    const tree_path *paths = known != NULL ? known : found;
+    point_leaf *leaf[2];
+    uint32_t pos[2];
+    bool drops[2];
+    for (uint32_t k = 0; k < e->count; k++) {
+        leaf[k] = known != NULL ? point_leaf_at(tree, known[k].node[0])
+                                : point_descend(tree, e->t_ms[k], &found[k]);
+        pos[k] = first_at_or_after(leaf[k]->t_ms, leaf[k]->head.count, e->t_ms[k]);
+        assert(pos[k] < leaf[k]->head.count && leaf[k]->t_ms[pos[k]] == e->t_ms[k]);
+        assert(leaf[k]->refs[pos[k]] > 0);
+        drops[k] = leaf[k]->refs[pos[k]] == 1u;
+    }
+    bool shared = e->count == 2 && leaf[0] == leaf[1];
+    for (uint32_t k = 0; k < e->count; k++) {
+        uint32_t dropped = (drops[k] ? 1u : 0u) + (shared && drops[1u - k] ? 1u : 0u);
+        if (leaf[k]->head.count - dropped < POINT_LEAF_MAX / 2u) {
+            return false;
+        }
+    }
+    /* The later edit first: in a shared leaf the earlier position stays valid. */
+    for (uint32_t k = e->count; k-- > 0;) {
+        point_leaf *l = leaf[k];
+        uint32_t p = pos[k];
+        l->d_free_milli[p] -= e->d_free_milli[k];
+        l->refs[p]--;
+        if (drops[k]) {
+            assert(l->d_free_milli[p] == 0);
+            uint32_t count = l->head.count;
+            for (uint32_t i = p; i + 1u < count; i++) {
+                l->t_ms[i] = l->t_ms[i + 1u];
+                l->d_free_milli[i] = l->d_free_milli[i + 1u];
+                l->refs[i] = l->refs[i + 1u];
+            }
+            l->head.count = count - 1u;
+            assert(tree->entries > 0);
+            tree->entries--;
+        }
+    }
+    point_refresh_paths(tree, paths, e->count);
+    return true;
+}
+
+/* Takes back edits (whose points must be there); known is NULL or their
+ * paths.  Never allocates. */
+static void point_remove(btree *tree, const point_edits *e, const tree_path *known) {
     assert(tree->root != LEDGER_NIL);
     assert(e->count >= 1 && e->count <= 2);
     assert(e->count == 1 || e->t_ms[0] < e->t_ms[1]);
+    if (point_remove_fast(tree, e, known)) {
+        return;
+    }
     point_remove_rec(tree, tree->root, tree->height, e, 0, e->count);
     tree_shrink_root(tree);
 }
@@ -1032,6 +1416,50 @@ static int64_t first_crossing(const fr__ledger *ledger, int64_t after_ms, int64_
         *free_after_milli = ledger->total_capacity_milli + s.prefix_after_milli;
     }
     return r == SEARCH_HIT ? s.hit_ms : FR_TIME_NULL;
+}
+
+/* first_crossing(ledger, after, before, need, true, free_after) for a
+ * search whose descent to after is known (path: see ledger_hint): the same
+ * walk as point_hit, up the path instead of back out of the recursion. */
+static int64_t first_crossing_along(const fr__ledger *ledger, const tree_path *path,
+                                    int64_t after_ms, int64_t before_ms, int64_t need_milli,
+                                    int64_t *free_after_milli) {
+    const btree *tree = &ledger->points;
+    assert(tree->root != LEDGER_NIL && path->node[tree->height] == tree->root);
+    hit_search s = {after_ms, before_ms, need_milli - ledger->total_capacity_milli, true, 0,
+                    FR_TIME_NULL};
+    int64_t offset = 0;
+    for (uint32_t level = tree->height; level > 0; level--) {
+        const point_inner *in = point_inner_at(tree, path->node[level]);
+        assert(in->child[path->slot[level]] == path->node[level - 1u]);
+        for (uint32_t k = 0; k < path->slot[level]; k++) {
+            offset += in->sum_free_milli[k];
+        }
+    }
+    search_result r = point_hit_leaf(point_leaf_at(tree, path->node[0]), &offset, &s);
+    for (uint32_t level = 1; level <= tree->height && r == SEARCH_MISS; level++) {
+        const point_inner *in = point_inner_at(tree, path->node[level]);
+        for (uint32_t c = path->slot[level] + 1u; c < in->head.count; c++) {
+            if (in->min_t_ms[c] >= before_ms) {
+                r = SEARCH_STOP;
+                break;
+            }
+            if (offset + in->min_prefix_milli[c] < s.threshold_milli) {
+                r = point_hit_all(tree, in->child[c], level - 1u, offset, &s);
+                break;
+            }
+            offset += in->sum_free_milli[c];
+        }
+    }
+    *free_after_milli = ledger->total_capacity_milli + s.prefix_after_milli;
+    return r == SEARCH_HIT ? s.hit_ms : FR_TIME_NULL;
+}
+
+/* Whether the hint holds the paths of a check-and-book over [start, end). */
+static bool hint_matches(const fr__ledger *ledger, int64_t start_ms, int64_t end_ms) {
+    const ledger_hint *hint = &ledger->hint;
+    return hint->version == ledger->version && hint->start_ms == start_ms &&
+           hint->end_ms == end_ms;
 }
 
 /* The minimum prefix over the points with after < t < before of a subtree
@@ -1268,6 +1696,63 @@ static uint32_t booking_add_rec(btree *tree, uint32_t index, uint32_t level, int
     return sibling;
 }
 
+/* Fills path for the key (start, handle); the tree must not be empty. */
+static void booking_descend(const btree *tree, int64_t start_ms, uint32_t handle,
+                            tree_path *path) {
+    assert(tree->root != LEDGER_NIL && tree->height < LEDGER_DEPTH_MAX);
+    uint32_t index = tree->root;
+    for (uint32_t level = tree->height; level > 0; level--) {
+        const booking_inner *in = booking_inner_at(tree, index);
+        uint32_t c = booking_child_for(in, start_ms, handle);
+        path->node[level] = index;
+        path->slot[level] = c;
+        index = in->child[c];
+    }
+    path->node[0] = index;
+}
+
+/* booking_add_rec without a split, the common case: when the leaf on path
+ * (the key's) has room, inserts there and grows the summaries above in O(1)
+ * a level, stopping where they no longer change.  Returns false, having
+ * changed nothing, when the leaf is full. */
+static bool booking_add_fast(btree *tree, const tree_path *path, int64_t start_ms,
+                             int64_t end_ms, uint32_t handle) {
+    booking_leaf *leaf = booking_leaf_at(tree, path->node[0]);
+    uint32_t count = leaf->head.count;
+    if (count == BOOKING_LEAF_MAX) {
+        return false;
+    }
+    uint32_t pos = booking_leaf_pos(leaf, start_ms, handle);
+    for (uint32_t i = count; i > pos; i--) {
+        leaf->start_ms[i] = leaf->start_ms[i - 1u];
+        leaf->end_ms[i] = leaf->end_ms[i - 1u];
+        leaf->handle[i] = leaf->handle[i - 1u];
+    }
+    leaf->start_ms[pos] = start_ms;
+    leaf->end_ms[pos] = end_ms;
+    leaf->handle[pos] = handle;
+    leaf->head.count = count + 1u;
+    tree->entries++;
+    for (uint32_t level = 1; level <= tree->height; level++) {
+        booking_inner *in = booking_inner_at(tree, path->node[level]);
+        uint32_t c = path->slot[level];
+        bool changed = false;
+        if (end_ms > in->max_end_ms[c]) {
+            in->max_end_ms[c] = end_ms;
+            changed = true;
+        }
+        if (key_less(start_ms, handle, in->min_start_ms[c], in->min_handle[c])) {
+            in->min_start_ms[c] = start_ms;
+            in->min_handle[c] = handle;
+            changed = true;
+        }
+        if (!changed) {
+            break; /* the node's own summary is as it was */
+        }
+    }
+    return true;
+}
+
 static bool booking_remove_rec(btree *tree, uint32_t index, uint32_t level, int64_t start_ms,
                                int64_t end_ms, uint32_t handle) {
     if (level > 0) {
@@ -1363,7 +1848,7 @@ static void schedule_remove(fr__ledger *ledger, const fr_schedule_entry *schedul
         int64_t d_free;
         if (schedule_edge(schedule, total_milli, k, &t_ms, &d_free)) {
             point_edits e = single_edit(t_ms, d_free);
-            point_remove(&ledger->points, &e);
+            point_remove(&ledger->points, &e, NULL);
         }
     }
 }
@@ -1382,7 +1867,7 @@ static int schedule_add(fr__ledger *ledger, const fr_schedule_entry *schedule, s
             return FR_ENOMEM;
         }
         point_edits e = single_edit(t_ms, d_free);
-        point_add(&ledger->points, &e);
+        point_add(&ledger->points, &e, NULL);
     }
     return FR_OK;
 }
@@ -1439,13 +1924,16 @@ fr__ledger *fr__ledger_new(void) {
     if (ledger == NULL) {
         return NULL;
     }
+    ledger->version = 1;
     ledger->points.kind = &point_kind;
-    pool_init(&ledger->points.leaves, sizeof(point_leaf), LEDGER_NODE_SHIFT);
-    pool_init(&ledger->points.inners, sizeof(point_inner), LEDGER_NODE_SHIFT);
+    pool_init(&ledger->points.leaves, &ledger->chunks, sizeof(point_leaf), LEDGER_NODE_SHIFT);
+    pool_init(&ledger->points.inners, &ledger->chunks, sizeof(point_inner), LEDGER_NODE_SHIFT);
     ledger->bookings.kind = &booking_kind;
-    pool_init(&ledger->bookings.leaves, sizeof(booking_leaf), LEDGER_NODE_SHIFT);
-    pool_init(&ledger->bookings.inners, sizeof(booking_inner), LEDGER_NODE_SHIFT);
-    pool_init(&ledger->records, sizeof(booking_record), LEDGER_RECORD_SHIFT);
+    pool_init(&ledger->bookings.leaves, &ledger->chunks, sizeof(booking_leaf),
+              LEDGER_NODE_SHIFT);
+    pool_init(&ledger->bookings.inners, &ledger->chunks, sizeof(booking_inner),
+              LEDGER_NODE_SHIFT);
+    pool_init(&ledger->records, &ledger->chunks, sizeof(booking_record), LEDGER_RECORD_SHIFT);
     return ledger;
 }
 
@@ -1456,6 +1944,7 @@ void fr__ledger_free(fr__ledger *ledger) {
     tree_free(&ledger->points);
     tree_free(&ledger->bookings);
     pool_free(&ledger->records);
+    source_free(&ledger->chunks);
     free(ledger->schedule);
     free(ledger);
 }
@@ -1464,6 +1953,7 @@ int fr__ledger_set_capacity(fr__ledger *ledger, int64_t total_milli,
                             const fr_schedule_entry *schedule, size_t schedule_len) {
     assert(ledger != NULL);
     schedule_assert_valid(total_milli, schedule, schedule_len);
+    ledger->version++; /* even a failed call may reshape the tree */
     fr_schedule_entry *copy = NULL;
     if (schedule_len > 0) {
         if (schedule_len > SIZE_MAX / sizeof(*copy) / 2u) {
@@ -1524,7 +2014,11 @@ int64_t fr__ledger_first_shortfall(const fr__ledger *ledger, int64_t start_ms, i
     assert(ledger != NULL);
     assert(start_ms < end_ms);
     int64_t free_start;
-    int64_t t_ms = first_crossing(ledger, start_ms, end_ms, need_milli, true, &free_start);
+    int64_t t_ms =
+        hint_matches(ledger, start_ms, end_ms)
+            ? first_crossing_along(ledger, &ledger->hint.points[0], start_ms, end_ms, need_milli,
+                                   &free_start)
+            : first_crossing(ledger, start_ms, end_ms, need_milli, true, &free_start);
     if (free_start < need_milli) {
         return start_ms;
     }
@@ -1582,17 +2076,27 @@ int fr__ledger_book(fr__ledger *ledger, int64_t start_ms, int64_t end_ms,
     r->end_ms = end_ms;
     r->quantity_milli = quantity_milli;
     r->tag = tag;
+    const ledger_hint *hint = &ledger->hint;
+    bool hinted = hint_matches(ledger, start_ms, end_ms) && hint->handle == handle;
+    ledger->version++;
+    point_edits edits = booking_edits(start_ms, end_ms, quantity_milli);
+    point_add(&ledger->points, &edits, hinted ? hint->points : NULL);
     btree *bookings = &ledger->bookings;
     if (bookings->root == LEDGER_NIL) {
         tree_first_leaf(bookings);
     }
-    uint32_t sibling =
-        booking_add_rec(bookings, bookings->root, bookings->height, start_ms, end_ms, handle);
-    if (sibling != LEDGER_NIL) {
-        tree_grow_root(bookings, sibling);
+    tree_path booking_path;
+    if (!hinted) {
+        booking_descend(bookings, start_ms, handle, &booking_path);
     }
-    point_edits edits = booking_edits(start_ms, end_ms, quantity_milli);
-    point_add(&ledger->points, &edits);
+    if (!booking_add_fast(bookings, hinted ? &hint->booking : &booking_path, start_ms, end_ms,
+                          handle)) {
+        uint32_t sibling = booking_add_rec(bookings, bookings->root, bookings->height, start_ms,
+                                           end_ms, handle);
+        if (sibling != LEDGER_NIL) {
+            tree_grow_root(bookings, sibling);
+        }
+    }
     ledger->booked_sum_milli += (uint64_t)quantity_milli;
     ledger->booking_count++;
     assert(ledger->booking_count == bookings->entries);
@@ -1600,55 +2104,99 @@ int fr__ledger_book(fr__ledger *ledger, int64_t start_ms, int64_t end_ms,
     return FR_OK;
 }
 
-/* Walks the three root-to-leaf paths a check-and-book over [start, end) will
- * take — the breakpoint tree at start and at end, the booking tree at start —
- * level by level together, asking for each next node before reading any:
- * their cache misses then overlap instead of following one another, and the
- * check and the book that follow find their nodes in cache.  Measured with
- * bench_ledger at 10^5 bookings: +15-40% check+book/s.  Reads only. */
-void fr__ledger_prefetch(const fr__ledger *ledger, int64_t start_ms, int64_t end_ms) {
-    assert(ledger != NULL);
+/* Walks the three root-to-leaf paths of a booking over [start, end) with
+ * the given handle — the breakpoint tree at start and at end, the booking
+ * tree at (start, handle) — level by level together, asking for each next
+ * node before reading any: their cache misses then overlap instead of
+ * following one another, and what follows finds the nodes in cache.  Fills
+ * the paths of hint (not its version or interval).  Both trees must be
+ * non-empty.  Reads only. */
+static void ledger_walk(const fr__ledger *ledger, int64_t start_ms, int64_t end_ms,
+                        uint32_t handle, ledger_hint *hint) {
     const btree *points = &ledger->points;
     const btree *bookings = &ledger->bookings;
-    if (points->root == LEDGER_NIL || bookings->root == LEDGER_NIL) {
-        return;
-    }
-    uint32_t at_start = points->root;
-    uint32_t at_end = points->root;
-    uint32_t booking = bookings->root;
+    assert(points->root != LEDGER_NIL && bookings->root != LEDGER_NIL);
+    bool has_end = end_ms != FR_TIME_INF;
+    tree_path *at_start = &hint->points[0];
+    tree_path *at_end = &hint->points[1];
+    tree_path *booking = &hint->booking;
+    uint32_t start_node = points->root;
+    uint32_t end_node = points->root;
+    uint32_t booking_node = bookings->root;
     uint32_t point_level = points->height;
     uint32_t booking_level = bookings->height;
     /* Each round goes down one level of each tree: bounded by the heights. */
     for (uint32_t round = 0; round < LEDGER_DEPTH_MAX && (point_level > 0 || booking_level > 0);
          round++) {
         if (point_level > 0) {
-            const point_inner *a = point_inner_at(points, at_start);
-            const point_inner *b = point_inner_at(points, at_end);
-            at_start = a->child[point_child_for(a, start_ms)];
-            at_end = b->child[point_child_for(b, end_ms)];
+            const point_inner *a = point_inner_at(points, start_node);
+            uint32_t c = point_child_for(a, start_ms);
+            at_start->node[point_level] = start_node;
+            at_start->slot[point_level] = c;
+            start_node = a->child[c];
+            if (has_end) {
+                const point_inner *b = point_inner_at(points, end_node);
+                c = point_child_for(b, end_ms);
+                at_end->node[point_level] = end_node;
+                at_end->slot[point_level] = c;
+                end_node = b->child[c];
+            }
             point_level--;
+            /* Only the bottom three levels: the few nodes above stay cached
+             * (prefetching the leaves alone: 21% slower at 10^5 bookings). */
             if (point_level == 0) {
-                prefetch_node(point_leaf_at(points, at_start), sizeof(point_leaf));
-                prefetch_node(point_leaf_at(points, at_end), sizeof(point_leaf));
-            } else {
-                prefetch_node(point_inner_at(points, at_start), sizeof(point_inner));
-                prefetch_node(point_inner_at(points, at_end), sizeof(point_inner));
+                prefetch_node(point_leaf_at(points, start_node), sizeof(point_leaf));
+            } else if (point_level <= 2) {
+                prefetch_node(point_inner_at(points, start_node), sizeof(point_inner));
+            }
+            if (has_end && point_level == 0) {
+                prefetch_node(point_leaf_at(points, end_node), sizeof(point_leaf));
+            } else if (has_end && point_level <= 2) {
+                prefetch_node(point_inner_at(points, end_node), sizeof(point_inner));
             }
         }
         if (booking_level > 0) {
-            const booking_inner *in = booking_inner_at(bookings, booking);
-            booking = in->child[booking_child_for(in, start_ms, UINT32_MAX)];
+            const booking_inner *in = booking_inner_at(bookings, booking_node);
+            uint32_t c = booking_child_for(in, start_ms, handle);
+            booking->node[booking_level] = booking_node;
+            booking->slot[booking_level] = c;
+            booking_node = in->child[c];
             booking_level--;
             if (booking_level == 0) {
-                prefetch_node(booking_leaf_at(bookings, booking), sizeof(booking_leaf));
-            } else {
-                prefetch_node(booking_inner_at(bookings, booking), sizeof(booking_inner));
+                prefetch_node(booking_leaf_at(bookings, booking_node), sizeof(booking_leaf));
+            } else if (booking_level <= 2) {
+                prefetch_node(booking_inner_at(bookings, booking_node), sizeof(booking_inner));
             }
         }
     }
-    if (ledger->records.free_head != LEDGER_NIL) {
-        prefetch_node(record_at(ledger, ledger->records.free_head), sizeof(booking_record));
+    at_start->node[0] = start_node;
+    at_end->node[0] = end_node;
+    booking->node[0] = booking_node;
+}
+
+/* Walks the paths of a check-and-book over [start, end) (ledger_walk) for
+ * the handle the booking will get, and keeps them (ledger_hint), so that the
+ * check and the book do not search for them again.  Measured with
+ * bench_ledger at 10^5 bookings: the walk alone gave +15-40% check+book/s,
+ * keeping the paths 20% fewer instructions. */
+void fr__ledger_prefetch(fr__ledger *ledger, int64_t start_ms, int64_t end_ms) {
+    assert(ledger != NULL);
+    assert(start_ms < end_ms);
+    ledger_hint *hint = &ledger->hint;
+    hint->version = 0;
+    if (ledger->points.root == LEDGER_NIL || ledger->bookings.root == LEDGER_NIL) {
+        return;
     }
+    const ledger_pool *records = &ledger->records;
+    uint32_t handle = records->free_head != LEDGER_NIL ? records->free_head : records->used;
+    ledger_walk(ledger, start_ms, end_ms, handle, hint);
+    if (records->free_head != LEDGER_NIL) {
+        prefetch_node(record_at(ledger, records->free_head), sizeof(booking_record));
+    }
+    hint->version = ledger->version;
+    hint->start_ms = start_ms;
+    hint->end_ms = end_ms;
+    hint->handle = handle;
 }
 
 void fr__ledger_unbook(fr__ledger *ledger, fr__booking_ref ref) {
@@ -1656,14 +2204,20 @@ void fr__ledger_unbook(fr__ledger *ledger, fr__booking_ref ref) {
     assert(ref != LEDGER_NIL && ref < ledger->records.used);
     booking_record *r = record_at(ledger, ref);
     assert(r->end_ms != FR_TIME_NULL); /* live */
+    ledger->version++;
     int64_t start_ms = r->start_ms;
     int64_t end_ms = r->end_ms;
     int64_t quantity_milli = r->quantity_milli;
     btree *bookings = &ledger->bookings;
+    /* The same three paths as a book's (the booking tree's to this key),
+     * fetched together. */
+    ledger_hint paths;
+    ledger_walk(ledger, start_ms, end_ms, ref, &paths);
     booking_remove_rec(bookings, bookings->root, bookings->height, start_ms, end_ms, ref);
     tree_shrink_root(bookings);
+    /* The booking tree changed, not the breakpoint tree: its paths hold. */
     point_edits edits = booking_edits(start_ms, end_ms, quantity_milli);
-    point_remove(&ledger->points, &edits);
+    point_remove(&ledger->points, &edits, paths.points);
     r->end_ms = FR_TIME_NULL; /* marks the record free */
     pool_release(&ledger->records, ref);
     assert(ledger->booked_sum_milli >= (uint64_t)quantity_milli);
@@ -1683,6 +2237,7 @@ size_t fr__ledger_bytes(const fr__ledger *ledger) {
     size_t bytes = sizeof(*ledger) + LEDGER_MALLOC_OVERHEAD;
     bytes += tree_bytes(&ledger->points) + tree_bytes(&ledger->bookings);
     bytes += pool_bytes(&ledger->records);
+    bytes += source_bytes(&ledger->chunks);
     if (ledger->schedule != NULL) {
         bytes += ledger->schedule_len * sizeof(*ledger->schedule) + LEDGER_MALLOC_OVERHEAD;
     }

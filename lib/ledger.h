@@ -66,8 +66,11 @@ int64_t fr__ledger_next_fit(const fr__ledger *ledger, int64_t from_ms, int64_t d
 int fr__ledger_book(fr__ledger *ledger, int64_t start_ms, int64_t end_ms,
                     int64_t quantity_milli, uint64_t tag, fr__booking_ref *out);
 /* A hint before a check-and-book over [start, end) (end may be FR_TIME_INF):
- * warms the caches for it.  Changes nothing.  O(log n). */
-void fr__ledger_prefetch(const fr__ledger *ledger, int64_t start_ms, int64_t end_ms);
+ * warms the caches for it and remembers the tree paths it found, which the
+ * next first_shortfall and book over the same interval then use instead of
+ * searching again (any change to the ledger forgets them).  Changes no
+ * result of any call.  O(log n). */
+void fr__ledger_prefetch(fr__ledger *ledger, int64_t start_ms, int64_t end_ms);
 /* Removes a booking.  ref must be live. */
 void fr__ledger_unbook(fr__ledger *ledger, fr__booking_ref ref);
 /* Number of live bookings. */
