@@ -28,34 +28,6 @@ static int overlaps(int64_t a0, int64_t a1, int64_t b0, int64_t b1)
     return a0 < b1 && b0 < a1;
 }
 
-static int collect_runs(const fr__pool_rec *pool, run **out, size_t *count)
-{
-    size_t n = 0, cap = 0;
-    run *runs = NULL;
-    int64_t from = FR_TIME_MIN_MS - 1;
-    run r;
-    while (n < FR__RUNS_MAX &&
-           fr__ledger_next_overrun(pool->live, from, &r.start_ms, &r.end_ms, &r.excess_milli)) {
-        if (n == cap) {
-            cap = cap == 0 ? 4 : cap * 2;
-            run *grown = realloc(runs, cap * sizeof *grown);
-            if (grown == NULL) {
-                free(runs);
-                return FR_ENOMEM;
-            }
-            runs = grown;
-        }
-        runs[n++] = r;
-        if (r.end_ms == FR_TIME_INF) {
-            break;
-        }
-        from = r.end_ms;
-    }
-    *out = runs;
-    *count = n;
-    return FR_OK;
-}
-
 /* Sets the conflict's allocation ids to the live bookings over [start, end)
  * (at most FR__CONFLICT_IDS_MAX; arrays sized to what is listed: a pool cut
  * for months may record thousands of conflicts at once).  One walk of the
@@ -308,6 +280,13 @@ static int collect_runs_near(const fr__pool_rec *pool, int64_t *lo, int64_t *hi,
     *out = runs;
     *count = n;
     return FR_OK;
+}
+
+/* Every run of the pool. */
+static int collect_runs(const fr__pool_rec *pool, run **out, size_t *count)
+{
+    int64_t lo = FR_TIME_MIN_MS, hi = INT64_MAX;
+    return collect_runs_near(pool, &lo, &hi, out, count);
 }
 
 /* Reconciliation around [from, to), where only bookings changed (a
