@@ -141,14 +141,13 @@ fr__group *fr__group_close_if_due(fr_engine *e, int force)
     return g;
 }
 
-static void release(fr_engine *e, fr__group *g)
+/* Drops one reference; group_mu held. */
+static void release(fr__group *g)
 {
-    /* group_mu held */
     if (--g->refs == 0) {
         pthread_cond_destroy(&g->done_cv);
         free(g);
     }
-    (void)e;
 }
 
 void fr__group_finish(fr_engine *e, fr__group *g)
@@ -162,7 +161,7 @@ void fr__group_finish(fr_engine *e, fr__group *g)
     g->rc = rc;
     g->done = 1;
     pthread_cond_broadcast(&g->done_cv);
-    release(e, g);
+    release(g);
     pthread_mutex_unlock(&e->group_mu);
 }
 
@@ -173,7 +172,7 @@ int fr__group_wait(fr_engine *e, fr__group *g)
         pthread_cond_wait(&g->done_cv, &e->group_mu);
     }
     int rc = g->rc;
-    release(e, g);
+    release(g);
     pthread_mutex_unlock(&e->group_mu);
     return rc;
 }

@@ -728,6 +728,25 @@ static void append_events(char **acc, size_t *len, const char *fleet)
     }
 }
 
+/* Appends the fleet's conflicts as JSON (versions and update times included). */
+static void append_conflicts(char **acc, size_t *len, const char *fleet)
+{
+    fr_list_query q;
+    fr_list_query_init(&q);
+    q.limit = FR_LIST_LIMIT_MAX;
+    q.fleet_id = fleet;
+    char cursor[FR_CURSOR_SIZE];
+    char *json = NULL;
+    size_t n = 0;
+    fr_conflict *cs = NULL;
+    cr_assert_eq(fr_conflict_list(g_e, &q, &cs, &n, cursor), FR_OK);
+    for (size_t i = 0; i < n; i++) {
+        cr_assert_eq(fr_conflict_to_json(&cs[i], &json), FR_OK);
+        append_json(acc, len, json);
+    }
+    fr_conflict_free_array(cs, n);
+}
+
 static char *state_text_of(const char *fleet)
 {
     fr_list_query q;
@@ -758,13 +777,7 @@ static char *state_text_of(const char *fleet)
         append_json(&acc, &len, json);
     }
     fr_request_free_array(reqs, n);
-    fr_conflict *cs = NULL;
-    cr_assert_eq(fr_conflict_list(g_e, &q, &cs, &n, cursor), FR_OK);
-    for (size_t i = 0; i < n; i++) {
-        cr_assert_eq(fr_conflict_to_json(&cs[i], &json), FR_OK);
-        append_json(&acc, &len, json);
-    }
-    fr_conflict_free_array(cs, n);
+    append_conflicts(&acc, &len, fleet);
     append_events(&acc, &len, fleet);
     return acc;
 }
@@ -1498,20 +1511,9 @@ Test(conflicts, resolve_random_strategies_clear_or_change_nothing, .timeout = 24
 /* The fleet's conflicts as text (versions and update times included). */
 static char *conflicts_text_of(const char *fleet)
 {
-    fr_list_query q;
-    fr_list_query_init(&q);
-    q.limit = FR_LIST_LIMIT_MAX;
-    q.fleet_id = fleet;
-    char cursor[FR_CURSOR_SIZE];
-    char *acc = NULL, *json = NULL;
-    size_t len = 0, n = 0;
-    fr_conflict *cs = NULL;
-    cr_assert_eq(fr_conflict_list(g_e, &q, &cs, &n, cursor), FR_OK);
-    for (size_t i = 0; i < n; i++) {
-        cr_assert_eq(fr_conflict_to_json(&cs[i], &json), FR_OK);
-        append_json(&acc, &len, json);
-    }
-    fr_conflict_free_array(cs, n);
+    char *acc = NULL;
+    size_t len = 0;
+    append_conflicts(&acc, &len, fleet);
     return acc != NULL ? acc : strdup("");
 }
 

@@ -424,9 +424,14 @@ static const char *arg_at(const frs_pg_batch *b, size_t i, size_t k)
 
 /* The key of an upsert row: its first argument, or its first two when the
  * conflict target has two columns (idempotency: scope, key). */
+static int key_parts(int kind)
+{
+    return STMTS[kind].conflict != NULL && strchr(STMTS[kind].conflict, ',') ? 2 : 1;
+}
+
 static int same_key(const frs_pg_batch *b, int kind, size_t x, size_t y)
 {
-    int parts = STMTS[kind].conflict != NULL && strchr(STMTS[kind].conflict, ',') ? 2 : 1;
+    int parts = key_parts(kind);
     for (int k = 0; k < parts; k++) {
         const char *p = arg_at(b, x, (size_t)k), *q = arg_at(b, y, (size_t)k);
         if (p == NULL || q == NULL ? p != q : strcmp(p, q) != 0) {
@@ -438,7 +443,7 @@ static int same_key(const frs_pg_batch *b, int kind, size_t x, size_t y)
 
 static uint64_t key_hash(const frs_pg_batch *b, int kind, size_t i)
 {
-    int parts = STMTS[kind].conflict != NULL && strchr(STMTS[kind].conflict, ',') ? 2 : 1;
+    int parts = key_parts(kind);
     uint64_t h = UINT64_C(1469598103934665603);
     for (int k = 0; k < parts; k++) {
         const char *p = arg_at(b, i, (size_t)k);
