@@ -31,26 +31,27 @@ static int overlaps(int64_t a0, int64_t a1, int64_t b0, int64_t b1)
 /* Sets the conflict's allocation ids to the live bookings over [start, end)
  * (at most FR__CONFLICT_IDS_MAX; arrays sized to what is listed: a pool cut
  * for months may record thousands of conflicts at once).  One walk of the
- * ledger into a buffer on the stack; the bookings' records are scattered
- * over the heap, so they are all prefetched before their ids are copied
- * (their cache misses overlap instead of following one another). */
+ * ledger into buffers on the stack; the ids come from the ledger's keys, so
+ * only a booking without one (an id not in canonical form) costs a look at
+ * its allocation record. */
 static int set_ids_over(fr_conflict *c, const fr__pool_rec *pool)
 {
     uint64_t tags[FR__CONFLICT_IDS_MAX];
-    size_t n = fr__ledger_overlapping(pool->live, c->start_ms, c->end_ms, tags,
-                                      FR__CONFLICT_IDS_MAX);
+    fr__ledger_key keys[FR__CONFLICT_IDS_MAX];
+    static const fr__ledger_key none;
+    size_t n = fr__ledger_overlapping_keys(pool->live, c->start_ms, c->end_ms, tags, keys,
+                                           FR__CONFLICT_IDS_MAX);
     n = n < FR__CONFLICT_IDS_MAX ? n : FR__CONFLICT_IDS_MAX;
     char(*ids)[FR_ID_SIZE] = malloc((n > 0 ? n : 1) * sizeof *ids);
     if (ids == NULL) {
         return FR_ENOMEM;
     }
-    for (size_t i = 0; i < n; i++) { /* an id may straddle two cache lines */
-        const char *id = ((const fr__alloc_rec *)(uintptr_t)tags[i])->a.id;
-        __builtin_prefetch(id);
-        __builtin_prefetch(id + FR_ID_SIZE - 1);
-    }
     for (size_t i = 0; i < n; i++) {
-        memcpy(ids[i], ((const fr__alloc_rec *)(uintptr_t)tags[i])->a.id, FR_ID_SIZE);
+        if (memcmp(&keys[i], &none, sizeof none) != 0) {
+            fr__uuid_format(keys[i].bytes, ids[i]);
+        } else {
+            memcpy(ids[i], ((const fr__alloc_rec *)(uintptr_t)tags[i])->a.id, FR_ID_SIZE);
+        }
     }
     free(c->allocation_ids);
     c->allocation_ids = ids;

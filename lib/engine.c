@@ -89,13 +89,25 @@ int fr__key3(char *buf, size_t size, const char *a, const char *b, const char *c
 
 static int id_taken(const fr_engine *e, const char *id)
 {
-    uint64_t h = fr__idmap_hash(id);
-    return fr__idmap_get_hashed(&e->pools_by_id, id, h) != NULL ||
-           fr__idmap_get_hashed(&e->allocs_by_id, id, h) != NULL ||
-           fr__idmap_get_hashed(&e->reqs_by_id, id, h) != NULL ||
-           fr__idmap_get_hashed(&e->conflicts_by_id, id, h) != NULL ||
-           fr__idmap_get_hashed(&e->samples_by_id, id, h) != NULL ||
-           fr__idmap_get_hashed(&e->plans_by_id, id, h) != NULL;
+    /* A new id is nearly always above every id of every map (ids sort by
+     * time): then no probe is needed. */
+    const fr__idmap *maps[] = {&e->pools_by_id,     &e->allocs_by_id,   &e->reqs_by_id,
+                               &e->conflicts_by_id, &e->samples_by_id, &e->plans_by_id};
+    uint64_t h = 0;
+    int hashed = 0;
+    for (size_t i = 0; i < sizeof maps / sizeof maps[0]; i++) {
+        if (fr__idmap_above_all(maps[i], id)) {
+            continue;
+        }
+        if (!hashed) {
+            h = fr__idmap_hash(id);
+            hashed = 1;
+        }
+        if (fr__idmap_get_hashed(maps[i], id, h) != NULL) {
+            return 1;
+        }
+    }
+    return 0;
 }
 
 void fr__new_id(fr_engine *e, char out[FR_ID_SIZE])

@@ -55,6 +55,11 @@ uint64_t fr__rng_next(fr__rng *rng);
  * random bits, so ids made by one engine sort in creation order. */
 void fr__uuid_v7(fr__rng *rng, int64_t ms, uint16_t *counter, int64_t *last_ms,
                  char out[FR_ID_SIZE]);
+/* Canonical ids (8-4-4-4-12 lowercase hex) and their 16 bytes: parse
+ * returns 1, or 0 when text is not exactly such an id (bytes then partly
+ * written); format writes 36 characters and a NUL. */
+int fr__uuid_parse(const char *text, unsigned char bytes[16]);
+void fr__uuid_format(const unsigned char bytes[16], char out[FR_ID_SIZE]);
 
 typedef struct fr__pool_rec fr__pool_rec;
 

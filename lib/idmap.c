@@ -87,6 +87,18 @@ void *fr__idmap_get(const fr__idmap *map, const char *key)
     return fr__idmap_get_hashed(map, key, hash_key(key));
 }
 
+/* Keeps high at or above every key put (deletions leave it: it is a bound,
+ * not the maximum). */
+static void raise_high(fr__idmap *map, const char *key)
+{
+    size_t n = strlen(key);
+    if (n > FR__IDMAP_HIGH_MAX) {
+        map->high_unknown = 1;
+    } else if (strcmp(key, map->high) > 0) {
+        memcpy(map->high, key, n + 1);
+    }
+}
+
 int fr__idmap_put(fr__idmap *map, const char *key, void *value)
 {
     /* Keep the load factor under 3/4 so probes stay short. */
@@ -110,7 +122,13 @@ int fr__idmap_put(fr__idmap *map, const char *key, void *value)
     map->slots[i].hash = hash;
     map->slots[i].value = value;
     map->len++;
+    raise_high(map, key);
     return FR_OK;
+}
+
+int fr__idmap_above_all(const fr__idmap *map, const char *key)
+{
+    return !map->high_unknown && strcmp(key, map->high) > 0;
 }
 
 int fr__idmap_replace(fr__idmap *map, const char *key, void *value)

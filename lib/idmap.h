@@ -18,10 +18,19 @@ typedef struct fr__idmap_slot {
     void *value;
 } fr__idmap_slot;
 
+/* Keys up to this length are tracked by the high-water mark. */
+#define FR__IDMAP_HIGH_MAX 40
+
 typedef struct fr__idmap {
     fr__idmap_slot *slots;
     size_t cap; /* power of two, or 0 */
     size_t len;
+    /* No key ever put sorts after high (strcmp), unless high_unknown (a
+     * longer key was put).  Ids sort by creation time, so a newly minted id
+     * is above all of them: checking that it is unused is one comparison,
+     * not a probe of a map of millions (see fr__idmap_above_all). */
+    char high[FR__IDMAP_HIGH_MAX + 1];
+    unsigned char high_unknown;
 } fr__idmap;
 
 /* A zeroed fr__idmap is a valid empty map. */
@@ -34,6 +43,9 @@ uint64_t fr__idmap_hash(const char *key);
 void *fr__idmap_get_hashed(const fr__idmap *map, const char *key, uint64_t hash);
 /* Inserts or replaces.  FR_OK or FR_ENOMEM (then the map is unchanged). */
 int fr__idmap_put(fr__idmap *map, const char *key, void *value);
+/* 1 when key sorts after every key ever put (so it is absent), 0 when it
+ * may be present.  O(length of key). */
+int fr__idmap_above_all(const fr__idmap *map, const char *key);
 /* Replaces the value of an existing key without allocating; 0 if absent. */
 int fr__idmap_replace(fr__idmap *map, const char *key, void *value);
 /* Removes key; returns its value or NULL. */

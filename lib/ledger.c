@@ -118,7 +118,7 @@ _Static_assert(BOOKING_INNER_MAX >= 4u && BOOKING_INNER_MAX % 2u == 0, "node siz
  * rounded to 16 bytes); counted by fr__ledger_bytes. */
 #define LEDGER_MALLOC_OVERHEAD 16u
 /* log2 of the nodes per full chunk: tree nodes (0.3-0.6 KB each) and
- * booking records (32 bytes). */
+ * booking records (48 bytes). */
 #define LEDGER_NODE_SHIFT 5u
 #define LEDGER_RECORD_SHIFT 8u
 /* Once a ledger's chunks hold this many bytes, its further chunks are cut
@@ -183,6 +183,7 @@ typedef struct booking_record {
     int64_t end_ms; /* FR_TIME_INF when open-ended; FR_TIME_NULL when free */
     int64_t quantity_milli;
     uint64_t tag;
+    fr__ledger_key key; /* all zero until fr__ledger_set_key */
 } booking_record;
 
 /* Where the parallel arrays of a node type are, for the generic moves. */
@@ -2076,6 +2077,7 @@ int fr__ledger_book(fr__ledger *ledger, int64_t start_ms, int64_t end_ms,
     r->end_ms = end_ms;
     r->quantity_milli = quantity_milli;
     r->tag = tag;
+    memset(&r->key, 0, sizeof(r->key));
     const ledger_hint *hint = &ledger->hint;
     bool hinted = hint_matches(ledger, start_ms, end_ms) && hint->handle == handle;
     ledger->version++;
@@ -2244,12 +2246,14 @@ size_t fr__ledger_bytes(const fr__ledger *ledger) {
     return bytes;
 }
 
-size_t fr__ledger_overlapping(const fr__ledger *ledger, int64_t start_ms, int64_t end_ms,
-                              uint64_t *tags, size_t max) {
+/* The walk of fr__ledger_overlapping: writes the handles of up to max
+ * bookings into handles, returns how many overlap in all. */
+static size_t overlapping_handles(const fr__ledger *ledger, int64_t start_ms, int64_t end_ms,
+                                  uint64_t *handles, size_t max) {
     assert(ledger != NULL);
     assert(start_ms < end_ms);
-    assert(max == 0 || tags != NULL);
-    overlap_walk walk = {ledger, start_ms, end_ms, tags, max, 0};
+    assert(max == 0 || handles != NULL);
+    overlap_walk walk = {ledger, start_ms, end_ms, handles, max, 0};
     if (ledger->bookings.root != LEDGER_NIL) {
         booking_collect(&ledger->bookings, ledger->bookings.root, ledger->bookings.height,
                         &walk);
@@ -2258,12 +2262,40 @@ size_t fr__ledger_overlapping(const fr__ledger *ledger, int64_t start_ms, int64_
      * are requested before the first is read (the misses overlap). */
     size_t listed = walk.count < max ? walk.count : max;
     for (size_t i = 0; i < listed; i++) {
-        __builtin_prefetch(record_at(ledger, (uint32_t)tags[i]));
+        __builtin_prefetch(record_at(ledger, (uint32_t)handles[i]));
     }
+    return walk.count;
+}
+
+size_t fr__ledger_overlapping(const fr__ledger *ledger, int64_t start_ms, int64_t end_ms,
+                              uint64_t *tags, size_t max) {
+    size_t count = overlapping_handles(ledger, start_ms, end_ms, tags, max);
+    size_t listed = count < max ? count : max;
     for (size_t i = 0; i < listed; i++) {
         tags[i] = record_at(ledger, (uint32_t)tags[i])->tag;
     }
-    return walk.count;
+    return count;
+}
+
+size_t fr__ledger_overlapping_keys(const fr__ledger *ledger, int64_t start_ms, int64_t end_ms,
+                                   uint64_t *tags, fr__ledger_key *keys, size_t max) {
+    assert(max == 0 || keys != NULL);
+    size_t count = overlapping_handles(ledger, start_ms, end_ms, tags, max);
+    size_t listed = count < max ? count : max;
+    for (size_t i = 0; i < listed; i++) {
+        const booking_record *r = record_at(ledger, (uint32_t)tags[i]);
+        tags[i] = r->tag;
+        keys[i] = r->key;
+    }
+    return count;
+}
+
+void fr__ledger_set_key(fr__ledger *ledger, fr__booking_ref ref, const fr__ledger_key *key) {
+    assert(ledger != NULL && key != NULL);
+    assert(ref != LEDGER_NIL && ref < ledger->records.used);
+    booking_record *r = record_at(ledger, ref);
+    assert(r->end_ms != FR_TIME_NULL); /* live */
+    r->key = *key;
 }
 
 int fr__ledger_next_overrun(const fr__ledger *ledger, int64_t from_ms, int64_t *run_start_ms,

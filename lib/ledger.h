@@ -29,6 +29,14 @@ typedef struct fr__ledger fr__ledger;
 /* Handle of a booking inside one ledger; 0 is never a valid handle. */
 typedef uint32_t fr__booking_ref;
 
+/* Sixteen bytes a caller may attach to a booking besides its tag — the
+ * engine puts an allocation's id there in binary — so that listing the
+ * bookings over an interval by id reads nothing outside the ledger.  All
+ * zero means none. */
+typedef struct fr__ledger_key {
+    unsigned char bytes[16];
+} fr__ledger_key;
+
 /* A new empty ledger with capacity 0 everywhere, or NULL when out of memory. */
 fr__ledger *fr__ledger_new(void);
 /* Frees everything; NULL is a no-op. */
@@ -84,6 +92,13 @@ size_t fr__ledger_bytes(const fr__ledger *ledger);
  * largest end. */
 size_t fr__ledger_overlapping(const fr__ledger *ledger, int64_t start_ms, int64_t end_ms,
                               uint64_t *tags, size_t max);
+
+/* As fr__ledger_overlapping (tags may not be NULL when max > 0), and the
+ * bookings' keys into keys. */
+size_t fr__ledger_overlapping_keys(const fr__ledger *ledger, int64_t start_ms, int64_t end_ms,
+                                   uint64_t *tags, fr__ledger_key *keys, size_t max);
+/* Attaches a key to a live booking (a new booking has none). */
+void fr__ledger_set_key(fr__ledger *ledger, fr__booking_ref ref, const fr__ledger_key *key);
 
 /* The first maximal run [*run_start, *run_end) with free(t) < 0 that ends
  * after from (it may start before from), and the largest deficit in it

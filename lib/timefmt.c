@@ -235,18 +235,26 @@ size_t fr_time_format(int64_t ms, char *buf, size_t size) {
     const int64_t days = floor_div(ms, MS_PER_DAY);
     const int64_t ms_of_day = ms - days * MS_PER_DAY;
     assert(ms_of_day >= 0 && ms_of_day < MS_PER_DAY);
-    int64_t year = 0;
-    int month = 0;
-    int day = 0;
-    civil_from_days(days, &year, &month, &day);
-    assert(year >= 0 && year <= 9999);
-
-    put_digits(buf, year, 4);
-    buf[4] = '-';
-    put_digits(buf + 5, month, 2);
-    buf[7] = '-';
-    put_digits(buf + 8, day, 2);
-    buf[10] = 'T';
+    /* Times written together mostly share their day (a conflict's start,
+     * end and timestamps, a page of events): the calendar arithmetic is
+     * done once a day per thread. */
+    static _Thread_local int64_t cached_days = INT64_MIN;
+    static _Thread_local char cached_date[11];
+    if (days != cached_days) {
+        int64_t year = 0;
+        int month = 0;
+        int day = 0;
+        civil_from_days(days, &year, &month, &day);
+        assert(year >= 0 && year <= 9999);
+        put_digits(cached_date, year, 4);
+        cached_date[4] = '-';
+        put_digits(cached_date + 5, month, 2);
+        cached_date[7] = '-';
+        put_digits(cached_date + 8, day, 2);
+        cached_date[10] = 'T';
+        cached_days = days;
+    }
+    memcpy(buf, cached_date, 11);
     put_digits(buf + 11, ms_of_day / 3600000, 2);
     buf[13] = ':';
     put_digits(buf + 14, ms_of_day / 60000 % 60, 2);

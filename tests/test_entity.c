@@ -521,3 +521,71 @@ Test(uuid, v7_ids_increase_past_the_counter) {
     }
     cr_assert_gt(last_ms, t0 + 1, "15,000 ids in one ms borrowed later milliseconds");
 }
+
+/* Ids and their 16 bytes (the ledger's keys): every minted id goes there
+ * and back unchanged; anything but the canonical lowercase form is
+ * refused (those bookings are then listed through their records). */
+Test(uuid, parse_and_format_round_trip) {
+    fr__rng rng;
+    fr__rng_seed(&rng, 11);
+    uint16_t counter = 0;
+    int64_t last_ms = INT64_MIN;
+    for (int i = 0; i < 1000; i++) {
+        char id[FR_ID_SIZE], back[FR_ID_SIZE];
+        unsigned char bytes[16];
+        fr__uuid_v7(&rng, INT64_C(1795701600000) + i, &counter, &last_ms, id);
+        cr_assert_eq(fr__uuid_parse(id, bytes), 1, "%s", id);
+        fr__uuid_format(bytes, back);
+        cr_assert_str_eq(back, id);
+    }
+    /* Known answers: every digit in every position. */
+    static const unsigned char known[2][16] = {
+        {0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f},
+        {0xf0, 0xe1, 0xd2, 0xc3, 0xb4, 0xa5, 0x96, 0x87, 0x78, 0x69, 0x5a, 0x4b, 0x3c, 0x2d, 0x1e, 0xff}};
+    static const char *known_text[2] = {"00010203-0405-0607-0809-0a0b0c0d0e0f",
+                                        "f0e1d2c3-b4a5-9687-7869-5a4b3c2d1eff"};
+    for (int k = 0; k < 2; k++) {
+        char text[FR_ID_SIZE];
+        unsigned char bytes[16];
+        fr__uuid_format(known[k], text);
+        cr_assert_str_eq(text, known_text[k]);
+        cr_assert_eq(fr__uuid_parse(known_text[k], bytes), 1);
+        cr_assert_eq(memcmp(bytes, known[k], 16), 0);
+    }
+    static const char *refused[] = {
+        "",
+        "0190a1b2-c3d4-7e5f-8a6b-7c8d9e0f1a2",    /* short */
+        "0190a1b2-c3d4-7e5f-8a6b-7c8d9e0f1a2b3",  /* long */
+        "0190A1B2-c3d4-7e5f-8a6b-7c8d9e0f1a2b",   /* uppercase */
+        "0190a1b2c-3d4-7e5f-8a6b-7c8d9e0f1a2b",   /* a dash misplaced */
+        "0190a1b2-c3d4-7e5f-8a6b-7c8d9e0f1a2g",   /* not hex */
+        "veh-12",
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        unsigned char bytes[16];
+        cr_assert_eq(fr__uuid_parse(refused[i], bytes), 0, "accepted %s", refused[i]);
+    }
+}
+
+/* The id map's high-water mark: a key above it is surely absent; a key at or
+ * below it may be present (deletions keep the mark); one key longer than
+ * the mark holds turns the shortcut off for good. */
+Test(idmap, above_all_is_a_sound_bound) {
+    fr__idmap map = {0};
+    int dummy = 0;
+    cr_assert_eq(fr__idmap_above_all(&map, "a"), 1, "an empty map holds nothing");
+    cr_assert_eq(fr__idmap_put(&map, "b", &dummy), FR_OK);
+    cr_assert_eq(fr__idmap_put(&map, "d", &dummy), FR_OK);
+    cr_assert_eq(fr__idmap_put(&map, "c", &dummy), FR_OK);
+    cr_assert_eq(fr__idmap_above_all(&map, "e"), 1);
+    cr_assert_eq(fr__idmap_above_all(&map, "d"), 0);
+    cr_assert_eq(fr__idmap_above_all(&map, "c"), 0);
+    cr_assert_eq(fr__idmap_del(&map, "d"), &dummy);
+    cr_assert_eq(fr__idmap_above_all(&map, "d"), 0, "a deletion does not lower the bound");
+    char long_key[FR__IDMAP_HIGH_MAX + 2];
+    memset(long_key, 'a', sizeof long_key - 1);
+    long_key[sizeof long_key - 1] = '\0';
+    cr_assert_eq(fr__idmap_put(&map, long_key, &dummy), FR_OK);
+    cr_assert_eq(fr__idmap_above_all(&map, "z"), 0, "no bound once a longer key is in");
+    fr__idmap_free(&map);
+}

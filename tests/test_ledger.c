@@ -425,6 +425,8 @@ Test(ledger, bytes_per_booking) {
 #define fr__ledger_next_overrun tiny_ledger_next_overrun
 #define fr__ledger_stats tiny_ledger_stats
 #define fr__ledger_prefetch tiny_ledger_prefetch
+#define fr__ledger_overlapping_keys tiny_ledger_overlapping_keys
+#define fr__ledger_set_key tiny_ledger_set_key
 #include "ledger.c"
 #undef fr__ledger_new
 #undef fr__ledger_free
@@ -443,6 +445,8 @@ Test(ledger, bytes_per_booking) {
 #undef fr__ledger_next_overrun
 #undef fr__ledger_stats
 #undef fr__ledger_prefetch
+#undef fr__ledger_overlapping_keys
+#undef fr__ledger_set_key
 
 /* One ledger implementation, as a table (the real one or the tiny one). */
 typedef struct ledger_api {
@@ -463,18 +467,22 @@ typedef struct ledger_api {
     int (*next_overrun)(const fr__ledger *, int64_t, int64_t *, int64_t *, int64_t *);
     void (*stats)(const fr__ledger *, int64_t, int64_t, int64_t *, int64_t *, int64_t *);
     void (*prefetch)(fr__ledger *, int64_t, int64_t);
+    size_t (*overlapping_keys)(const fr__ledger *, int64_t, int64_t, uint64_t *,
+                               fr__ledger_key *, size_t);
+    void (*set_key)(fr__ledger *, fr__booking_ref, const fr__ledger_key *);
 } ledger_api;
 
 static const ledger_api apis[2] = {
     {"real", fr__ledger_new, fr__ledger_free, fr__ledger_set_capacity, fr__ledger_capacity_at,
      fr__ledger_booked_at, fr__ledger_free_at, fr__ledger_min_free, fr__ledger_first_shortfall,
      fr__ledger_next_fit, fr__ledger_book, fr__ledger_unbook, fr__ledger_count,
-     fr__ledger_overlapping, fr__ledger_next_overrun, fr__ledger_stats, fr__ledger_prefetch},
+     fr__ledger_overlapping, fr__ledger_next_overrun, fr__ledger_stats, fr__ledger_prefetch,
+     fr__ledger_overlapping_keys, fr__ledger_set_key},
     {"tiny", tiny_ledger_new, tiny_ledger_free, tiny_ledger_set_capacity,
      tiny_ledger_capacity_at, tiny_ledger_booked_at, tiny_ledger_free_at, tiny_ledger_min_free,
      tiny_ledger_first_shortfall, tiny_ledger_next_fit, tiny_ledger_book, tiny_ledger_unbook,
      tiny_ledger_count, tiny_ledger_overlapping, tiny_ledger_next_overrun, tiny_ledger_stats,
-     tiny_ledger_prefetch},
+     tiny_ledger_prefetch, tiny_ledger_overlapping_keys, tiny_ledger_set_key},
 };
 enum { LEDGERS = 2 };
 
@@ -762,6 +770,15 @@ static void model_random_schedule(model *m) {
     }
 }
 
+/* The key the model attaches to a booking with an odd tag. */
+static fr__ledger_key key_of(uint64_t tag) {
+    fr__ledger_key key;
+    for (size_t i = 0; i < sizeof key.bytes; i++) {
+        key.bytes[i] = (unsigned char)(tag >> (8 * (i % 8)) ^ i);
+    }
+    return key;
+}
+
 /* Applies one random operation to the model and to every ledger. */
 static void model_step(model *m, fr__ledger **ledgers, int step, uint64_t *tag_next) {
     uint64_t op = rnd() % 100;
@@ -803,6 +820,10 @@ static void model_step(model *m, fr__ledger **ledgers, int step, uint64_t *tag_n
             }
             cr_assert_eq(apis[k].book(ledgers[k], b->start, b->end, b->qty, b->tag, &b->ref[k]),
                          FR_OK);
+            fr__ledger_key key = key_of(b->tag);
+            if (b->tag % 2 == 1) { /* even tags keep none: a reused record must not show an old one */
+                apis[k].set_key(ledgers[k], b->ref[k], &key);
+            }
         }
         m->n++;
     } else {
@@ -872,6 +893,7 @@ static void check_ranges(const model *m, fr__ledger **ledgers, uint64_t seed, in
 /* overlapping, next_overrun and stats on random arguments. */
 static void check_walks(const model *m, fr__ledger **ledgers, uint64_t seed, int step) {
     static uint64_t got[MODEL_BOOKINGS_MAX], want[MODEL_BOOKINGS_MAX];
+    static fr__ledger_key keys[MODEL_BOOKINGS_MAX];
     size_t max = (size_t)rnd_range(0, 12);
     int64_t a, b;
     rnd_interval(m, &a, &b, false);
@@ -881,6 +903,17 @@ static void check_walks(const model *m, fr__ledger **ledgers, uint64_t seed, int
                      SEED_FMT "overlapping count", SEED_ARGS(k));
         for (size_t i = 0; i < count && i < max; i++) {
             cr_assert_eq(got[i], want[i], SEED_FMT "overlapping[%zu]", SEED_ARGS(k), i);
+        }
+        /* The same walk with keys: the key set for each odd tag, none else. */
+        cr_assert_eq(apis[k].overlapping_keys(ledgers[k], a, b, got, keys, max), count,
+                     SEED_FMT "overlapping_keys count", SEED_ARGS(k));
+        for (size_t i = 0; i < count && i < max; i++) {
+            fr__ledger_key key = key_of(want[i]);
+            if (want[i] % 2 == 0) {
+                memset(&key, 0, sizeof key);
+            }
+            cr_assert(got[i] == want[i] && memcmp(&keys[i], &key, sizeof key) == 0,
+                      SEED_FMT "overlapping_keys[%zu]", SEED_ARGS(k), i);
         }
     }
     int64_t from = rnd_time(m);

@@ -221,6 +221,22 @@ Test(time_format, round_trip_sweep) {
     }
 }
 
+/* Times of one day in a row (the formatter keeps the last day's date), and
+ * the same instants formatted between days again. */
+Test(time_format, same_day_in_a_row) {
+    const int64_t day = parse_ok("2026-11-27T00:00:00Z");
+    static const char *times[] = {"2026-11-27T00:00:00.000Z", "2026-11-27T07:30:15.250Z",
+                                  "2026-11-27T23:59:59.999Z"};
+    const int64_t offsets[] = {0, INT64_C(27015250), INT64_C(86399999)};
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < 3; i++) {
+            format_is(day + offsets[i], times[i]);
+        }
+        format_is(day + INT64_C(86400000), "2026-11-28T00:00:00.000Z");
+        format_is(day - 1, "2026-11-26T23:59:59.999Z");
+    }
+}
+
 Test(time_format, every_day_is_consecutive) {
     /* Walk every day of 1899..2101 and check the text advances one day at a
      * time with month lengths and leap years as the calendar says. */
