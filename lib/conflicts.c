@@ -10,6 +10,7 @@
  * among all conflicts).  After a resolution, which moves only bookings, it
  * is limited to the runs and conflicts near the bookings it moved.
  */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,34 +29,112 @@ static int overlaps(int64_t a0, int64_t a1, int64_t b0, int64_t b1)
     return a0 < b1 && b0 < a1;
 }
 
+/* The id of a listed booking: from its ledger key, or when it has none (an
+ * id not in canonical form) from its allocation record. */
+static void listed_id(const fr__ledger_key *key, uint64_t tag, char out[FR_ID_SIZE])
+{
+    static const fr__ledger_key none;
+    if (memcmp(key, &none, sizeof none) != 0) {
+        fr__uuid_format(key->bytes, out);
+    } else {
+        memcpy(out, ((const fr__alloc_rec *)(uintptr_t)tag)->a.id, FR_ID_SIZE);
+    }
+}
+
 /* Sets the conflict's allocation ids to the live bookings over [start, end)
  * (at most FR__CONFLICT_IDS_MAX; arrays sized to what is listed: a pool cut
  * for months may record thousands of conflicts at once).  One walk of the
  * ledger into buffers on the stack; the ids come from the ledger's keys, so
- * only a booking without one (an id not in canonical form) costs a look at
- * its allocation record. */
+ * that no allocation record is read. */
 static int set_ids_over(fr_conflict *c, const fr__pool_rec *pool)
 {
     uint64_t tags[FR__CONFLICT_IDS_MAX];
     fr__ledger_key keys[FR__CONFLICT_IDS_MAX];
-    static const fr__ledger_key none;
-    size_t n = fr__ledger_overlapping_keys(pool->live, c->start_ms, c->end_ms, tags, keys,
-                                           FR__CONFLICT_IDS_MAX);
+    size_t n = fr__ledger_overlapping_keys(pool->live, c->start_ms, c->end_ms, tags, keys, NULL,
+                                           NULL, FR__CONFLICT_IDS_MAX);
     n = n < FR__CONFLICT_IDS_MAX ? n : FR__CONFLICT_IDS_MAX;
     char(*ids)[FR_ID_SIZE] = malloc((n > 0 ? n : 1) * sizeof *ids);
     if (ids == NULL) {
         return FR_ENOMEM;
     }
     for (size_t i = 0; i < n; i++) {
-        if (memcmp(&keys[i], &none, sizeof none) != 0) {
-            fr__uuid_format(keys[i].bytes, ids[i]);
-        } else {
-            memcpy(ids[i], ((const fr__alloc_rec *)(uintptr_t)tags[i])->a.id, FR_ID_SIZE);
-        }
+        listed_id(&keys[i], tags[i], ids[i]);
     }
     free(c->allocation_ids);
     c->allocation_ids = ids;
     c->allocation_ids_len = n;
+    return FR_OK;
+}
+
+/* ---- ids of many new conflicts at once --------------------------------------
+ * A cut over weeks makes thousands of runs, each a new conflict listing the
+ * bookings over it; a booking near two runs is listed by both.  Walking the
+ * ledger once per batch of runs instead of once per run reads and formats
+ * each booking once per batch, and descends the tree once per batch. */
+
+/* Runs per batch, and bookings one batch may list (a batch that lists more
+ * falls back to a walk per run). */
+#define BATCH_RUNS 32
+#define BATCH_LISTED 4096
+
+typedef struct batch_buffers {
+    uint64_t tags[BATCH_LISTED];
+    fr__ledger_key keys[BATCH_LISTED];
+    int64_t starts[BATCH_LISTED];
+    int64_t ends[BATCH_LISTED];
+    char ids[BATCH_LISTED][FR_ID_SIZE];
+} batch_buffers;
+
+/* The ids over each of runs[0..n) (sorted, disjoint, n <= BATCH_RUNS) into
+ * out[k] (malloc'd, out_len[k] of them), exactly as set_ids_over lists them:
+ * the bookings meeting run k in (start, handle) order, the first
+ * FR__CONFLICT_IDS_MAX.  FR_ELIMIT when the batch lists more than
+ * BATCH_LISTED (nothing is set), or FR_ENOMEM. */
+static int list_batch(const fr__pool_rec *pool, const run *runs, size_t n, batch_buffers *b,
+                      char (**out)[FR_ID_SIZE], size_t *out_len)
+{
+    assert(n > 0 && n <= BATCH_RUNS);
+    size_t listed = fr__ledger_overlapping_keys(pool->live, runs[0].start_ms,
+                                                runs[n - 1].end_ms, b->tags, b->keys, b->starts,
+                                                b->ends, BATCH_LISTED);
+    if (listed > BATCH_LISTED) {
+        return FR_ELIMIT;
+    }
+    size_t count[BATCH_RUNS] = {0};
+    for (int pass = 0; pass < 2; pass++) {
+        /* Bookings come by start: the first run a booking can meet (the
+         * first that ends after its start) only moves forward. */
+        size_t first = 0;
+        for (size_t i = 0; i < listed; i++) {
+            while (first < n && runs[first].end_ms <= b->starts[i]) {
+                first++;
+            }
+            for (size_t k = first; k < n && runs[k].start_ms < b->ends[i]; k++) {
+                if (pass == 0) {
+                    count[k]++;
+                } else if (out_len[k] < FR__CONFLICT_IDS_MAX) {
+                    memcpy(out[k][out_len[k]++], b->ids[i], FR_ID_SIZE);
+                }
+            }
+        }
+        if (pass == 1) {
+            break;
+        }
+        for (size_t i = 0; i < listed; i++) {
+            listed_id(&b->keys[i], b->tags[i], b->ids[i]);
+        }
+        for (size_t k = 0; k < n; k++) {
+            size_t len = count[k] < FR__CONFLICT_IDS_MAX ? count[k] : FR__CONFLICT_IDS_MAX;
+            out[k] = malloc((len > 0 ? len : 1) * sizeof *out[k]);
+            out_len[k] = 0;
+            if (out[k] == NULL) {
+                for (size_t j = 0; j < k; j++) {
+                    free(out[j]);
+                }
+                return FR_ENOMEM;
+            }
+        }
+    }
     return FR_OK;
 }
 
@@ -139,10 +218,14 @@ static int refresh(fr_engine *e, fr__conflict_rec *rec, int64_t start, int64_t e
     return rc;
 }
 
-static int create_overcap(fr_engine *e, fr__pool_rec *pool, const run *r)
+/* A new conflict over run r.  ids (ids_len of them, or NULL: listed here)
+ * are the run's, from list_batch; this takes them over in every case. */
+static int create_overcap(fr_engine *e, fr__pool_rec *pool, const run *r,
+                          char (*ids)[FR_ID_SIZE], size_t ids_len)
 {
     fr__conflict_rec *rec = calloc(1, sizeof *rec);
     if (rec == NULL) {
+        free(ids);
         return FR_ENOMEM;
     }
     fr_conflict *c = &rec->c;
@@ -154,8 +237,10 @@ static int create_overcap(fr_engine *e, fr__pool_rec *pool, const run *r)
     c->excess_milli = r->excess_milli;
     c->resolved_at_ms = FR_TIME_NULL;
     memcpy(c->pool_id, pool->p.id, FR_ID_SIZE);
+    c->allocation_ids = ids;
+    c->allocation_ids_len = ids_len;
     c->fleet_id = strdup(pool->p.fleet_id);
-    int rc = c->fleet_id == NULL ? FR_ENOMEM : set_ids_over(c, pool);
+    int rc = c->fleet_id == NULL ? FR_ENOMEM : ids == NULL ? set_ids_over(c, pool) : FR_OK;
     if (rc == FR_OK) {
         rc = describe(c, pool->p.name);
     }
@@ -206,6 +291,45 @@ static size_t first_ending_after(const run *runs, size_t n, int64_t t)
     return lo;
 }
 
+/* A new conflict for every run that met no open one: in batches of runs
+ * next to each other when there are many (list_batch). */
+static int create_unmet(fr_engine *e, fr__pool_rec *pool, const run *runs, size_t n,
+                        const char *met)
+{
+    size_t unmet = 0;
+    for (size_t j = 0; j < n; j++) {
+        unmet += !met[j];
+    }
+    batch_buffers *b = unmet >= BATCH_RUNS ? malloc(sizeof *b) : NULL;
+    int rc = FR_OK;
+    for (size_t j = 0; rc == FR_OK && j < n;) {
+        size_t len = 0; /* the unmet runs from j on, up to a batch */
+        while (b != NULL && j + len < n && len < BATCH_RUNS && !met[j + len]) {
+            len++;
+        }
+        if (len <= 1) {
+            rc = met[j] ? FR_OK : create_overcap(e, pool, &runs[j], NULL, 0);
+            j++;
+            continue;
+        }
+        char(*ids[BATCH_RUNS])[FR_ID_SIZE];
+        size_t ids_len[BATCH_RUNS];
+        /* A batch that lists too much (or finds no memory) goes run by run. */
+        int listed = list_batch(pool, runs + j, len, b, ids, ids_len) == FR_OK;
+        for (size_t k = 0; k < len; k++) {
+            if (rc == FR_OK) {
+                rc = create_overcap(e, pool, &runs[j + k], listed ? ids[k] : NULL,
+                                    listed ? ids_len[k] : 0);
+            } else if (listed) {
+                free(ids[k]);
+            }
+        }
+        j += len;
+    }
+    free(b);
+    return rc;
+}
+
 static int reconcile(fr_engine *e, fr__pool_rec *pool, const run *runs, size_t n,
                      fr__vec *open)
 {
@@ -234,10 +358,8 @@ static int reconcile(fr_engine *e, fr__pool_rec *pool, const run *runs, size_t n
         }
         rc = any ? refresh(e, c, s, t, excess) : resolve_auto(e, c);
     }
-    for (size_t j = 0; rc == FR_OK && j < n; j++) {
-        if (!met[j]) {
-            rc = create_overcap(e, pool, &runs[j]);
-        }
+    if (rc == FR_OK) {
+        rc = create_unmet(e, pool, runs, n, met);
     }
     free(met);
     return rc;

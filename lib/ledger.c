@@ -1783,6 +1783,8 @@ typedef struct overlap_walk {
     int64_t start_ms;
     int64_t end_ms;
     uint64_t *tags;
+    int64_t *starts; /* optional */
+    int64_t *ends;   /* optional */
     size_t max;
     size_t count;
 } overlap_walk;
@@ -1814,6 +1816,10 @@ static bool booking_collect(const btree *tree, uint32_t index, uint32_t level,
         if (leaf->end_ms[i] > walk->start_ms) {
             if (walk->count < walk->max) {
                 walk->tags[walk->count] = leaf->handle[i]; /* a tag after the walk */
+                if (walk->starts != NULL) {
+                    walk->starts[walk->count] = leaf->start_ms[i];
+                    walk->ends[walk->count] = leaf->end_ms[i];
+                }
             }
             walk->count++;
         }
@@ -2249,11 +2255,13 @@ size_t fr__ledger_bytes(const fr__ledger *ledger) {
 /* The walk of fr__ledger_overlapping: writes the handles of up to max
  * bookings into handles, returns how many overlap in all. */
 static size_t overlapping_handles(const fr__ledger *ledger, int64_t start_ms, int64_t end_ms,
-                                  uint64_t *handles, size_t max) {
+                                  uint64_t *handles, int64_t *starts, int64_t *ends,
+                                  size_t max) {
     assert(ledger != NULL);
     assert(start_ms < end_ms);
     assert(max == 0 || handles != NULL);
-    overlap_walk walk = {ledger, start_ms, end_ms, handles, max, 0};
+    assert((starts == NULL) == (ends == NULL));
+    overlap_walk walk = {ledger, start_ms, end_ms, handles, starts, ends, max, 0};
     if (ledger->bookings.root != LEDGER_NIL) {
         booking_collect(&ledger->bookings, ledger->bookings.root, ledger->bookings.height,
                         &walk);
@@ -2269,7 +2277,7 @@ static size_t overlapping_handles(const fr__ledger *ledger, int64_t start_ms, in
 
 size_t fr__ledger_overlapping(const fr__ledger *ledger, int64_t start_ms, int64_t end_ms,
                               uint64_t *tags, size_t max) {
-    size_t count = overlapping_handles(ledger, start_ms, end_ms, tags, max);
+    size_t count = overlapping_handles(ledger, start_ms, end_ms, tags, NULL, NULL, max);
     size_t listed = count < max ? count : max;
     for (size_t i = 0; i < listed; i++) {
         tags[i] = record_at(ledger, (uint32_t)tags[i])->tag;
@@ -2278,9 +2286,10 @@ size_t fr__ledger_overlapping(const fr__ledger *ledger, int64_t start_ms, int64_
 }
 
 size_t fr__ledger_overlapping_keys(const fr__ledger *ledger, int64_t start_ms, int64_t end_ms,
-                                   uint64_t *tags, fr__ledger_key *keys, size_t max) {
+                                   uint64_t *tags, fr__ledger_key *keys, int64_t *starts,
+                                   int64_t *ends, size_t max) {
     assert(max == 0 || keys != NULL);
-    size_t count = overlapping_handles(ledger, start_ms, end_ms, tags, max);
+    size_t count = overlapping_handles(ledger, start_ms, end_ms, tags, starts, ends, max);
     size_t listed = count < max ? count : max;
     for (size_t i = 0; i < listed; i++) {
         const booking_record *r = record_at(ledger, (uint32_t)tags[i]);

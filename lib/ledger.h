@@ -94,9 +94,11 @@ size_t fr__ledger_overlapping(const fr__ledger *ledger, int64_t start_ms, int64_
                               uint64_t *tags, size_t max);
 
 /* As fr__ledger_overlapping (tags may not be NULL when max > 0), and the
- * bookings' keys into keys. */
+ * bookings' keys into keys, and unless starts and ends are NULL their
+ * intervals into those. */
 size_t fr__ledger_overlapping_keys(const fr__ledger *ledger, int64_t start_ms, int64_t end_ms,
-                                   uint64_t *tags, fr__ledger_key *keys, size_t max);
+                                   uint64_t *tags, fr__ledger_key *keys, int64_t *starts,
+                                   int64_t *ends, size_t max);
 /* Attaches a key to a live booking (a new booking has none). */
 void fr__ledger_set_key(fr__ledger *ledger, fr__booking_ref ref, const fr__ledger_key *key);
 

@@ -1600,3 +1600,153 @@ Test(conflicts, resolution_reconciles_like_a_full_pass)
         window_round(&rng, round);
     }
 }
+
+/* ---- randomized: the ids of many conflicts detected at once ------------------ */
+
+static size_t g_listing_conflicts, g_listing_most;
+
+typedef struct listed_booking {
+    char id[FR_ID_SIZE];
+    int64_t start, end;
+    int live;
+} listed_booking;
+
+static int by_id(const void *a, const void *b)
+{
+    return strcmp((const char *)a, (const char *)b);
+}
+
+/* The booking with this id, from bookings sorted by id. */
+static const listed_booking *find_listed(const char *id, const listed_booking *by_ids, size_t n)
+{
+    return bsearch(id, by_ids, n, sizeof *by_ids, by_id);
+}
+
+/* Checks one conflict's ids against the bookings over its interval: all of
+ * them, each once, ordered by start, or when more than the conflict may
+ * list, the first ones by start.  by_ids: the bookings sorted by id. */
+static void check_listed(const fr_conflict *c, const listed_booking *by_ids, size_t n,
+                         int round)
+{
+    size_t over = 0;
+    for (size_t i = 0; i < n; i++) {
+        const listed_booking *x = &by_ids[i];
+        over += x->live && x->start < c->end_ms && x->end > c->start_ms;
+    }
+    size_t cap = 1000; /* FR__CONFLICT_IDS_MAX */
+    cr_assert_eq(c->allocation_ids_len, over < cap ? over : cap,
+                 "round %d: %zu ids listed, %zu over [%" PRId64 ", %" PRId64 ")", round,
+                 c->allocation_ids_len, over, c->start_ms, c->end_ms);
+    char(*got)[FR_ID_SIZE] = calloc(c->allocation_ids_len + 1, FR_ID_SIZE);
+    int64_t last_start = INT64_MIN;
+    for (size_t i = 0; i < c->allocation_ids_len; i++) {
+        const listed_booking *x = find_listed(c->allocation_ids[i], by_ids, n);
+        cr_assert(x != NULL && x->live && x->start < c->end_ms && x->end > c->start_ms,
+                  "round %d: %s listed but not over the conflict", round, c->allocation_ids[i]);
+        cr_assert_geq(x->start, last_start, "round %d: ids not in start order", round);
+        last_start = x->start;
+        memcpy(got[i], c->allocation_ids[i], FR_ID_SIZE);
+    }
+    qsort(got, c->allocation_ids_len, FR_ID_SIZE, by_id);
+    for (size_t i = 1; i < c->allocation_ids_len; i++) {
+        cr_assert_str_neq(got[i - 1], got[i], "round %d: %s listed twice", round, got[i]);
+    }
+    /* Listed: each once, all over it; so with as many as there are, all of
+     * them.  When capped, nothing left out starts before the last listed. */
+    for (size_t i = 0; over > cap && i < n; i++) {
+        const listed_booking *x = &by_ids[i];
+        int listed = bsearch(x->id, got, c->allocation_ids_len, FR_ID_SIZE, by_id) != NULL;
+        cr_assert(listed || !x->live || x->start >= c->end_ms || x->end <= c->start_ms ||
+                      x->start >= last_start,
+                  "round %d: %s left out before the last listed", round, x->id);
+    }
+    free(got);
+}
+
+/* A cut that makes many runs at once: short bookings over days, some long
+ * ones across several runs, sometimes a thick layer of bookings spanning
+ * everything (each run then lists more than a conflict may hold, and a
+ * batch of runs more than one walk lists), and cancellations that free
+ * ledger records for reuse.  Every conflict must list exactly the bookings
+ * over it. */
+static void listing_round(uint64_t *rng, int round)
+{
+    char pool[FR_ID_SIZE], fleet[32];
+    snprintf(fleet, sizeof fleet, "lfleet-%d", round);
+    mk_pool(pool, fleet, "busy", TYPE, 100000 * U);
+    size_t base = round % 8 == 7   ? 4100 + rnd_next(rng) % 200
+                  : round % 8 == 3 ? 1100 + rnd_next(rng) % 200
+                                   : rnd_next(rng) % 3;
+    size_t n = base + 500 + rnd_next(rng) % 1500;
+    listed_booking *b = calloc(n, sizeof *b);
+    int64_t days = 3 + (int64_t)(rnd_next(rng) % 6);
+    for (size_t i = 0; i < n; i++) {
+        int64_t start, len;
+        if (i < base) { /* spans every run */
+            start = T0 + (int64_t)(rnd_next(rng) % 60) * MIN;
+            len = (days + 1) * 24 * HOUR;
+        } else if (rnd_next(rng) % 20 == 0) { /* across several runs */
+            start = T0 + HOUR + (int64_t)(rnd_next(rng) % (uint64_t)(days * 96)) * 15 * MIN;
+            len = (4 + (int64_t)(rnd_next(rng) % 20)) * HOUR;
+        } else {
+            start = T0 + HOUR + (int64_t)(rnd_next(rng) % (uint64_t)(days * 96)) * 15 * MIN;
+            len = (1 + (int64_t)(rnd_next(rng) % 8)) * 15 * MIN;
+        }
+        char veh[48];
+        snprintf(veh, sizeof veh, "l%d-v%zu", round, i);
+        must_book(pool, veh, U, start, start + len, b[i].id);
+        b[i].start = start;
+        b[i].end = start + len;
+        b[i].live = 1;
+        if (i > base && rnd_next(rng) % 10 == 0) { /* a record to reuse */
+            size_t k = base + rnd_next(rng) % (i - base);
+            if (b[k].live) {
+                fr_allocation gone;
+                fr_result res;
+                fr_result_init(&res);
+                cr_assert_eq(fr_allocation_delete(g_e, NULL, b[k].id, &gone, &res), FR_OK);
+                fr_allocation_clear(&gone);
+                fr_result_clear(&res);
+                b[k].live = 0;
+            }
+        }
+    }
+    /* About the mean load of the others over the days, above the long
+     * layer: many short runs. */
+    int64_t busy_ms = 0;
+    for (size_t i = base; i < n; i++) {
+        busy_ms += b[i].live ? b[i].end - b[i].start : 0;
+    }
+    int64_t mean = busy_ms / (days * 24 * HOUR);
+    int64_t cap = (int64_t)base + mean + (int64_t)(rnd_next(rng) % 3);
+    fr_result res;
+    fr_result_init(&res);
+    cr_assert_eq(set_pool_capacity(pool, cap * U, &res), FR_OK);
+    size_t nc = res.conflicts_detected_len;
+    qsort(b, n, sizeof *b, by_id);
+    for (size_t k = 0; k < nc; k++) {
+        fr_conflict c = get_conflict(res.conflicts_detected[k]);
+        check_listed(&c, b, n, round);
+        fr_conflict_clear(&c);
+    }
+    g_listing_conflicts += nc;
+    g_listing_most = nc > g_listing_most ? nc : g_listing_most;
+    fr_result_clear(&res);
+    free(b);
+}
+
+Test(conflicts, many_runs_at_once_list_exactly_their_bookings, .timeout = 240)
+{
+    const char *env = getenv("FR_TEST_SEED");
+    uint64_t seed = env != NULL ? strtoull(env, NULL, 10) : (uint64_t)time(NULL) + 17;
+    seed = seed == 0 ? 1 : seed;
+    fprintf(stderr, "many_runs_at_once_list_exactly_their_bookings: seed %" PRIu64
+                    " (FR_TEST_SEED to repeat)\n", seed);
+    uint64_t rng = seed;
+    for (int round = 0; round < 24; round++) {
+        listing_round(&rng, round);
+    }
+    /* The batched listing needs 32 runs in a row at least. */
+    cr_assert_geq(g_listing_most, 40, "the cuts made at most %zu conflicts", g_listing_most);
+    cr_assert_gt(g_listing_conflicts, 24 * 20);
+}

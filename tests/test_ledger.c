@@ -468,7 +468,7 @@ typedef struct ledger_api {
     void (*stats)(const fr__ledger *, int64_t, int64_t, int64_t *, int64_t *, int64_t *);
     void (*prefetch)(fr__ledger *, int64_t, int64_t);
     size_t (*overlapping_keys)(const fr__ledger *, int64_t, int64_t, uint64_t *,
-                               fr__ledger_key *, size_t);
+                               fr__ledger_key *, int64_t *, int64_t *, size_t);
     void (*set_key)(fr__ledger *, fr__booking_ref, const fr__ledger_key *);
 } ledger_api;
 
@@ -890,10 +890,22 @@ static void check_ranges(const model *m, fr__ledger **ledgers, uint64_t seed, in
     }
 }
 
+/* The model's booking with this tag (tags are unique). */
+static const model_booking *booking_of_tag(const model *m, uint64_t tag) {
+    for (int i = 0; i < m->n; i++) {
+        if (m->b[i].tag == tag) {
+            return &m->b[i];
+        }
+    }
+    cr_assert_fail("no booking has tag %llu", (unsigned long long)tag);
+    return NULL;
+}
+
 /* overlapping, next_overrun and stats on random arguments. */
 static void check_walks(const model *m, fr__ledger **ledgers, uint64_t seed, int step) {
     static uint64_t got[MODEL_BOOKINGS_MAX], want[MODEL_BOOKINGS_MAX];
     static fr__ledger_key keys[MODEL_BOOKINGS_MAX];
+    static int64_t starts[MODEL_BOOKINGS_MAX], ends[MODEL_BOOKINGS_MAX];
     size_t max = (size_t)rnd_range(0, 12);
     int64_t a, b;
     rnd_interval(m, &a, &b, false);
@@ -904,9 +916,13 @@ static void check_walks(const model *m, fr__ledger **ledgers, uint64_t seed, int
         for (size_t i = 0; i < count && i < max; i++) {
             cr_assert_eq(got[i], want[i], SEED_FMT "overlapping[%zu]", SEED_ARGS(k), i);
         }
-        /* The same walk with keys: the key set for each odd tag, none else. */
-        cr_assert_eq(apis[k].overlapping_keys(ledgers[k], a, b, got, keys, max), count,
-                     SEED_FMT "overlapping_keys count", SEED_ARGS(k));
+        /* The same walk with keys (the key set for each odd tag, none
+         * else) and intervals, half of the time. */
+        int with_times = rnd() % 2 == 0;
+        cr_assert_eq(apis[k].overlapping_keys(ledgers[k], a, b, got, keys,
+                                              with_times ? starts : NULL,
+                                              with_times ? ends : NULL, max),
+                     count, SEED_FMT "overlapping_keys count", SEED_ARGS(k));
         for (size_t i = 0; i < count && i < max; i++) {
             fr__ledger_key key = key_of(want[i]);
             if (want[i] % 2 == 0) {
@@ -914,6 +930,9 @@ static void check_walks(const model *m, fr__ledger **ledgers, uint64_t seed, int
             }
             cr_assert(got[i] == want[i] && memcmp(&keys[i], &key, sizeof key) == 0,
                       SEED_FMT "overlapping_keys[%zu]", SEED_ARGS(k), i);
+            const model_booking *mb = booking_of_tag(m, want[i]);
+            cr_assert(!with_times || (starts[i] == mb->start && ends[i] == mb->end),
+                      SEED_FMT "overlapping_keys[%zu] interval", SEED_ARGS(k), i);
         }
     }
     int64_t from = rnd_time(m);
