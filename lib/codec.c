@@ -213,11 +213,11 @@ static void put_object_text(fr__jw *w, const char *name, const char *text) {
 
 static void put_versioning_text(fr__jw *w, int64_t version, int64_t created_at_ms,
                                 int64_t updated_at_ms) {
-    fr__jw_key(w, "version");
+    fr__jw_key_literal(w, "version");
     fr__jw_int(w, version);
-    fr__jw_key(w, "created_at");
+    fr__jw_key_literal(w, "created_at");
     fr__jw_time(w, created_at_ms);
-    fr__jw_key(w, "updated_at");
+    fr__jw_key_literal(w, "updated_at");
     fr__jw_time(w, updated_at_ms);
 }
 
@@ -230,38 +230,38 @@ char *fr__allocation_to_json_text(const fr_allocation *allocation) {
     fr__jw w;
     fr__jw_init(&w, ENTITY_TEXT_HINT);
     fr__jw_object_begin(&w);
-    fr__jw_key(&w, "id");
+    fr__jw_key_literal(&w, "id");
     fr__jw_string(&w, a->id);
-    fr__jw_key(&w, "pool_id");
+    fr__jw_key_literal(&w, "pool_id");
     fr__jw_string(&w, a->pool_id);
-    fr__jw_key(&w, "fleet_id");
+    fr__jw_key_literal(&w, "fleet_id");
     fr__jw_string(&w, a->fleet_id);
-    fr__jw_key(&w, "resource_type");
+    fr__jw_key_literal(&w, "resource_type");
     fr__jw_string(&w, a->resource_type);
-    fr__jw_key(&w, "vehicle_id");
+    fr__jw_key_literal(&w, "vehicle_id");
     fr__jw_string(&w, a->vehicle_id);
-    fr__jw_key(&w, "operation_id");
+    fr__jw_key_literal(&w, "operation_id");
     fr__jw_string(&w, a->operation_id);
-    fr__jw_key(&w, "allocation_type");
+    fr__jw_key_literal(&w, "allocation_type");
     fr__jw_string(&w, a->allocation_type);
-    fr__jw_key(&w, "quantity");
+    fr__jw_key_literal(&w, "quantity");
     fr__jw_qty(&w, a->quantity_milli);
-    fr__jw_key(&w, "start");
+    fr__jw_key_literal(&w, "start");
     fr__jw_time(&w, a->start_ms);
-    fr__jw_key(&w, "end");
+    fr__jw_key_literal(&w, "end");
     fr__jw_time(&w, a->end_ms);
-    fr__jw_key(&w, "priority");
+    fr__jw_key_literal(&w, "priority");
     fr__jw_int(&w, a->priority);
-    fr__jw_key(&w, "status");
+    fr__jw_key_literal(&w, "status");
     fr__jw_string(&w, fr_allocation_status_name(a->status));
-    fr__jw_key(&w, "hold_expires_at");
+    fr__jw_key_literal(&w, "hold_expires_at");
     fr__jw_time(&w, a->hold_expires_at_ms);
-    fr__jw_key(&w, "request_id");
+    fr__jw_key_literal(&w, "request_id");
     fr__jw_id(&w, a->request_id);
-    fr__jw_key(&w, "plan_id");
+    fr__jw_key_literal(&w, "plan_id");
     fr__jw_id(&w, a->plan_id);
     put_object_text(&w, "metadata", a->metadata_json);
-    fr__jw_key(&w, "released_at");
+    fr__jw_key_literal(&w, "released_at");
     fr__jw_time(&w, a->released_at_ms);
     put_versioning_text(&w, a->version, a->created_at_ms, a->updated_at_ms);
     fr__jw_object_end(&w);
@@ -279,54 +279,54 @@ char *fr__request_to_json_text(const fr_request *request) {
     fr__jw w;
     fr__jw_init(&w, ENTITY_TEXT_HINT);
     fr__jw_object_begin(&w);
-    fr__jw_key(&w, "id");
+    fr__jw_key_literal(&w, "id");
     fr__jw_string(&w, r->id);
-    fr__jw_key(&w, "fleet_id");
+    fr__jw_key_literal(&w, "fleet_id");
     fr__jw_string(&w, r->fleet_id);
-    fr__jw_key(&w, "vehicle_id");
+    fr__jw_key_literal(&w, "vehicle_id");
     fr__jw_string(&w, r->vehicle_id);
-    fr__jw_key(&w, "operation_id");
+    fr__jw_key_literal(&w, "operation_id");
     fr__jw_string(&w, r->operation_id);
-    fr__jw_key(&w, "resource_type");
+    fr__jw_key_literal(&w, "resource_type");
     fr__jw_string(&w, r->resource_type);
-    fr__jw_key(&w, "pool_id");
+    fr__jw_key_literal(&w, "pool_id");
     fr__jw_id(&w, r->pool_id);
-    fr__jw_key(&w, "site");
+    fr__jw_key_literal(&w, "site");
     fr__jw_string(&w, r->site);
-    fr__jw_key(&w, "quantity");
+    fr__jw_key_literal(&w, "quantity");
     fr__jw_qty(&w, r->quantity_milli);
     /* Seconds with millisecond precision: the same text as milli-units. */
-    fr__jw_key(&w, "duration_seconds");
+    fr__jw_key_literal(&w, "duration_seconds");
     fr__jw_qty(&w, r->duration_ms);
-    fr__jw_key(&w, "earliest_start");
+    fr__jw_key_literal(&w, "earliest_start");
     fr__jw_time(&w, r->earliest_start_ms);
-    fr__jw_key(&w, "latest_end");
+    fr__jw_key_literal(&w, "latest_end");
     fr__jw_time(&w, r->latest_end_ms);
-    fr__jw_key(&w, "priority");
+    fr__jw_key_literal(&w, "priority");
     fr__jw_int(&w, r->priority);
-    fr__jw_key(&w, "status");
+    fr__jw_key_literal(&w, "status");
     fr__jw_string(&w, fr_request_status_name(r->status));
-    fr__jw_key(&w, "pending_reason");
+    fr__jw_key_literal(&w, "pending_reason");
     fr__jw_string(&w, fr_pending_reason_name(r->pending_reason));
-    fr__jw_key(&w, "allocation_id");
+    fr__jw_key_literal(&w, "allocation_id");
     fr__jw_id(&w, r->allocation_id);
-    fr__jw_key(&w, "queue_position");
+    fr__jw_key_literal(&w, "queue_position");
     if (pending) {
         fr__jw_int(&w, r->queue_position);
     } else {
         fr__jw_null(&w);
     }
-    fr__jw_key(&w, "effective_priority");
+    fr__jw_key_literal(&w, "effective_priority");
     if (pending) {
         fr__jw_int(&w, r->effective_priority);
     } else {
         fr__jw_null(&w);
     }
-    fr__jw_key(&w, "estimated_start");
+    fr__jw_key_literal(&w, "estimated_start");
     fr__jw_time(&w, pending ? r->estimated_start_ms : FR_TIME_NULL);
-    fr__jw_key(&w, "preempt");
+    fr__jw_key_literal(&w, "preempt");
     fr__jw_bool(&w, r->preempt);
-    fr__jw_key(&w, "fulfilled_at");
+    fr__jw_key_literal(&w, "fulfilled_at");
     fr__jw_time(&w, r->fulfilled_at_ms);
     put_object_text(&w, "metadata", r->metadata_json);
     put_versioning_text(&w, r->version, r->created_at_ms, r->updated_at_ms);
@@ -343,34 +343,34 @@ cJSON *fr__request_to_cjson(const fr_request *request) {
 static void put_resolution_text(fr__jw *w, const fr_conflict *c) {
     const int recorded = c->resolution_strategy != NULL || c->resolution_note != NULL ||
                          c->resolution_resolved_by != NULL || c->resolution_actions_len > 0;
-    fr__jw_key(w, "resolution");
+    fr__jw_key_literal(w, "resolution");
     if (c->status == FR_CONFLICT_OPEN && !recorded) {
         fr__jw_null(w);
         return;
     }
     assert(c->resolution_actions != NULL || c->resolution_actions_len == 0);
     fr__jw_object_begin(w);
-    fr__jw_key(w, "strategy");
+    fr__jw_key_literal(w, "strategy");
     fr__jw_string(w, c->resolution_strategy);
-    fr__jw_key(w, "actions");
+    fr__jw_key_literal(w, "actions");
     fr__jw_array_begin(w);
     for (size_t i = 0; i < c->resolution_actions_len; i++) {
         const fr_resolution_action *a = &c->resolution_actions[i];
         fr__jw_object_begin(w);
-        fr__jw_key(w, "allocation_id");
+        fr__jw_key_literal(w, "allocation_id");
         fr__jw_string(w, a->allocation_id);
-        fr__jw_key(w, "action");
+        fr__jw_key_literal(w, "action");
         fr__jw_string(w, a->action);
-        fr__jw_key(w, "from");
+        fr__jw_key_literal(w, "from");
         fr__jw_string(w, a->from);
-        fr__jw_key(w, "to");
+        fr__jw_key_literal(w, "to");
         fr__jw_string(w, a->to);
         fr__jw_object_end(w);
     }
     fr__jw_array_end(w);
-    fr__jw_key(w, "note");
+    fr__jw_key_literal(w, "note");
     fr__jw_string(w, c->resolution_note);
-    fr__jw_key(w, "resolved_by");
+    fr__jw_key_literal(w, "resolved_by");
     fr__jw_string(w, c->resolution_resolved_by);
     fr__jw_object_end(w);
 }
@@ -384,31 +384,31 @@ char *fr__conflict_to_json_text(const fr_conflict *conflict) {
     fr__jw w;
     fr__jw_init(&w, ENTITY_TEXT_HINT + c->allocation_ids_len * (FR_ID_SIZE + 3));
     fr__jw_object_begin(&w);
-    fr__jw_key(&w, "id");
+    fr__jw_key_literal(&w, "id");
     fr__jw_string(&w, c->id);
-    fr__jw_key(&w, "fleet_id");
+    fr__jw_key_literal(&w, "fleet_id");
     fr__jw_string(&w, c->fleet_id);
-    fr__jw_key(&w, "pool_id");
+    fr__jw_key_literal(&w, "pool_id");
     fr__jw_id(&w, c->pool_id);
-    fr__jw_key(&w, "type");
+    fr__jw_key_literal(&w, "type");
     fr__jw_string(&w, fr_conflict_type_name(c->type));
-    fr__jw_key(&w, "start");
+    fr__jw_key_literal(&w, "start");
     fr__jw_time(&w, c->start_ms);
-    fr__jw_key(&w, "end");
+    fr__jw_key_literal(&w, "end");
     fr__jw_time(&w, c->end_ms);
-    fr__jw_key(&w, "excess");
+    fr__jw_key_literal(&w, "excess");
     fr__jw_qty(&w, c->excess_milli);
-    fr__jw_key(&w, "allocation_ids");
+    fr__jw_key_literal(&w, "allocation_ids");
     fr__jw_id_array(&w, (const char(*)[FR_ID_SIZE])c->allocation_ids, c->allocation_ids_len);
-    fr__jw_key(&w, "vehicle_id");
+    fr__jw_key_literal(&w, "vehicle_id");
     fr__jw_string(&w, c->vehicle_id);
-    fr__jw_key(&w, "description");
+    fr__jw_key_literal(&w, "description");
     fr__jw_string(&w, c->description);
-    fr__jw_key(&w, "status");
+    fr__jw_key_literal(&w, "status");
     fr__jw_string(&w, fr_conflict_status_name(c->status));
-    fr__jw_key(&w, "detected_at");
+    fr__jw_key_literal(&w, "detected_at");
     fr__jw_time(&w, c->detected_at_ms);
-    fr__jw_key(&w, "resolved_at");
+    fr__jw_key_literal(&w, "resolved_at");
     fr__jw_time(&w, c->resolved_at_ms);
     put_resolution_text(&w, c);
     put_versioning_text(&w, c->version, c->created_at_ms, c->updated_at_ms);
@@ -435,23 +435,23 @@ static char *event_to_json_text(const fr_event *event) {
     fr__jw w;
     fr__jw_init(&w, ENTITY_TEXT_HINT + 256 + (e->data_json != NULL ? strlen(e->data_json) : 0));
     fr__jw_object_begin(&w);
-    fr__jw_key(&w, "seq");
+    fr__jw_key_literal(&w, "seq");
     fr__jw_int(&w, e->seq);
-    fr__jw_key(&w, "id");
+    fr__jw_key_literal(&w, "id");
     fr__jw_string(&w, e->id);
-    fr__jw_key(&w, "type");
+    fr__jw_key_literal(&w, "type");
     fr__jw_string(&w, e->type);
-    fr__jw_key(&w, "entity_type");
+    fr__jw_key_literal(&w, "entity_type");
     fr__jw_string(&w, fr_entity_type_name(e->entity_type));
-    fr__jw_key(&w, "entity_id");
+    fr__jw_key_literal(&w, "entity_id");
     fr__jw_string(&w, e->entity_id);
-    fr__jw_key(&w, "fleet_id");
+    fr__jw_key_literal(&w, "fleet_id");
     fr__jw_string(&w, e->fleet_id);
-    fr__jw_key(&w, "occurred_at");
+    fr__jw_key_literal(&w, "occurred_at");
     fr__jw_time(&w, e->occurred_at_ms);
-    fr__jw_key(&w, "actor");
+    fr__jw_key_literal(&w, "actor");
     fr__jw_string(&w, e->actor);
-    fr__jw_key(&w, "data");
+    fr__jw_key_literal(&w, "data");
     if (valid_json(e->data_json)) {
         fr__jw_raw(&w, e->data_json);
     } else {

@@ -194,6 +194,25 @@ static void quoted(fr__jw *w, const char *s) {
     append_char(w, '"');
 }
 
+/* After a member name: the value that follows must not separate itself
+ * again. */
+static void key_end(fr__jw *w) {
+    if (w->depth > 0) {
+        w->first[w->depth - 1] = 1;
+    }
+}
+
+/* "name": for a name with nothing to escape, written at once. */
+static void plain_key(fr__jw *w, const char *name, size_t n) {
+    if (reserve(w, n + 3)) {
+        w->buf[w->len] = '"';
+        memcpy(w->buf + w->len + 1, name, n);
+        w->buf[w->len + n + 1] = '"';
+        w->buf[w->len + n + 2] = ':';
+        w->len += n + 3;
+    }
+}
+
 void fr__jw_key(fr__jw *w, const char *name) {
     assert(name != NULL);
     size_t n = strlen(name);
@@ -201,17 +220,18 @@ void fr__jw_key(fr__jw *w, const char *name) {
     if (plain_run((const unsigned char *)name, n) != n) {
         quoted(w, name);
         append_char(w, ':');
-    } else if (reserve(w, n + 3)) { /* the usual literal: written at once */
-        w->buf[w->len] = '"';
-        memcpy(w->buf + w->len + 1, name, n);
-        w->buf[w->len + n + 1] = '"';
-        w->buf[w->len + n + 2] = ':';
-        w->len += n + 3;
+    } else {
+        plain_key(w, name, n);
     }
-    /* The value that follows must not separate itself again. */
-    if (w->depth > 0) {
-        w->first[w->depth - 1] = 1;
-    }
+    key_end(w);
+}
+
+void fr__jw_key_plain(fr__jw *w, const char *name, size_t len) {
+    assert(name != NULL && strlen(name) == len);
+    assert(plain_run((const unsigned char *)name, len) == len);
+    separate(w);
+    plain_key(w, name, len);
+    key_end(w);
 }
 
 /* Every value: separated from the previous element of an array; a member

@@ -43,6 +43,11 @@ void fr__jw_array_begin(fr__jw *w);
 void fr__jw_array_end(fr__jw *w);
 /* The name of the next member of the current object. */
 void fr__jw_key(fr__jw *w, const char *name);
+/* A member name given as a string literal with nothing to escape (checked
+ * in debug builds): its length is known at compile time, so it is copied
+ * without a scan (entities are rendered for every change and read). */
+#define fr__jw_key_literal(w, name) fr__jw_key_plain((w), "" name "", sizeof(name) - 1)
+void fr__jw_key_plain(fr__jw *w, const char *name, size_t len);
 
 /* Values (each one member's value after fr__jw_key, or an array element). */
 void fr__jw_string(fr__jw *w, const char *s); /* NULL: null */
