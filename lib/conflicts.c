@@ -371,37 +371,54 @@ static int meets(int64_t a0, int64_t a1, int64_t b0, int64_t b1)
     return a0 <= b1 && b0 <= a1;
 }
 
+/* What collect_runs_near gathers, run by run from the ledger. */
+typedef struct run_collection {
+    run *runs;
+    size_t n, cap;
+    int64_t lo, hi;
+    int failed; /* out of memory */
+} run_collection;
+
+/* Takes a run meeting [lo, hi] and grows the window to cover it; 0 to stop
+ * (past the window, full, or out of memory). */
+static int take_run(void *ctx, int64_t start_ms, int64_t end_ms, int64_t excess_milli)
+{
+    run_collection *col = ctx;
+    if (start_ms > col->hi) {
+        return 0;
+    }
+    if (col->n == col->cap) {
+        size_t cap = col->cap == 0 ? 4 : col->cap * 2;
+        run *grown = realloc(col->runs, cap * sizeof *grown);
+        if (grown == NULL) {
+            col->failed = 1;
+            return 0;
+        }
+        col->runs = grown;
+        col->cap = cap;
+    }
+    col->runs[col->n++] = (run){start_ms, end_ms, excess_milli};
+    col->lo = start_ms < col->lo ? start_ms : col->lo;
+    col->hi = end_ms > col->hi ? end_ms : col->hi;
+    return col->n < FR__RUNS_MAX;
+}
+
 /* The runs meeting [*lo, *hi], which grows to cover them.  FR_OK or
  * FR_ENOMEM; *runs is malloc'd (or NULL). */
 static int collect_runs_near(const fr__pool_rec *pool, int64_t *lo, int64_t *hi, run **out,
                              size_t *count)
 {
-    size_t n = 0, cap = 0;
-    run *runs = NULL;
-    int64_t from = *lo - 1; /* a run ending at lo touches it */
-    run r;
-    while (n < FR__RUNS_MAX &&
-           fr__ledger_next_overrun(pool->live, from, &r.start_ms, &r.end_ms, &r.excess_milli) &&
-           r.start_ms <= *hi) {
-        if (n == cap) {
-            cap = cap == 0 ? 4 : cap * 2;
-            run *grown = realloc(runs, cap * sizeof *grown);
-            if (grown == NULL) {
-                free(runs);
-                return FR_ENOMEM;
-            }
-            runs = grown;
-        }
-        runs[n++] = r;
-        *lo = r.start_ms < *lo ? r.start_ms : *lo;
-        *hi = r.end_ms > *hi ? r.end_ms : *hi;
-        if (r.end_ms == FR_TIME_INF) {
-            break;
-        }
-        from = r.end_ms;
+    run_collection col = {NULL, 0, 0, *lo, *hi, 0};
+    /* A run ending at lo touches it. */
+    fr__ledger_each_overrun(pool->live, *lo - 1, take_run, &col);
+    if (col.failed) {
+        free(col.runs);
+        return FR_ENOMEM;
     }
-    *out = runs;
-    *count = n;
+    *lo = col.lo;
+    *hi = col.hi;
+    *out = col.runs;
+    *count = col.n;
     return FR_OK;
 }
 

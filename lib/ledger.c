@@ -2307,10 +2307,122 @@ void fr__ledger_set_key(fr__ledger *ledger, fr__booking_ref ref, const fr__ledge
     r->key = *key;
 }
 
+/* Points fr__ledger_next_overrun walks leaf by leaf before it falls back to
+ * descents (see overrun_by_scan). */
+#ifndef OVERRUN_SCAN_POINTS
+#define OVERRUN_SCAN_POINTS 128u
+#endif
+
+/* A cursor over the breakpoints in time order, leaf by leaf. */
+typedef struct point_cursor {
+    const btree *tree;
+    const point_leaf *leaf;
+    uint32_t pos;
+} point_cursor;
+
+/* The next point's time and change of free, or false after the last. */
+static bool cursor_next(point_cursor *c, int64_t *t_ms, int64_t *d_free_milli) {
+    while (c->leaf != NULL && c->pos >= c->leaf->head.count) {
+        uint32_t next = c->leaf->head.next;
+        c->leaf = next == LEDGER_NIL ? NULL : point_leaf_fetch(c->tree, next);
+        c->pos = 0;
+    }
+    if (c->leaf == NULL) {
+        return false;
+    }
+    *t_ms = c->leaf->t_ms[c->pos];
+    *d_free_milli = c->leaf->d_free_milli[c->pos];
+    c->pos++;
+    return true;
+}
+
+/* What a walk over the points found: a run, no run before the last point,
+ * or nothing yet within its budget of points. */
+typedef enum { SCAN_RUN, SCAN_NONE, SCAN_GAVE_UP } scan_outcome;
+
+/* From a cursor where free is *free_milli >= 0 (the points before it
+ * counted), walks to the next run and through it, at most budget points.
+ * On SCAN_RUN the cursor is past the run's end and *free_milli is free
+ * there. */
+static scan_outcome scan_run(point_cursor *c, int64_t *free_milli, uint32_t budget,
+                             int64_t *run_start_ms, int64_t *run_end_ms, int64_t *excess_milli) {
+    assert(*free_milli >= 0 && budget > 0);
+    int64_t free_now = *free_milli;
+    int64_t t_ms = 0;
+    int64_t d_free = 0;
+    do { /* to the run's first point */
+        if (!cursor_next(c, &t_ms, &d_free)) {
+            return SCAN_NONE;
+        }
+        free_now += d_free;
+    } while (free_now >= 0 && --budget > 0);
+    if (free_now >= 0) {
+        return SCAN_GAVE_UP;
+    }
+    int64_t start_ms = t_ms;
+    int64_t min_free = free_now;
+    while (free_now < 0) { /* to the point where it ends */
+        if (--budget == 0) {
+            return SCAN_GAVE_UP;
+        }
+        if (!cursor_next(c, &t_ms, &d_free)) {
+            t_ms = FR_TIME_INF; /* short for ever after */
+            break;
+        }
+        free_now += d_free;
+        min_free = free_now < 0 ? min_i64(min_free, free_now) : min_free;
+    }
+    *free_milli = free_now;
+    *run_start_ms = start_ms;
+    *run_end_ms = t_ms;
+    *excess_milli = -min_free;
+    return SCAN_RUN;
+}
+
+/* A cursor at the first point after t, and free(t) into *free_milli. */
+static point_cursor cursor_after(const fr__ledger *ledger, int64_t t_ms, int64_t *free_milli) {
+    point_cursor c = {&ledger->points, NULL, 0};
+    uint32_t leaf_index;
+    *free_milli = ledger->total_capacity_milli +
+                  point_seek(&ledger->points, t_ms, &leaf_index, &c.pos);
+    c.leaf = leaf_index == LEDGER_NIL ? NULL : point_leaf_at(&ledger->points, leaf_index);
+    return c;
+}
+
+/* fr__ledger_next_overrun by walking the points after from in order: one
+ * descent, then the points of the gap before the run and of the run.
+ * When a long cut makes thousands of short runs, that is a few leaves per
+ * run instead of four descents.  Gives up (false) when free(from) < 0 or
+ * after OVERRUN_SCAN_POINTS points (long gaps and long runs keep the
+ * O(log n) search); otherwise *found is the answer. */
+static bool overrun_by_scan(const fr__ledger *ledger, int64_t from_ms, int64_t *run_start_ms,
+                            int64_t *run_end_ms, int64_t *excess_milli, int *found) {
+    int64_t free_milli;
+    point_cursor c = cursor_after(ledger, from_ms, &free_milli);
+    if (free_milli < 0) {
+        return false;
+    }
+    switch (scan_run(&c, &free_milli, OVERRUN_SCAN_POINTS, run_start_ms, run_end_ms,
+                     excess_milli)) {
+    case SCAN_RUN:
+        *found = 1;
+        return true;
+    case SCAN_NONE:
+        *found = 0;
+        return true;
+    default:
+        return false;
+    }
+}
+
 int fr__ledger_next_overrun(const fr__ledger *ledger, int64_t from_ms, int64_t *run_start_ms,
                             int64_t *run_end_ms, int64_t *excess_milli) {
     assert(ledger != NULL && run_start_ms != NULL && run_end_ms != NULL);
     assert(excess_milli != NULL);
+    int found = 0;
+    if (overrun_by_scan(ledger, from_ms, run_start_ms, run_end_ms, excess_milli, &found)) {
+        return found;
+    }
     /* Before the first point free(t) = total >= 0, so every run starts at a
      * point. */
     assert(ledger->total_capacity_milli >= 0);
@@ -2341,6 +2453,40 @@ int fr__ledger_next_overrun(const fr__ledger *ledger, int64_t from_ms, int64_t *
     *run_end_ms = end_ms;
     *excess_milli = -min_free;
     return 1;
+}
+
+void fr__ledger_each_overrun(const fr__ledger *ledger, int64_t from_ms, fr__overrun_fn fn,
+                             void *ctx) {
+    assert(ledger != NULL && fn != NULL);
+    int64_t start_ms, end_ms, excess;
+    point_cursor c;
+    int64_t free_milli = 0;
+    bool walking = false; /* c is past the last run's end, free there >= 0 */
+    for (;;) {
+        if (walking) {
+            scan_outcome o = scan_run(&c, &free_milli, OVERRUN_SCAN_POINTS, &start_ms, &end_ms,
+                                      &excess);
+            if (o == SCAN_NONE) {
+                return;
+            }
+            walking = o == SCAN_RUN;
+            if (!walking) {
+                continue; /* a long gap or run: search from from_ms again */
+            }
+        } else {
+            if (!fr__ledger_next_overrun(ledger, from_ms, &start_ms, &end_ms, &excess)) {
+                return;
+            }
+            if (end_ms != FR_TIME_INF) {
+                c = cursor_after(ledger, end_ms, &free_milli);
+                walking = true;
+            }
+        }
+        if (!fn(ctx, start_ms, end_ms, excess) || end_ms == FR_TIME_INF) {
+            return;
+        }
+        from_ms = end_ms;
+    }
 }
 
 /* Time integrals (milli x ms) overflow int64; 128 bits hold them. */

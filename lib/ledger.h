@@ -108,6 +108,16 @@ void fr__ledger_set_key(fr__ledger *ledger, fr__booking_ref ref, const fr__ledge
 int fr__ledger_next_overrun(const fr__ledger *ledger, int64_t from_ms, int64_t *run_start_ms,
                             int64_t *run_end_ms, int64_t *excess_milli);
 
+/* Calls fn with each run that fr__ledger_next_overrun finds from from and
+ * then from each run's end, in time order, until fn returns 0 or no run is
+ * left.  Runs close together are found by walking the points between them
+ * (no descent each): O((k + 1) log n + points walked), at most a bounded
+ * number of points per run. */
+typedef int (*fr__overrun_fn)(void *ctx, int64_t run_start_ms, int64_t run_end_ms,
+                              int64_t excess_milli);
+void fr__ledger_each_overrun(const fr__ledger *ledger, int64_t from_ms, fr__overrun_fn fn,
+                             void *ctx);
+
 /* Time-weighted statistics of [start, end) (end finite, start < end):
  * average capacity, average booked and peak booked, all in milli-units
  * (averages truncated toward zero). O(log n + k), k breakpoints inside. */

@@ -408,6 +408,9 @@ Test(ledger, bytes_per_booking) {
 /* Chunks from huge-page regions after 4 KB instead of 4 MB, so that the
  * model tests go through that path too. */
 #define LEDGER_REGIONS_AFTER_BYTES ((size_t)4096)
+/* Run searches give up walking after 3 points, so that both ways to find a
+ * run (the walk and the descents) meet the model often. */
+#define OVERRUN_SCAN_POINTS 3u
 #define fr__ledger_new tiny_ledger_new
 #define fr__ledger_free tiny_ledger_free
 #define fr__ledger_set_capacity tiny_ledger_set_capacity
@@ -427,6 +430,7 @@ Test(ledger, bytes_per_booking) {
 #define fr__ledger_prefetch tiny_ledger_prefetch
 #define fr__ledger_overlapping_keys tiny_ledger_overlapping_keys
 #define fr__ledger_set_key tiny_ledger_set_key
+#define fr__ledger_each_overrun tiny_ledger_each_overrun
 #include "ledger.c"
 #undef fr__ledger_new
 #undef fr__ledger_free
@@ -447,6 +451,7 @@ Test(ledger, bytes_per_booking) {
 #undef fr__ledger_prefetch
 #undef fr__ledger_overlapping_keys
 #undef fr__ledger_set_key
+#undef fr__ledger_each_overrun
 
 /* One ledger implementation, as a table (the real one or the tiny one). */
 typedef struct ledger_api {
@@ -470,6 +475,7 @@ typedef struct ledger_api {
     size_t (*overlapping_keys)(const fr__ledger *, int64_t, int64_t, uint64_t *,
                                fr__ledger_key *, int64_t *, int64_t *, size_t);
     void (*set_key)(fr__ledger *, fr__booking_ref, const fr__ledger_key *);
+    void (*each_overrun)(const fr__ledger *, int64_t, fr__overrun_fn, void *);
 } ledger_api;
 
 static const ledger_api apis[2] = {
@@ -477,12 +483,13 @@ static const ledger_api apis[2] = {
      fr__ledger_booked_at, fr__ledger_free_at, fr__ledger_min_free, fr__ledger_first_shortfall,
      fr__ledger_next_fit, fr__ledger_book, fr__ledger_unbook, fr__ledger_count,
      fr__ledger_overlapping, fr__ledger_next_overrun, fr__ledger_stats, fr__ledger_prefetch,
-     fr__ledger_overlapping_keys, fr__ledger_set_key},
+     fr__ledger_overlapping_keys, fr__ledger_set_key, fr__ledger_each_overrun},
     {"tiny", tiny_ledger_new, tiny_ledger_free, tiny_ledger_set_capacity,
      tiny_ledger_capacity_at, tiny_ledger_booked_at, tiny_ledger_free_at, tiny_ledger_min_free,
      tiny_ledger_first_shortfall, tiny_ledger_next_fit, tiny_ledger_book, tiny_ledger_unbook,
      tiny_ledger_count, tiny_ledger_overlapping, tiny_ledger_next_overrun, tiny_ledger_stats,
-     tiny_ledger_prefetch, tiny_ledger_overlapping_keys, tiny_ledger_set_key},
+     tiny_ledger_prefetch, tiny_ledger_overlapping_keys, tiny_ledger_set_key,
+     tiny_ledger_each_overrun},
 };
 enum { LEDGERS = 2 };
 
@@ -890,6 +897,23 @@ static void check_ranges(const model *m, fr__ledger **ledgers, uint64_t seed, in
     }
 }
 
+/* The runs each_overrun reports, up to max of them. */
+typedef struct run_list {
+    int64_t runs[8][3];
+    size_t n;
+    size_t max;
+} run_list;
+
+static int collect_run(void *ctx, int64_t start, int64_t end, int64_t excess) {
+    run_list *l = ctx;
+    cr_assert(l->n < l->max, "each_overrun went on after the callback said stop");
+    l->runs[l->n][0] = start;
+    l->runs[l->n][1] = end;
+    l->runs[l->n][2] = excess;
+    l->n++;
+    return l->n < l->max;
+}
+
 /* The model's booking with this tag (tags are unique). */
 static const model_booking *booking_of_tag(const model *m, uint64_t tag) {
     for (int i = 0; i < m->n; i++) {
@@ -946,6 +970,31 @@ static void check_walks(const model *m, fr__ledger **ledgers, uint64_t seed, int
                   SEED_FMT "next_overrun(%lld) = [%lld, %lld) %lld, want [%lld, %lld) %lld",
                   SEED_ARGS(k), (long long)from, (long long)s1, (long long)e1, (long long)x1,
                   (long long)s2, (long long)e2, (long long)x2);
+    }
+    /* Several runs in a row, as repeated next_overrun calls find them. */
+    run_list got_runs = {{{0}}, 0, (size_t)rnd_range(1, 8)};
+    for (int k = 0; k < LEDGERS; k++) {
+        got_runs.n = 0;
+        apis[k].each_overrun(ledgers[k], from, collect_run, &got_runs);
+        int64_t at = from;
+        size_t want_n = 0;
+        int64_t s3 = 0, e3 = 0, x3 = 0;
+        while (want_n < got_runs.max && model_next_overrun(m, at, &s3, &e3, &x3)) {
+            cr_assert(want_n < got_runs.n, SEED_FMT "each_overrun from %lld: %zu runs, want more",
+                      SEED_ARGS(k), (long long)from, got_runs.n);
+            const int64_t *r = got_runs.runs[want_n];
+            cr_assert(r[0] == s3 && r[1] == e3 && r[2] == x3,
+                      SEED_FMT "each_overrun run %zu = [%lld, %lld) %lld, want [%lld, %lld) %lld",
+                      SEED_ARGS(k), want_n, (long long)r[0], (long long)r[1], (long long)r[2],
+                      (long long)s3, (long long)e3, (long long)x3);
+            want_n++;
+            if (e3 == INF) {
+                break;
+            }
+            at = e3;
+        }
+        cr_assert_eq(got_runs.n, want_n, SEED_FMT "each_overrun from %lld: %zu runs, want %zu",
+                     SEED_ARGS(k), (long long)from, got_runs.n, want_n);
     }
     rnd_interval(m, &a, &b, true);
     int64_t c2, b2, p2;
