@@ -1735,7 +1735,7 @@ static void listing_round(uint64_t *rng, int round)
     free(b);
 }
 
-Test(conflicts, many_runs_at_once_list_exactly_their_bookings, .timeout = 240)
+Test(conflicts, many_runs_at_once_list_exactly_their_bookings)
 {
     const char *env = getenv("FR_TEST_SEED");
     uint64_t seed = env != NULL ? strtoull(env, NULL, 10) : (uint64_t)time(NULL) + 17;
