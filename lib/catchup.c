@@ -131,7 +131,7 @@ static int apply_conflict(fr_engine *e, fr_conflict *v)
     fr__conflict_rec *rec = fr__idmap_get(&e->conflicts_by_id, v->id);
     if (rec != NULL) {
         fr__conflict_unindex(e, rec);
-        fr_conflict_clear(&rec->c);
+        fr__conflict_rec_clear(rec);
     } else {
         rec = calloc(1, sizeof *rec);
         if (rec == NULL) {

@@ -378,11 +378,18 @@ static void put_resolution_text(fr__jw *w, const fr_conflict *c) {
 /* Conflicts are rendered for every detection and change (event, store) and
  * may list many allocation ids: written directly too. */
 char *fr__conflict_to_json_text(const fr_conflict *conflict) {
+    return fr__conflict_to_json_text_bin(conflict, NULL, 0);
+}
+
+char *fr__conflict_to_json_text_bin(const fr_conflict *conflict, const unsigned char (*ids)[16],
+                                    size_t ids_len) {
     assert(conflict != NULL);
     const fr_conflict *c = conflict;
     assert(c->allocation_ids != NULL || c->allocation_ids_len == 0);
+    assert(ids == NULL || c->allocation_ids_len == 0);
+    size_t listed = ids != NULL ? ids_len : c->allocation_ids_len;
     fr__jw w;
-    fr__jw_init(&w, ENTITY_TEXT_HINT + c->allocation_ids_len * (FR_ID_SIZE + 3));
+    fr__jw_init(&w, ENTITY_TEXT_HINT + listed * (FR_ID_SIZE + 3));
     fr__jw_object_begin(&w);
     fr__jw_key_literal(&w, "id");
     fr__jw_string(&w, c->id);
@@ -399,7 +406,11 @@ char *fr__conflict_to_json_text(const fr_conflict *conflict) {
     fr__jw_key_literal(&w, "excess");
     fr__jw_qty(&w, c->excess_milli);
     fr__jw_key_literal(&w, "allocation_ids");
-    fr__jw_id_array(&w, (const char(*)[FR_ID_SIZE])c->allocation_ids, c->allocation_ids_len);
+    if (ids != NULL) {
+        fr__jw_id_array_bin(&w, ids, ids_len);
+    } else {
+        fr__jw_id_array(&w, (const char(*)[FR_ID_SIZE])c->allocation_ids, c->allocation_ids_len);
+    }
     fr__jw_key_literal(&w, "vehicle_id");
     fr__jw_string(&w, c->vehicle_id);
     fr__jw_key_literal(&w, "description");

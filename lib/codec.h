@@ -41,6 +41,10 @@ char *fr__pool_to_json_text(const fr_pool *pool);
 char *fr__allocation_to_json_text(const fr_allocation *allocation);
 char *fr__request_to_json_text(const fr_request *request);
 char *fr__conflict_to_json_text(const fr_conflict *conflict);
+/* The same with the allocation ids given in binary instead (ids_len of
+ * them; conflict->allocation_ids then empty), as the engine keeps them. */
+char *fr__conflict_to_json_text_bin(const fr_conflict *conflict, const unsigned char (*ids)[16],
+                                    size_t ids_len);
 
 /* Utilization samples (SPEC §5): id, pool_id, fleet_id, timestamp, used,
  * source, capacity, utilization (computed: used / capacity, null when

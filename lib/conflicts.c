@@ -29,48 +29,62 @@ static int overlaps(int64_t a0, int64_t a1, int64_t b0, int64_t b1)
     return a0 < b1 && b0 < a1;
 }
 
-/* The id of a listed booking: from its ledger key, or when it has none (an
- * id not in canonical form) from its allocation record. */
-static void listed_id(const fr__ledger_key *key, uint64_t tag, char out[FR_ID_SIZE])
+/* The binary id of the ledger's key: none (all zero) for a booking whose
+ * id is not in canonical form. */
+static int has_key(const fr__ledger_key *key)
 {
     static const fr__ledger_key none;
-    if (memcmp(key, &none, sizeof none) != 0) {
-        fr__uuid_format(key->bytes, out);
-    } else {
-        memcpy(out, ((const fr__alloc_rec *)(uintptr_t)tag)->a.id, FR_ID_SIZE);
-    }
+    return memcmp(key, &none, sizeof none) != 0;
 }
 
 /* Sets the conflict's allocation ids to the live bookings over [start, end)
  * (at most FR__CONFLICT_IDS_MAX; arrays sized to what is listed: a pool cut
  * for months may record thousands of conflicts at once).  One walk of the
- * ledger into buffers on the stack; the ids come from the ledger's keys, so
- * that no allocation record is read. */
-static int set_ids_over(fr_conflict *c, const fr__pool_rec *pool)
+ * ledger into buffers on the stack.  The ids are the ledger's keys, kept in
+ * binary (see conflict_rec.c); only when a booking has no key (an id not in
+ * canonical form) are they copied as text from the allocation records. */
+static int set_ids_over(fr__conflict_rec *rec)
 {
+    const fr_conflict *c = &rec->c;
     uint64_t tags[FR__CONFLICT_IDS_MAX];
     fr__ledger_key keys[FR__CONFLICT_IDS_MAX];
-    size_t n = fr__ledger_overlapping_keys(pool->live, c->start_ms, c->end_ms, tags, keys, NULL,
-                                           NULL, FR__CONFLICT_IDS_MAX);
+    size_t n = fr__ledger_overlapping_keys(rec->pool->live, c->start_ms, c->end_ms, tags, keys,
+                                           NULL, NULL, FR__CONFLICT_IDS_MAX);
     n = n < FR__CONFLICT_IDS_MAX ? n : FR__CONFLICT_IDS_MAX;
-    char(*ids)[FR_ID_SIZE] = malloc((n > 0 ? n : 1) * sizeof *ids);
-    if (ids == NULL) {
+    size_t keyed = 0;
+    while (keyed < n && has_key(&keys[keyed])) {
+        keyed++;
+    }
+    if (keyed == n) {
+        unsigned char(*ids)[16] = malloc((n > 0 ? n : 1) * sizeof *ids);
+        if (ids == NULL) {
+            return FR_ENOMEM;
+        }
+        for (size_t i = 0; i < n; i++) {
+            memcpy(ids[i], keys[i].bytes, sizeof ids[i]);
+        }
+        fr__conflict_rec_set_ids_bin(rec, ids, n);
+        return FR_OK;
+    }
+    char(*text)[FR_ID_SIZE] = malloc(n * sizeof *text);
+    if (text == NULL) {
         return FR_ENOMEM;
     }
     for (size_t i = 0; i < n; i++) {
-        listed_id(&keys[i], tags[i], ids[i]);
+        const fr__alloc_rec *a = (const fr__alloc_rec *)(uintptr_t)tags[i];
+        memcpy(text[i], a->a.id, FR_ID_SIZE);
     }
-    free(c->allocation_ids);
-    c->allocation_ids = ids;
-    c->allocation_ids_len = n;
+    fr__conflict_rec_clear_ids(rec);
+    rec->c.allocation_ids = text;
+    rec->c.allocation_ids_len = n;
     return FR_OK;
 }
 
 /* ---- ids of many new conflicts at once --------------------------------------
  * A cut over weeks makes thousands of runs, each a new conflict listing the
  * bookings over it; a booking near two runs is listed by both.  Walking the
- * ledger once per batch of runs instead of once per run reads and formats
- * each booking once per batch, and descends the tree once per batch. */
+ * ledger once per batch of runs instead of once per run descends the tree
+ * once per batch and reads each booking's record once. */
 
 /* Runs per batch, and bookings one batch may list (a batch that lists more
  * falls back to a walk per run). */
@@ -82,16 +96,15 @@ typedef struct batch_buffers {
     fr__ledger_key keys[BATCH_LISTED];
     int64_t starts[BATCH_LISTED];
     int64_t ends[BATCH_LISTED];
-    char ids[BATCH_LISTED][FR_ID_SIZE];
 } batch_buffers;
 
-/* The ids over each of runs[0..n) (sorted, disjoint, n <= BATCH_RUNS) into
- * out[k] (malloc'd, out_len[k] of them), exactly as set_ids_over lists them:
- * the bookings meeting run k in (start, handle) order, the first
+/* The binary ids over each of runs[0..n) (sorted, disjoint, n <= BATCH_RUNS)
+ * into out[k] (malloc'd, out_len[k] of them), exactly as set_ids_over lists
+ * them: the bookings meeting run k in (start, handle) order, the first
  * FR__CONFLICT_IDS_MAX.  FR_ELIMIT when the batch lists more than
- * BATCH_LISTED (nothing is set), or FR_ENOMEM. */
+ * BATCH_LISTED or a booking without a key (nothing is set), or FR_ENOMEM. */
 static int list_batch(const fr__pool_rec *pool, const run *runs, size_t n, batch_buffers *b,
-                      char (**out)[FR_ID_SIZE], size_t *out_len)
+                      unsigned char (**out)[16], size_t *out_len)
 {
     assert(n > 0 && n <= BATCH_RUNS);
     size_t listed = fr__ledger_overlapping_keys(pool->live, runs[0].start_ms,
@@ -99,6 +112,11 @@ static int list_batch(const fr__pool_rec *pool, const run *runs, size_t n, batch
                                                 b->ends, BATCH_LISTED);
     if (listed > BATCH_LISTED) {
         return FR_ELIMIT;
+    }
+    for (size_t i = 0; i < listed; i++) {
+        if (!has_key(&b->keys[i])) {
+            return FR_ELIMIT;
+        }
     }
     size_t count[BATCH_RUNS] = {0};
     for (int pass = 0; pass < 2; pass++) {
@@ -113,17 +131,11 @@ static int list_batch(const fr__pool_rec *pool, const run *runs, size_t n, batch
                 if (pass == 0) {
                     count[k]++;
                 } else if (out_len[k] < FR__CONFLICT_IDS_MAX) {
-                    memcpy(out[k][out_len[k]++], b->ids[i], FR_ID_SIZE);
+                    memcpy(out[k][out_len[k]++], b->keys[i].bytes, sizeof out[k][0]);
                 }
             }
         }
-        if (pass == 1) {
-            break;
-        }
-        for (size_t i = 0; i < listed; i++) {
-            listed_id(&b->keys[i], b->tags[i], b->ids[i]);
-        }
-        for (size_t k = 0; k < n; k++) {
+        for (size_t k = 0; pass == 0 && k < n; k++) {
             size_t len = count[k] < FR__CONFLICT_IDS_MAX ? count[k] : FR__CONFLICT_IDS_MAX;
             out[k] = malloc((len > 0 ? len : 1) * sizeof *out[k]);
             out_len[k] = 0;
@@ -208,7 +220,7 @@ static int refresh(fr_engine *e, fr__conflict_rec *rec, int64_t start, int64_t e
     rec->c.start_ms = start;
     rec->c.end_ms = end;
     rec->c.excess_milli = excess;
-    rc = set_ids_over(&rec->c, rec->pool);
+    rc = set_ids_over(rec);
     if (rc == FR_OK) {
         rc = describe(&rec->c, rec->pool->p.name);
     }
@@ -218,10 +230,11 @@ static int refresh(fr_engine *e, fr__conflict_rec *rec, int64_t start, int64_t e
     return rc;
 }
 
-/* A new conflict over run r.  ids (ids_len of them, or NULL: listed here)
- * are the run's, from list_batch; this takes them over in every case. */
+/* A new conflict over run r.  ids (binary, ids_len of them, or NULL:
+ * listed here) are the run's, from list_batch; this takes them over in
+ * every case. */
 static int create_overcap(fr_engine *e, fr__pool_rec *pool, const run *r,
-                          char (*ids)[FR_ID_SIZE], size_t ids_len)
+                          unsigned char (*ids)[16], size_t ids_len)
 {
     fr__conflict_rec *rec = calloc(1, sizeof *rec);
     if (rec == NULL) {
@@ -237,10 +250,11 @@ static int create_overcap(fr_engine *e, fr__pool_rec *pool, const run *r,
     c->excess_milli = r->excess_milli;
     c->resolved_at_ms = FR_TIME_NULL;
     memcpy(c->pool_id, pool->p.id, FR_ID_SIZE);
-    c->allocation_ids = ids;
-    c->allocation_ids_len = ids_len;
+    if (ids != NULL) {
+        fr__conflict_rec_set_ids_bin(rec, ids, ids_len);
+    }
     c->fleet_id = strdup(pool->p.fleet_id);
-    int rc = c->fleet_id == NULL ? FR_ENOMEM : ids == NULL ? set_ids_over(c, pool) : FR_OK;
+    int rc = c->fleet_id == NULL ? FR_ENOMEM : ids == NULL ? set_ids_over(rec) : FR_OK;
     if (rc == FR_OK) {
         rc = describe(c, pool->p.name);
     }
@@ -251,7 +265,7 @@ static int create_overcap(fr_engine *e, fr__pool_rec *pool, const run *r,
             return rc; /* registered: the txn owns it now */
         }
     }
-    fr_conflict_clear(c);
+    fr__conflict_rec_clear(rec);
     free(rec);
     return rc;
 }
@@ -312,7 +326,7 @@ static int create_unmet(fr_engine *e, fr__pool_rec *pool, const run *runs, size_
             j++;
             continue;
         }
-        char(*ids[BATCH_RUNS])[FR_ID_SIZE];
+        unsigned char(*ids[BATCH_RUNS])[16];
         size_t ids_len[BATCH_RUNS];
         /* A batch that lists too much (or finds no memory) goes run by run. */
         int listed = list_batch(pool, runs + j, len, b, ids, ids_len) == FR_OK;
@@ -708,7 +722,7 @@ static int create_conflict_locked(fr_engine *engine, const fr_ctx *ctx,
     }
     if (rc == FR_OK && out != NULL) {
         rec = fr__idmap_get(&engine->conflicts_by_id, id);
-        rc = fr__conflict_copy(out, &rec->c);
+        rc = fr__conflict_rec_copy(out, rec);
     }
     return rc;
 }
@@ -743,7 +757,7 @@ int fr_conflict_get(fr_engine *engine, const char *id, fr_conflict *out)
     fr__conflict_rec *rec =
         (rc == FR_OK && id != NULL) ? fr__idmap_get(&engine->conflicts_by_id, id) : NULL;
     if (rc == FR_OK) {
-        rc = rec == NULL ? FR_ENOTFOUND : fr__conflict_copy(out, &rec->c);
+        rc = rec == NULL ? FR_ENOTFOUND : fr__conflict_rec_copy(out, rec);
     }
     return fr__unlock_call(engine, rc);
 }

@@ -362,7 +362,7 @@ static void free_records(fr_engine *e)
     }
     for (size_t i = 0; i < e->conflicts.len; i++) {
         fr__conflict_rec *r = e->conflicts.items[i];
-        fr_conflict_clear(&r->c);
+        fr__conflict_rec_clear(r);
         free(r);
     }
     for (size_t i = 0; i < e->pools.len; i++) {
@@ -659,7 +659,7 @@ static int load_conflict(void *ctx, const fr_conflict *c)
         }
     }
     if (rc != FR_OK) {
-        fr_conflict_clear(&rec->c);
+        fr__conflict_rec_clear(rec);
         free(rec);
         return rc;
     }

@@ -20,6 +20,7 @@
 #include "fleetres_store.h"
 #include "heap.h"
 #include "idmap.h"
+#include "uuid.h"
 #include "ledger.h"
 #include "queue.h"
 
@@ -55,11 +56,6 @@ uint64_t fr__rng_next(fr__rng *rng);
  * random bits, so ids made by one engine sort in creation order. */
 void fr__uuid_v7(fr__rng *rng, int64_t ms, uint16_t *counter, int64_t *last_ms,
                  char out[FR_ID_SIZE]);
-/* Canonical ids (8-4-4-4-12 lowercase hex) and their 16 bytes: parse
- * returns 1, or 0 when text is not exactly such an id (bytes then partly
- * written); format writes 36 characters and a NUL. */
-int fr__uuid_parse(const char *text, unsigned char bytes[16]);
-void fr__uuid_format(const unsigned char bytes[16], char out[FR_ID_SIZE]);
 
 typedef struct fr__pool_rec fr__pool_rec;
 
@@ -105,6 +101,13 @@ typedef struct fr__req_rec {
 
 typedef struct fr__conflict_rec {
     fr_conflict c;
+    /* While not NULL: the allocation ids in binary, ids_bin_len of them, and
+     * c.allocation_ids is empty.  A cut over weeks records thousands of
+     * conflicts listing hundreds of thousands of ids; kept at 16 bytes an id
+     * instead of 37, written straight into the events' JSON.  Read such a
+     * record with fr__conflict_rec_copy / _json (conflict_rec.c). */
+    unsigned char (*ids_bin)[16];
+    size_t ids_bin_len;
     fr__pool_rec *pool;
     int indexed_open; /* counted in pool->open_overcap / engine->open_double */
     uint64_t journal_txn;
@@ -215,6 +218,9 @@ struct fr_engine {
 /* A memory store with savepoints: the engine runs its calls in groups, as
  * with PostgreSQL (tests). */
 int fr__store_memory_open_grouped(fr_store **out);
+/* 0 for the memory store (the engine's records are its entities: puts keep
+ * nothing), 1 for every other store. */
+int fr__store_keeps_entities(const fr_store *store);
 
 /* ---- group.c ----------------------------------------------------------- */
 /* Opens a group for the store transaction begin just opened. */
@@ -299,6 +305,21 @@ int fr__conflict_changed(fr_engine *e, fr__conflict_rec *rec, const char *verb);
 int fr__pool_created(fr_engine *e, fr__pool_rec *rec);
 int fr__alloc_created(fr_engine *e, fr__alloc_rec *rec);
 int fr__req_created(fr_engine *e, fr__req_rec *rec, const char *verb);
+/* conflict_rec.c: records whose ids are held in binary (ids_bin). */
+/* A deep copy with the ids as text, whichever way the record holds them. */
+int fr__conflict_rec_copy(fr_conflict *dst, const fr__conflict_rec *rec);
+/* The record as JSON text (malloc'd), or NULL when out of memory. */
+char *fr__conflict_rec_json(const fr__conflict_rec *rec);
+/* Turns the record's binary ids into text in place.  FR_OK or FR_ENOMEM
+ * (then unchanged). */
+int fr__conflict_rec_ids_text(fr__conflict_rec *rec);
+/* Gives the record these binary ids (owned from now on, n of them) in place
+ * of any it had. */
+void fr__conflict_rec_set_ids_bin(fr__conflict_rec *rec, unsigned char (*ids)[16], size_t n);
+/* Drops the record's ids, however held. */
+void fr__conflict_rec_clear_ids(fr__conflict_rec *rec);
+/* Frees what the record holds (not the record). */
+void fr__conflict_rec_clear(fr__conflict_rec *rec);
 int fr__conflict_created(fr_engine *e, fr__conflict_rec *rec, const char *verb);
 /* Schedules a dispatch of the queue of (fleet, type) / a conflict re-check. */
 int fr__mark_queue_dirty(fr_engine *e, const char *fleet_id, const char *resource_type);

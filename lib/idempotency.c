@@ -351,7 +351,7 @@ static int copy_recorded(fr_engine *e, int kind, const char *id, void *out, size
     }
     case FR_ENTITY_CONFLICT: {
         fr__conflict_rec *r = fr__idmap_get(&e->conflicts_by_id, id);
-        return r == NULL ? FR_ENOTFOUND : fr__conflict_copy((fr_conflict *)out + i, &r->c);
+        return r == NULL ? FR_ENOTFOUND : fr__conflict_rec_copy((fr_conflict *)out + i, r);
     }
     case FR_ENTITY_SAMPLE: {
         fr__sample_rec *r = fr__idmap_get(&e->samples_by_id, id);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "fleetres.h"
+#include "uuid.h"
 
 /* Room for any integer, quantity or time text. */
 #define JW_NUMBER_TEXT_SIZE 48
@@ -368,6 +369,33 @@ void fr__jw_id_array(fr__jw *w, const char (*ids)[FR_ID_SIZE], size_t n) {
     }
     if (w->ok) {
         w->first[w->depth - 1] = (unsigned char)first;
+    }
+    fr__jw_array_end(w);
+}
+
+void fr__jw_id_array_bin(fr__jw *w, const unsigned char (*ids)[16], size_t n) {
+    assert(ids != NULL || n == 0);
+    fr__jw_array_begin(w);
+    if (n <= SIZE_MAX / (FR_ID_SIZE + 2)) {
+        (void)reserve(w, n * (FR_ID_SIZE + 2));
+    }
+    for (size_t i = 0; i < n && w->ok; i++) {
+        /* ,"<36 digits>" and the NUL fr__uuid_format writes after them */
+        if (!reserve(w, FR_ID_SIZE + 2)) {
+            break;
+        }
+        char *out = w->buf + w->len;
+        if (i > 0) {
+            *out++ = ',';
+        }
+        *out++ = '"';
+        fr__uuid_format(ids[i], out);
+        out += FR_ID_SIZE - 1;
+        *out++ = '"';
+        w->len = (size_t)(out - w->buf);
+    }
+    if (w->ok) {
+        w->first[w->depth - 1] = n == 0;
     }
     fr__jw_array_end(w);
 }

@@ -66,6 +66,8 @@ void fr__jw_id(fr__jw *w, const char *id);
  * calls between array begin and end, written in one pass: a conflict lists
  * up to 1000 of them. */
 void fr__jw_id_array(fr__jw *w, const char (*ids)[FR_ID_SIZE], size_t n);
+/* The same array from ids in binary (16 bytes each, see fr__uuid_format). */
+void fr__jw_id_array_bin(fr__jw *w, const unsigned char (*ids)[16], size_t n);
 /* Text that already is valid JSON, copied verbatim. */
 void fr__jw_raw(fr__jw *w, const char *json);
 

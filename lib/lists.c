@@ -204,7 +204,7 @@ static int copy_req(fr_engine *e, const void *rec, void *dst)
 static int copy_conflict(fr_engine *e, const void *rec, void *dst)
 {
     (void)e;
-    return fr__conflict_copy(dst, &((const fr__conflict_rec *)rec)->c);
+    return fr__conflict_rec_copy(dst, rec);
 }
 
 static void clear_pool(void *x) { fr_pool_clear(x); }

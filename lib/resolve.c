@@ -571,7 +571,7 @@ static int resolve_locked(attempt *t, const fr_ctx *ctx, const char *id, fr_conf
         fr__result_fail(res, rc, NULL, "conflict %s: %s", id, t->why);
     }
     if (rc == FR_OK && t->params->dry_run) {
-        rc = out != NULL ? fr__conflict_copy(out, &t->conflict->c) : FR_OK;
+        rc = out != NULL ? fr__conflict_rec_copy(out, t->conflict) : FR_OK;
         fr__txn_abort(e);
         return rc;
     }
@@ -582,7 +582,7 @@ static int resolve_locked(attempt *t, const fr_ctx *ctx, const char *id, fr_conf
     }
     fr__conflict_rec *rec = rc == FR_OK ? fr__idmap_get(&e->conflicts_by_id, id) : NULL;
     if (rec != NULL && out != NULL) {
-        rc = fr__conflict_copy(out, &rec->c);
+        rc = fr__conflict_rec_copy(out, rec);
     }
     return rc;
 }
@@ -599,7 +599,7 @@ static int replay(fr_engine *e, const fr__idem_prior *prior, const char *id, fr_
     if (rec == NULL) {
         return FR_ESTORE; /* recorded but gone: the store disagrees with itself */
     }
-    int rc = out != NULL ? fr__conflict_copy(out, &rec->c) : FR_OK;
+    int rc = out != NULL ? fr__conflict_rec_copy(out, rec) : FR_OK;
     if (rc == FR_OK && res != NULL) {
         res->replayed = 1;
     }

@@ -361,6 +361,12 @@ static int memory_put_conflict(fr_store *store, const fr_conflict *conflict)
     return FR_OK;
 }
 
+int fr__store_keeps_entities(const fr_store *store)
+{
+    /* Also a copy of the memory store's methods (the grouped test store). */
+    return store->methods->put_conflict != memory_put_conflict;
+}
+
 static int memory_put_sample(fr_store *store, const fr_sample *sample)
 {
     (void)store;

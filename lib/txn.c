@@ -302,7 +302,7 @@ static int journal_snapshot(fr_engine *e, int kind, void *rec, uint64_t *mark)
         break;
     case FR_ENTITY_CONFLICT:
         snap = calloc(1, sizeof(fr_conflict));
-        rc = snap == NULL ? FR_ENOMEM : fr__conflict_copy(snap, &((fr__conflict_rec *)rec)->c);
+        rc = snap == NULL ? FR_ENOMEM : fr__conflict_rec_copy(snap, rec);
         break;
     case FR_ENTITY_PLAN:
         snap = calloc(1, sizeof(fr_plan));
@@ -461,7 +461,7 @@ int fr__conflict_changed(fr_engine *e, fr__conflict_rec *rec, const char *verb)
     stamp_change(e, &rec->c.version, &rec->c.updated_at_ms, &rec->version_txn);
     fr__conflict_index(e, rec);
     return queue_event(e, FR_ENTITY_CONFLICT, rec->c.id, rec->c.fleet_id, verb,
-                       fr__conflict_to_json_text(&rec->c));
+                       fr__conflict_rec_json(rec));
 }
 
 int64_t fr__pool_created_of(const void *r)
@@ -600,7 +600,7 @@ int fr__conflict_created(fr_engine *e, fr__conflict_rec *rec, const char *verb)
         return rc;
     }
     return queue_event(e, FR_ENTITY_CONFLICT, rec->c.id, rec->c.fleet_id, verb,
-                       fr__conflict_to_json_text(&rec->c));
+                       fr__conflict_rec_json(rec));
 }
 
 static int64_t sample_created_of(const void *r)
@@ -871,11 +871,11 @@ static void undo_conflict(fr_engine *e, fr__conflict_rec *rec, fr_conflict *snap
     if (snap == NULL) {
         fr__idmap_del(&e->conflicts_by_id, rec->c.id);
         fr__vec_remove(&e->conflicts, rec);
-        fr_conflict_clear(&rec->c);
+        fr__conflict_rec_clear(rec);
         free(rec);
         return;
     }
-    fr_conflict_clear(&rec->c);
+    fr__conflict_rec_clear(rec); /* the snapshot holds its ids as text */
     rec->c = *snap;
     free(snap);
     fr__conflict_index(e, rec);
@@ -990,6 +990,15 @@ static int run_consequences(fr_engine *e)
     return FR_OK;
 }
 
+/* A store that keeps entities gets the ids as text, and the record keeps
+ * them so from then on (it is read back as text anyway); the memory store
+ * keeps nothing, so its records stay compact. */
+static int put_conflict(fr_engine *e, fr__conflict_rec *rec)
+{
+    int rc = fr__store_keeps_entities(e->store) ? fr__conflict_rec_ids_text(rec) : FR_OK;
+    return rc == FR_OK ? e->store->methods->put_conflict(e->store, &rec->c) : rc;
+}
+
 static int write_journal(fr_engine *e)
 {
     fr__txn *t = &e->txn;
@@ -1008,7 +1017,7 @@ static int write_journal(fr_engine *e)
             rc = m->put_request(e->store, &((fr__req_rec *)j->rec)->r);
             break;
         case FR_ENTITY_CONFLICT:
-            rc = m->put_conflict(e->store, &((fr__conflict_rec *)j->rec)->c);
+            rc = put_conflict(e, j->rec);
             break;
         case FR_ENTITY_SAMPLE:
             rc = fr__sample_put(e, j->rec);

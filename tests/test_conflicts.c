@@ -1663,13 +1663,46 @@ static void check_listed(const fr_conflict *c, const listed_booking *by_ids, siz
     free(got);
 }
 
+/* Each conflict.detected event after seq0 holds its conflict as a read
+ * returns it (nothing changed them since): the events' JSON writes the
+ * ids from where the engine keeps them. */
+static void check_detected_events(const char *fleet, int64_t seq0, size_t detected, int round)
+{
+    size_t seen = 0;
+    int64_t after = seq0;
+    for (;;) {
+        fr_event *items = NULL;
+        size_t n = 0;
+        cr_assert_eq(fr_event_list(g_e, after, FR_LIST_LIMIT_MAX, fleet, &items, &n), FR_OK);
+        for (size_t i = 0; i < n; i++) {
+            after = items[i].seq;
+            if (strcmp(items[i].type, "conflict.detected") != 0) {
+                continue;
+            }
+            fr_conflict c = get_conflict(items[i].entity_id);
+            char *json = NULL;
+            cr_assert_eq(fr_conflict_to_json(&c, &json), FR_OK);
+            cr_assert_str_eq(items[i].data_json, json, "round %d: event %" PRId64, round,
+                             items[i].seq);
+            fr_free(json);
+            fr_conflict_clear(&c);
+            seen++;
+        }
+        fr_event_free_array(items, n);
+        if (n < FR_LIST_LIMIT_MAX) {
+            break;
+        }
+    }
+    cr_assert_eq(seen, detected, "round %d: %zu conflict.detected events", round, seen);
+}
+
 /* A cut that makes many runs at once: short bookings over days, some long
  * ones across several runs, sometimes a thick layer of bookings spanning
  * everything (each run then lists more than a conflict may hold, and a
  * batch of runs more than one walk lists), and cancellations that free
  * ledger records for reuse.  Every conflict must list exactly the bookings
  * over it. */
-static void listing_round(uint64_t *rng, int round)
+static void listing_round(uint64_t *rng, int round, int reopen_after)
 {
     char pool[FR_ID_SIZE], fleet[32];
     snprintf(fleet, sizeof fleet, "lfleet-%d", round);
@@ -1719,6 +1752,7 @@ static void listing_round(uint64_t *rng, int round)
     }
     int64_t mean = busy_ms / (days * 24 * HOUR);
     int64_t cap = (int64_t)base + mean + (int64_t)(rnd_next(rng) % 3);
+    int64_t seq0 = last_seq();
     fr_result res;
     fr_result_init(&res);
     cr_assert_eq(set_pool_capacity(pool, cap * U, &res), FR_OK);
@@ -1728,6 +1762,18 @@ static void listing_round(uint64_t *rng, int round)
         fr_conflict c = get_conflict(res.conflicts_detected[k]);
         check_listed(&c, b, n, round);
         fr_conflict_clear(&c);
+    }
+    check_detected_events(fleet, seq0, nc, round);
+    if (reopen_after) { /* stored and read back the same */
+        char *before = NULL, *after = NULL;
+        size_t len = 0;
+        append_conflicts(&before, &len, fleet);
+        reopen();
+        len = 0;
+        append_conflicts(&after, &len, fleet);
+        cr_assert_str_eq(after, before, "round %d: conflicts changed across a reopen", round);
+        free(before);
+        free(after);
     }
     g_listing_conflicts += nc;
     g_listing_most = nc > g_listing_most ? nc : g_listing_most;
@@ -1744,9 +1790,24 @@ Test(conflicts, many_runs_at_once_list_exactly_their_bookings)
                     " (FR_TEST_SEED to repeat)\n", seed);
     uint64_t rng = seed;
     for (int round = 0; round < 24; round++) {
-        listing_round(&rng, round);
+        listing_round(&rng, round, 0);
     }
     /* The batched listing needs 32 runs in a row at least. */
     cr_assert_geq(g_listing_most, 40, "the cuts made at most %zu conflicts", g_listing_most);
     cr_assert_gt(g_listing_conflicts, 24 * 20);
+}
+
+/* The same on SQLite, which stores the conflicts (their ids as text) and
+ * reads them back after a reopen. */
+Test(conflicts_sqlite, many_runs_at_once_survive_reopen)
+{
+    const char *env = getenv("FR_TEST_SEED");
+    uint64_t seed = env != NULL ? strtoull(env, NULL, 10) : (uint64_t)time(NULL) + 19;
+    seed = seed == 0 ? 1 : seed;
+    fprintf(stderr, "many_runs_at_once_survive_reopen: seed %" PRIu64
+                    " (FR_TEST_SEED to repeat)\n", seed);
+    uint64_t rng = seed;
+    for (int round = 0; round < 3; round++) {
+        listing_round(&rng, round, 1);
+    }
 }

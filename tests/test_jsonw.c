@@ -20,6 +20,7 @@
 #include "codec.h"
 #include "fleetres.h"
 #include "jsonw.h"
+#include "uuid.h"
 
 #define DOCS_PER_SEED 400
 #define SEEDS 8
@@ -218,6 +219,45 @@ Test(jsonw, id_array_prints_what_cjson_prints) {
         fr__jw_key(&w, "ids");
         fr__jw_id_array(&w, (const char(*)[FR_ID_SIZE])ids, n);
         fr__jw_key(&w, "after");
+        fr__jw_int(&w, 1);
+        fr__jw_object_end(&w);
+        char *written = fr__jw_finish(&w);
+        char *printed = cJSON_PrintUnformatted(tree);
+        cr_assert_not_null(written);
+        cr_assert_str_eq(written, printed, "seed %" PRIu64 " differs:\n%s\n%s", seed, written,
+                         printed);
+        free(written);
+        cJSON_free(printed);
+        cJSON_Delete(tree);
+        free(ids);
+    }
+}
+
+/* Ids given in binary print as cJSON prints their text, empty arrays and
+ * members after them included. */
+Test(jsonw, binary_id_array_prints_what_cjson_prints) {
+    for (uint64_t seed = 1; seed <= 500; seed++) {
+        rng = seed;
+        size_t n = (size_t)(next_random() % 40);
+        unsigned char(*ids)[16] = calloc(n + 1, sizeof *ids);
+        cr_assert_not_null(ids);
+        cJSON *tree = cJSON_CreateObject();
+        cJSON *array = cJSON_AddArrayToObject(tree, "ids");
+        for (size_t i = 0; i < n; i++) {
+            for (size_t k = 0; k < 16; k++) {
+                ids[i][k] = (unsigned char)next_random();
+            }
+            char text[FR_ID_SIZE];
+            fr__uuid_format(ids[i], text);
+            cJSON_AddItemToArray(array, cJSON_CreateString(text));
+        }
+        cJSON_AddNumberToObject(tree, "after", 1);
+        fr__jw w;
+        fr__jw_init(&w, (size_t)(next_random() % 100));
+        fr__jw_object_begin(&w);
+        fr__jw_key_literal(&w, "ids");
+        fr__jw_id_array_bin(&w, (const unsigned char(*)[16])ids, n);
+        fr__jw_key_literal(&w, "after");
         fr__jw_int(&w, 1);
         fr__jw_object_end(&w);
         char *written = fr__jw_finish(&w);
