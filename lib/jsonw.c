@@ -11,6 +11,9 @@
 #include "fleetres.h"
 #include "uuid.h"
 
+/* Unused bytes a finished text may keep (less is not worth a realloc). */
+#define JW_SLACK_KEPT 64u
+
 /* Room for any integer, quantity or time text. */
 #define JW_NUMBER_TEXT_SIZE 48
 
@@ -30,6 +33,13 @@ char *fr__jw_finish(fr__jw *w) {
         assert(w->len < w->cap);
         w->buf[w->len] = '\0';
         text = w->buf;
+        /* Texts are often kept (the memory store's event log): give back
+         * what the hint or the doubling left over, in place (a failed
+         * shrink leaves the larger block, which is as good). */
+        if (w->cap - w->len > JW_SLACK_KEPT) {
+            char *fitted = realloc(text, w->len + 1);
+            text = fitted != NULL ? fitted : text;
+        }
     } else {
         free(w->buf);
     }
