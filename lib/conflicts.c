@@ -71,8 +71,11 @@ static int set_ids_over(fr__conflict_rec *rec)
         return FR_ENOMEM;
     }
     for (size_t i = 0; i < n; i++) {
-        const fr__alloc_rec *a = (const fr__alloc_rec *)(uintptr_t)tags[i];
-        memcpy(text[i], a->a.id, FR_ID_SIZE);
+        if (has_key(&keys[i])) {
+            fr__uuid_format(keys[i].bytes, text[i]);
+        } else {
+            memcpy(text[i], ((const fr__alloc_rec *)(uintptr_t)tags[i])->a.id, FR_ID_SIZE);
+        }
     }
     fr__conflict_rec_clear_ids(rec);
     rec->c.allocation_ids = text;

@@ -94,13 +94,15 @@ size_t fr__ledger_overlapping(const fr__ledger *ledger, int64_t start_ms, int64_
                               uint64_t *tags, size_t max);
 
 /* As fr__ledger_overlapping (tags may not be NULL when max > 0), and the
- * bookings' keys into keys, and unless starts and ends are NULL their
- * intervals into those. */
+ * bookings' keys into keys (all zero for a booking without one), and unless
+ * starts and ends are NULL their intervals into those.  The tag of a
+ * booking with a key is not read: 0 stands for it. */
 size_t fr__ledger_overlapping_keys(const fr__ledger *ledger, int64_t start_ms, int64_t end_ms,
                                    uint64_t *tags, fr__ledger_key *keys, int64_t *starts,
                                    int64_t *ends, size_t max);
-/* Attaches a key to a live booking (a new booking has none). */
-void fr__ledger_set_key(fr__ledger *ledger, fr__booking_ref ref, const fr__ledger_key *key);
+/* Attaches a key to a live booking (a new booking has none).  FR_OK, or
+ * FR_ENOMEM (the booking then has none). */
+int fr__ledger_set_key(fr__ledger *ledger, fr__booking_ref ref, const fr__ledger_key *key);
 
 /* The first maximal run [*run_start, *run_end) with free(t) < 0 that ends
  * after from (it may start before from), and the largest deficit in it

@@ -121,8 +121,10 @@ int fr__alloc_index(fr_engine *e, fr__alloc_rec *rec)
                              &rec->live_ref);
     fr__ledger_key key;
     if (rc == FR_OK && fr__uuid_parse(a->id, key.bytes)) {
-        /* Conflicts list the live bookings by id straight from the ledger. */
-        fr__ledger_set_key(rec->pool->live, rec->live_ref, &key);
+        /* Conflicts list the live bookings by id straight from the ledger.
+         * Without memory for it the booking has no key, and its id is read
+         * from this record instead: nothing to undo. */
+        (void)fr__ledger_set_key(rec->pool->live, rec->live_ref, &key);
     }
     if (rc == FR_OK) {
         rc = fr__ledger_book(rec->pool->usage, a->start_ms, a->end_ms, a->quantity_milli, tag,
