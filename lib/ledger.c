@@ -1885,8 +1885,16 @@ static bool booking_collect(const btree *tree, uint32_t index, uint32_t level,
             if (in->min_start_ms[c] >= walk->end_ms) {
                 return false;
             }
-            if (in->max_end_ms[c] > walk->start_ms &&
-                !booking_collect(tree, in->child[c], level - 1u, walk)) {
+            if (in->max_end_ms[c] <= walk->start_ms) {
+                continue;
+            }
+            /* A long listing goes on into the next leaf: ask for it while
+             * this one is read. */
+            if (level == 1u && c + 1u < in->head.count &&
+                in->min_start_ms[c + 1u] < walk->end_ms) {
+                prefetch_node(booking_leaf_at(tree, in->child[c + 1u]), sizeof(booking_leaf));
+            }
+            if (!booking_collect(tree, in->child[c], level - 1u, walk)) {
                 return false;
             }
         }
@@ -2439,12 +2447,17 @@ typedef struct point_cursor {
     uint32_t pos;
 } point_cursor;
 
-/* The next point's time and change of free, or false after the last. */
+/* The next point's time and change of free, or false after the last.
+ * Leaves are a linked list scattered in memory: entering one asks for the
+ * one after it too, so that walking on does not wait for each in turn. */
 static bool cursor_next(point_cursor *c, int64_t *t_ms, int64_t *d_free_milli) {
     while (c->leaf != NULL && c->pos >= c->leaf->head.count) {
         uint32_t next = c->leaf->head.next;
-        c->leaf = next == LEDGER_NIL ? NULL : point_leaf_fetch(c->tree, next);
+        c->leaf = next == LEDGER_NIL ? NULL : point_leaf_at(c->tree, next);
         c->pos = 0;
+        if (c->leaf != NULL && c->leaf->head.next != LEDGER_NIL) {
+            prefetch_node(point_leaf_at(c->tree, c->leaf->head.next), sizeof(point_leaf));
+        }
     }
     if (c->leaf == NULL) {
         return false;

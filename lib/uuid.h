@@ -15,5 +15,8 @@
 int fr__uuid_parse(const char *text, unsigned char bytes[16]);
 /* The canonical text of 16 bytes: 36 characters and a NUL. */
 void fr__uuid_format(const unsigned char bytes[16], char out[FR_ID_SIZE]);
+/* The same without vector instructions (what fr__uuid_format is where SSE2
+ * is missing; tests compare the two). */
+void fr__uuid_format_portable(const unsigned char bytes[16], char out[FR_ID_SIZE]);
 
 #endif /* FR_UUID_H */

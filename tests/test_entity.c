@@ -537,6 +537,8 @@ Test(uuid, parse_and_format_round_trip) {
         cr_assert_eq(fr__uuid_parse(id, bytes), 1, "%s", id);
         fr__uuid_format(bytes, back);
         cr_assert_str_eq(back, id);
+        fr__uuid_format_portable(bytes, back);
+        cr_assert_str_eq(back, id);
     }
     /* Known answers: every digit in every position. */
     static const unsigned char known[2][16] = {
@@ -545,12 +547,27 @@ Test(uuid, parse_and_format_round_trip) {
     static const char *known_text[2] = {"00010203-0405-0607-0809-0a0b0c0d0e0f",
                                         "f0e1d2c3-b4a5-9687-7869-5a4b3c2d1eff"};
     for (int k = 0; k < 2; k++) {
-        char text[FR_ID_SIZE];
+        char text[FR_ID_SIZE], portable[FR_ID_SIZE];
         unsigned char bytes[16];
         fr__uuid_format(known[k], text);
         cr_assert_str_eq(text, known_text[k]);
+        fr__uuid_format_portable(known[k], portable);
+        cr_assert_str_eq(portable, known_text[k]);
         cr_assert_eq(fr__uuid_parse(known_text[k], bytes), 1);
         cr_assert_eq(memcmp(bytes, known[k], 16), 0);
+    }
+    /* Random bytes: both formatters agree and parse back. */
+    for (int i = 0; i < 20000; i++) {
+        unsigned char bytes[16], back_bytes[16];
+        for (int k = 0; k < 16; k++) {
+            bytes[k] = (unsigned char)fr__rng_next(&rng);
+        }
+        char text[FR_ID_SIZE], portable[FR_ID_SIZE];
+        fr__uuid_format(bytes, text);
+        fr__uuid_format_portable(bytes, portable);
+        cr_assert_str_eq(text, portable);
+        cr_assert_eq(fr__uuid_parse(text, back_bytes), 1, "%s", text);
+        cr_assert_eq(memcmp(bytes, back_bytes, 16), 0, "%s", text);
     }
     static const char *refused[] = {
         "",
