@@ -1171,6 +1171,17 @@ static uint64_t rnd_next(uint64_t *s)
     return *s;
 }
 
+/* The seed of a randomized test: FR_TEST_SEED, or the time plus salt;
+ * printed so that a failure can be repeated. */
+static uint64_t test_seed(const char *test, uint64_t salt)
+{
+    const char *env = getenv("FR_TEST_SEED");
+    uint64_t seed = env != NULL ? strtoull(env, NULL, 10) : (uint64_t)time(NULL) + salt;
+    seed = seed == 0 ? 1 : seed;
+    fprintf(stderr, "%s: seed %" PRIu64 " (FR_TEST_SEED to repeat)\n", test, seed);
+    return seed;
+}
+
 /* The live allocations of a pool. */
 static size_t pool_allocs(const char *pool, rnd_alloc *out, size_t max)
 {
@@ -1302,10 +1313,7 @@ static void random_round(uint64_t *rng, int round)
 
 Test(conflicts, resolve_preempt_random_minimal_vs_brute_force, .timeout = 240)
 {
-    const char *env = getenv("FR_TEST_SEED");
-    uint64_t seed = env != NULL ? strtoull(env, NULL, 10) : (uint64_t)time(NULL);
-    seed = seed == 0 ? 1 : seed;
-    fprintf(stderr, "resolve_preempt_random: seed %" PRIu64 " (FR_TEST_SEED to repeat)\n", seed);
+    uint64_t seed = test_seed("resolve_preempt_random", 0);
     uint64_t rng = seed;
     for (int round = 0; round < 300; round++) {
         random_round(&rng, round);
@@ -1490,11 +1498,7 @@ static void strategy_round(uint64_t *rng, int round)
 
 Test(conflicts, resolve_random_strategies_clear_or_change_nothing, .timeout = 240)
 {
-    const char *env = getenv("FR_TEST_SEED");
-    uint64_t seed = env != NULL ? strtoull(env, NULL, 10) : (uint64_t)time(NULL) + 7;
-    seed = seed == 0 ? 1 : seed;
-    fprintf(stderr, "resolve_random_strategies: seed %" PRIu64 " (FR_TEST_SEED to repeat)\n",
-            seed);
+    uint64_t seed = test_seed("resolve_random_strategies", 7);
     uint64_t rng = seed;
     for (int round = 0; round < 150; round++) {
         strategy_round(&rng, round);
@@ -1590,11 +1594,7 @@ static void window_round(uint64_t *rng, int round)
 
 Test(conflicts, resolution_reconciles_like_a_full_pass)
 {
-    const char *env = getenv("FR_TEST_SEED");
-    uint64_t seed = env != NULL ? strtoull(env, NULL, 10) : (uint64_t)time(NULL) + 11;
-    seed = seed == 0 ? 1 : seed;
-    fprintf(stderr, "resolution_reconciles_like_a_full_pass: seed %" PRIu64
-                    " (FR_TEST_SEED to repeat)\n", seed);
+    uint64_t seed = test_seed("resolution_reconciles_like_a_full_pass", 11);
     uint64_t rng = seed;
     for (int round = 0; round < 100; round++) {
         window_round(&rng, round);
@@ -1783,11 +1783,7 @@ static void listing_round(uint64_t *rng, int round, int reopen_after)
 
 Test(conflicts, many_runs_at_once_list_exactly_their_bookings)
 {
-    const char *env = getenv("FR_TEST_SEED");
-    uint64_t seed = env != NULL ? strtoull(env, NULL, 10) : (uint64_t)time(NULL) + 17;
-    seed = seed == 0 ? 1 : seed;
-    fprintf(stderr, "many_runs_at_once_list_exactly_their_bookings: seed %" PRIu64
-                    " (FR_TEST_SEED to repeat)\n", seed);
+    uint64_t seed = test_seed("many_runs_at_once_list_exactly_their_bookings", 17);
     uint64_t rng = seed;
     for (int round = 0; round < 24; round++) {
         listing_round(&rng, round, 0);
@@ -1801,11 +1797,7 @@ Test(conflicts, many_runs_at_once_list_exactly_their_bookings)
  * reads them back after a reopen. */
 Test(conflicts_sqlite, many_runs_at_once_survive_reopen)
 {
-    const char *env = getenv("FR_TEST_SEED");
-    uint64_t seed = env != NULL ? strtoull(env, NULL, 10) : (uint64_t)time(NULL) + 19;
-    seed = seed == 0 ? 1 : seed;
-    fprintf(stderr, "many_runs_at_once_survive_reopen: seed %" PRIu64
-                    " (FR_TEST_SEED to repeat)\n", seed);
+    uint64_t seed = test_seed("many_runs_at_once_survive_reopen", 19);
     uint64_t rng = seed;
     for (int round = 0; round < 3; round++) {
         listing_round(&rng, round, 1);

@@ -190,6 +190,24 @@ Test(jsonw, too_deep_fails_cleanly) {
  * through the general path: the text must be cJSON's array of strings
  * either way, whatever the mix (36-byte texts with a byte to escape,
  * shorter ones, empty ones), and must fit inside a container. */
+/* Ends w's object, {"ids": [...] so far, with "after": 1 and compares it
+ * with cJSON's print of tree ({"ids": [...]}, given the same member);
+ * frees both. */
+static void assert_ids_print_as_cjson(fr__jw *w, cJSON *tree, uint64_t seed) {
+    fr__jw_key_literal(w, "after");
+    fr__jw_int(w, 1);
+    fr__jw_object_end(w);
+    char *written = fr__jw_finish(w);
+    cJSON_AddNumberToObject(tree, "after", 1);
+    char *printed = cJSON_PrintUnformatted(tree);
+    cr_assert_not_null(written);
+    cr_assert_str_eq(written, printed, "seed %" PRIu64 " differs:\n%s\n%s", seed, written,
+                     printed);
+    free(written);
+    cJSON_free(printed);
+    cJSON_Delete(tree);
+}
+
 Test(jsonw, id_array_prints_what_cjson_prints) {
     for (uint64_t seed = 1; seed <= 2000; seed++) {
         rng = seed;
@@ -212,23 +230,12 @@ Test(jsonw, id_array_prints_what_cjson_prints) {
             } /* else "" */
             cJSON_AddItemToArray(array, cJSON_CreateString(ids[i]));
         }
-        cJSON_AddNumberToObject(tree, "after", 1);
         fr__jw w;
         fr__jw_init(&w, (size_t)(next_random() % 100));
         fr__jw_object_begin(&w);
         fr__jw_key(&w, "ids");
         fr__jw_id_array(&w, (const char(*)[FR_ID_SIZE])ids, n);
-        fr__jw_key(&w, "after");
-        fr__jw_int(&w, 1);
-        fr__jw_object_end(&w);
-        char *written = fr__jw_finish(&w);
-        char *printed = cJSON_PrintUnformatted(tree);
-        cr_assert_not_null(written);
-        cr_assert_str_eq(written, printed, "seed %" PRIu64 " differs:\n%s\n%s", seed, written,
-                         printed);
-        free(written);
-        cJSON_free(printed);
-        cJSON_Delete(tree);
+        assert_ids_print_as_cjson(&w, tree, seed);
         free(ids);
     }
 }
@@ -251,23 +258,12 @@ Test(jsonw, binary_id_array_prints_what_cjson_prints) {
             fr__uuid_format(ids[i], text);
             cJSON_AddItemToArray(array, cJSON_CreateString(text));
         }
-        cJSON_AddNumberToObject(tree, "after", 1);
         fr__jw w;
         fr__jw_init(&w, (size_t)(next_random() % 100));
         fr__jw_object_begin(&w);
         fr__jw_key_literal(&w, "ids");
         fr__jw_id_array_bin(&w, (const unsigned char(*)[16])ids, n);
-        fr__jw_key_literal(&w, "after");
-        fr__jw_int(&w, 1);
-        fr__jw_object_end(&w);
-        char *written = fr__jw_finish(&w);
-        char *printed = cJSON_PrintUnformatted(tree);
-        cr_assert_not_null(written);
-        cr_assert_str_eq(written, printed, "seed %" PRIu64 " differs:\n%s\n%s", seed, written,
-                         printed);
-        free(written);
-        cJSON_free(printed);
-        cJSON_Delete(tree);
+        assert_ids_print_as_cjson(&w, tree, seed);
         free(ids);
     }
 }
