@@ -1165,6 +1165,18 @@ static void point_leaf_put(btree *tree, point_leaf *leaf, uint32_t pos, bool exi
     tree->entries++;
 }
 
+/* The leaf of each edit and the position of its time there (the first
+ * point at or after it), along the known paths or found by descending
+ * (into found). */
+static void edit_leaves(const btree *tree, const point_edits *e, const tree_path *known,
+                        tree_path found[2], point_leaf *leaf[2], uint32_t pos[2]) {
+    for (uint32_t k = 0; k < e->count; k++) {
+        leaf[k] = known != NULL ? point_leaf_at(tree, known[k].node[0])
+                                : point_descend(tree, e->t_ms[k], &found[k]);
+        pos[k] = first_at_or_after(leaf[k]->t_ms, leaf[k]->head.count, e->t_ms[k]);
+    }
+}
+
 /* point_add without a split, the common case: when every edit lands in a
  * leaf with room for it, applies them along one path per edit (known, when
  * not NULL, holds them already: see ledger_hint) and refreshes the summaries
@@ -1181,10 +1193,8 @@ static bool point_add_fast(btree *tree, const point_edits *e, const tree_path *k
     point_leaf *leaf[2];
     uint32_t pos[2];
     bool exists[2];
+    edit_leaves(tree, e, known, found, leaf, pos);
     for (uint32_t k = 0; k < e->count; k++) {
-        leaf[k] = known != NULL ? point_leaf_at(tree, known[k].node[0])
-                                : point_descend(tree, e->t_ms[k], &found[k]);
-        pos[k] = first_at_or_after(leaf[k]->t_ms, leaf[k]->head.count, e->t_ms[k]);
         exists[k] = pos[k] < leaf[k]->head.count && leaf[k]->t_ms[pos[k]] == e->t_ms[k];
     }
     bool shared = e->count == 2 && leaf[0] == leaf[1];
@@ -1279,10 +1289,8 @@ static bool point_remove_fast(btree *tree, const point_edits *e, const tree_path
     point_leaf *leaf[2];
     uint32_t pos[2];
     bool drops[2];
+    edit_leaves(tree, e, known, found, leaf, pos);
     for (uint32_t k = 0; k < e->count; k++) {
-        leaf[k] = known != NULL ? point_leaf_at(tree, known[k].node[0])
-                                : point_descend(tree, e->t_ms[k], &found[k]);
-        pos[k] = first_at_or_after(leaf[k]->t_ms, leaf[k]->head.count, e->t_ms[k]);
         assert(pos[k] < leaf[k]->head.count && leaf[k]->t_ms[pos[k]] == e->t_ms[k]);
         assert(leaf[k]->refs[pos[k]] > 0);
         drops[k] = leaf[k]->refs[pos[k]] == 1u;
