@@ -1428,6 +1428,19 @@ static void assert_moves_keep_shape(const rnd_alloc *before, size_t nb, const rn
     }
 }
 
+/* Resolves with a strategy that may clear the conflict or be refused (409
+ * unresolvable); anything else fails the round.  Returns which. */
+static int resolve_or_refused(const char *cid, int strategy, int64_t delay_ms, int round)
+{
+    fr_result r;
+    fr_result_init(&r);
+    int rc = resolve(cid, strategy, NULL, delay_ms, 0, NULL, &r);
+    cr_assert(rc == FR_OK || rc == FR_EUNRESOLVABLE, "round %d: rc %d %s", round, rc,
+              r.message);
+    fr_result_clear(&r);
+    return rc;
+}
+
 static int g_outcomes[3][2]; /* [strategy][refused] */
 
 static void strategy_round(uint64_t *rng, int round)
@@ -1467,12 +1480,7 @@ static void strategy_round(uint64_t *rng, int round)
         rnd_alloc before[32];
         size_t nb = pool_allocs(p1, before, 32);
         char *state = state_text_of(fleet);
-        fr_result r2;
-        fr_result_init(&r2);
-        int rc = resolve(cids[k], strategy, NULL, delay, 0, NULL, &r2);
-        cr_assert(rc == FR_OK || rc == FR_EUNRESOLVABLE, "round %d: rc %d %s", round, rc,
-                  r2.message);
-        fr_result_clear(&r2);
+        int rc = resolve_or_refused(cids[k], strategy, delay, round);
         char *after_state = state_text_of(fleet);
         g_outcomes[strategy][rc != FR_OK]++;
         if (rc != FR_OK) {
@@ -1569,13 +1577,9 @@ static void window_round(uint64_t *rng, int round)
         }
         int strategy = (int)(rnd_next(rng) % 3);
         int64_t delay = (int64_t)(1 + rnd_next(rng) % 12) * HOUR;
-        fr_result r2;
-        fr_result_init(&r2);
-        int rc = resolve(cids[pick], strategy, NULL, delay, 0, NULL, &r2);
-        cr_assert(rc == FR_OK || rc == FR_EUNRESOLVABLE, "round %d: rc %d %s", round, rc,
-                  r2.message);
-        fr_result_clear(&r2);
+        (void)resolve_or_refused(cids[pick], strategy, delay, round);
         char *windowed = conflicts_text_of(fleet);
+        fr_result r2;
         fr_result_init(&r2);
         cr_assert_eq(set_pool_capacity(p1, cap, &r2), FR_OK);
         cr_assert_eq(r2.conflicts_detected_len, 0,
