@@ -67,13 +67,10 @@ int fr__conflict_rec_ids_text(fr__conflict_rec *rec)
     if (text == NULL) {
         return FR_ENOMEM;
     }
-    assert(rec->c.allocation_ids == NULL && rec->c.allocation_ids_len == 0);
-    free(rec->c.allocation_ids);
+    size_t n = rec->ids_bin_len;
+    fr__conflict_rec_clear_ids(rec);
     rec->c.allocation_ids = text;
-    rec->c.allocation_ids_len = rec->ids_bin_len;
-    free(rec->ids_bin);
-    rec->ids_bin = NULL;
-    rec->ids_bin_len = 0;
+    rec->c.allocation_ids_len = n;
     return FR_OK;
 }
 

@@ -29,8 +29,8 @@ static int overlaps(int64_t a0, int64_t a1, int64_t b0, int64_t b1)
     return a0 < b1 && b0 < a1;
 }
 
-/* The binary id of the ledger's key: none (all zero) for a booking whose
- * id is not in canonical form. */
+/* Whether a listed booking has a key (its id in binary); all zero is none:
+ * its id is not in canonical form. */
 static int has_key(const fr__ledger_key *key)
 {
     static const fr__ledger_key none;

@@ -2368,12 +2368,6 @@ static size_t overlapping_handles(const fr__ledger *ledger, int64_t start_ms, in
         booking_collect(&ledger->bookings, ledger->bookings.root, ledger->bookings.height,
                         &walk);
     }
-    /* The walk wrote handles: their records are scattered, so all of them
-     * are requested before the first is read (the misses overlap). */
-    size_t listed = walk.count < max ? walk.count : max;
-    for (size_t i = 0; i < listed; i++) {
-        __builtin_prefetch(record_at(ledger, (uint32_t)handles[i]));
-    }
     return walk.count;
 }
 
@@ -2381,6 +2375,11 @@ size_t fr__ledger_overlapping(const fr__ledger *ledger, int64_t start_ms, int64_
                               uint64_t *tags, size_t max) {
     size_t count = overlapping_handles(ledger, start_ms, end_ms, tags, NULL, NULL, max);
     size_t listed = count < max ? count : max;
+    /* The records are scattered: all of them are requested before the first
+     * is read (the misses overlap). */
+    for (size_t i = 0; i < listed; i++) {
+        __builtin_prefetch(record_at(ledger, (uint32_t)tags[i]));
+    }
     for (size_t i = 0; i < listed; i++) {
         tags[i] = record_at(ledger, (uint32_t)tags[i])->tag;
     }
@@ -2391,14 +2390,15 @@ size_t fr__ledger_overlapping_keys(const fr__ledger *ledger, int64_t start_ms, i
                                    uint64_t *tags, fr__ledger_key *keys, int64_t *starts,
                                    int64_t *ends, size_t max) {
     assert(max == 0 || keys != NULL);
-    /* Keyed bookings: their keys only (the records' prefetch is wasted on
-     * them, but few lists mix both). */
+    /* A keyed booking's key, else its record, all requested first. */
     size_t count = overlapping_handles(ledger, start_ms, end_ms, tags, starts, ends, max);
     size_t listed = count < max ? count : max;
     for (size_t i = 0; i < listed; i++) {
         uint32_t handle = (uint32_t)tags[i];
         if (key_is_set(&ledger->keys, handle)) {
             __builtin_prefetch(key_at(&ledger->keys, handle));
+        } else {
+            __builtin_prefetch(record_at(ledger, handle));
         }
     }
     for (size_t i = 0; i < listed; i++) {
@@ -2442,8 +2442,8 @@ int fr__ledger_set_key(fr__ledger *ledger, fr__booking_ref ref, const fr__ledger
     return FR_OK;
 }
 
-/* Points fr__ledger_next_overrun walks leaf by leaf before it falls back to
- * descents (see overrun_by_scan). */
+/* Points fr__ledger_each_overrun walks leaf by leaf before it falls back to
+ * descents (see scan_run). */
 #ifndef OVERRUN_SCAN_POINTS
 #define OVERRUN_SCAN_POINTS 128u
 #endif
@@ -2529,40 +2529,10 @@ static point_cursor cursor_after(const fr__ledger *ledger, int64_t t_ms, int64_t
     return c;
 }
 
-/* fr__ledger_next_overrun by walking the points after from in order: one
- * descent, then the points of the gap before the run and of the run.
- * When a long cut makes thousands of short runs, that is a few leaves per
- * run instead of four descents.  Gives up (false) when free(from) < 0 or
- * after OVERRUN_SCAN_POINTS points (long gaps and long runs keep the
- * O(log n) search); otherwise *found is the answer. */
-static bool overrun_by_scan(const fr__ledger *ledger, int64_t from_ms, int64_t *run_start_ms,
-                            int64_t *run_end_ms, int64_t *excess_milli, int *found) {
-    int64_t free_milli;
-    point_cursor c = cursor_after(ledger, from_ms, &free_milli);
-    if (free_milli < 0) {
-        return false;
-    }
-    switch (scan_run(&c, &free_milli, OVERRUN_SCAN_POINTS, run_start_ms, run_end_ms,
-                     excess_milli)) {
-    case SCAN_RUN:
-        *found = 1;
-        return true;
-    case SCAN_NONE:
-        *found = 0;
-        return true;
-    default:
-        return false;
-    }
-}
-
 int fr__ledger_next_overrun(const fr__ledger *ledger, int64_t from_ms, int64_t *run_start_ms,
                             int64_t *run_end_ms, int64_t *excess_milli) {
     assert(ledger != NULL && run_start_ms != NULL && run_end_ms != NULL);
     assert(excess_milli != NULL);
-    int found = 0;
-    if (overrun_by_scan(ledger, from_ms, run_start_ms, run_end_ms, excess_milli, &found)) {
-        return found;
-    }
     /* Before the first point free(t) = total >= 0, so every run starts at a
      * point. */
     assert(ledger->total_capacity_milli >= 0);
@@ -2599,9 +2569,12 @@ void fr__ledger_each_overrun(const fr__ledger *ledger, int64_t from_ms, fr__over
                              void *ctx) {
     assert(ledger != NULL && fn != NULL);
     int64_t start_ms, end_ms, excess;
-    point_cursor c;
-    int64_t free_milli = 0;
-    bool walking = false; /* c is past the last run's end, free there >= 0 */
+    int64_t free_milli;
+    point_cursor c = cursor_after(ledger, from_ms, &free_milli);
+    /* Walking: c is past from_ms (at first) or the last run's end, and free
+     * there is >= 0.  Else (from_ms inside a run, or a gap or run longer
+     * than the walk's budget) the runs are searched by descents. */
+    bool walking = free_milli >= 0;
     for (;;) {
         if (walking) {
             scan_outcome o = scan_run(&c, &free_milli, OVERRUN_SCAN_POINTS, &start_ms, &end_ms,
@@ -2610,10 +2583,8 @@ void fr__ledger_each_overrun(const fr__ledger *ledger, int64_t from_ms, fr__over
                 return;
             }
             walking = o == SCAN_RUN;
-            if (!walking) {
-                continue; /* a long gap or run: search from from_ms again */
-            }
-        } else {
+        }
+        if (!walking) {
             if (!fr__ledger_next_overrun(ledger, from_ms, &start_ms, &end_ms, &excess)) {
                 return;
             }
